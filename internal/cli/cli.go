@@ -1,0 +1,226 @@
+// Package cli holds crier's subcommands: flags, progress bars, messages and exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/crierhq/crier/internal/config"
+	"github.com/crierhq/crier/internal/db"
+)
+
+// Exit codes. Scripts can tell "your file is wrong" from "something broke".
+const (
+	ExitOK      = 0
+	ExitFailure = 1  // something went wrong: database unreachable, I/O error, ...
+	ExitUsage   = 2  // bad command line
+	ExitData    = 65 // the input is invalid (EX_DATAERR): fix the file and run again
+)
+
+// Version is set by the build (-ldflags "-X github.com/crierhq/crier/internal/cli.version=…").
+var version = "dev"
+
+// App runs one crier command. Tests build it with buffers for its streams.
+type App struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Config is the starting configuration (env defaults); flags override it.
+	Config config.Config
+	// IsTerminal says whether Stderr is a terminal (progress bars) — false in tests and CI.
+	IsTerminal bool
+}
+
+// usageError is a bad command line: printed with a hint, exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// exitError carries a specific exit code for an error already reported to the user.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+type command struct {
+	name    string
+	summary string
+	run     func(a *App, ctx context.Context, args []string) error
+}
+
+func (a *App) commands() []command {
+	return []command{
+		{"migrate", "apply database migrations (up) or show their status", (*App).runMigrate},
+		{"contacts", "import and export contacts (CSV)", (*App).runContacts},
+		{"demo", "set up a demo borough with ~5,000 residents", (*App).runDemo},
+		{"serve", "run the HTTP server (health endpoint for now)", (*App).runServe},
+		{"bench", "run a benchmark and print a table (import)", (*App).runBench},
+		{"version", "print crier's version", (*App).runVersion},
+	}
+}
+
+// Run executes the command in args (without the program name) and returns an exit code.
+func (a *App) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		a.usage(a.Stdout)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	for _, c := range a.commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(a, ctx, args[1:])
+		return a.report(err)
+	}
+	fmt.Fprintf(a.Stderr, "crier: unknown command %q\n\n", args[0])
+	a.usage(a.Stderr)
+	return ExitUsage
+}
+
+func (a *App) report(err error) int {
+	var ue usageError
+	var ee exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, flag.ErrHelp):
+		return ExitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(a.Stderr, "crier: %s\n", ue.msg)
+		return ExitUsage
+	case errors.As(err, &ee):
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintf(a.Stderr, "crier: %s\n", ee.err)
+		}
+		return ee.code
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(a.Stderr, "crier: interrupted")
+		return ExitFailure
+	default:
+		fmt.Fprintf(a.Stderr, "crier: %s\n", err)
+		return ExitFailure
+	}
+}
+
+func (a *App) usage(w io.Writer) {
+	fmt.Fprintln(w, "crier — one campaign to every resident, by email, text and leaflet.")
+	fmt.Fprintln(w, "\nUsage: crier <command> [arguments] (crier <command> --help for more)")
+	fmt.Fprintln(w, "\nCommands:")
+	for _, c := range a.commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEnvironment: DATABASE_URL (unset: a private PostgreSQL under CRIER_DATA_DIR), CRIER_DATA_DIR,")
+	fmt.Fprintln(w, "CRIER_PG_BIN, CRIER_HTTP_ADDR, CRIER_DEFAULT_REGION, CRIER_LOG_LEVEL.")
+}
+
+// flags returns a FlagSet for a command that prints its usage on --help and reports
+// errors through the App rather than exiting.
+func (a *App) flags(name, args, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet("crier "+name, flag.ContinueOnError)
+	fs.SetOutput(a.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(a.Stderr, "Usage: crier %s %s\n\n%s\n\nFlags:\n", name, args, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, turning errors into usage errors (flag already printed them).
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return exitError{code: ExitUsage, err: errors.New("")}
+	}
+	return nil
+}
+
+func (a *App) logger() *slog.Logger {
+	level, _ := a.Config.Level()
+	return slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// database is an open pool plus the private server to stop when the command ends.
+type database struct {
+	*sqlx.DB
+	local *db.Local
+}
+
+func (d *database) Close() {
+	d.DB.Close()
+	if d.local != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = d.local.Stop(ctx)
+	}
+}
+
+// schemaMode says what openDB does about the schema version.
+type schemaMode int
+
+const (
+	schemaCheck   schemaMode = iota // refuse an outdated schema (the private database is migrated instead)
+	schemaMigrate                   // apply pending migrations
+	schemaAny                       // leave it alone (migrate status)
+)
+
+// openDB connects to DATABASE_URL, or starts (or joins) the private local PostgreSQL.
+// The private database is crier's own, so it is migrated on the spot; a configured one
+// must already be at the current schema (`crier migrate up`).
+func (a *App) openDB(ctx context.Context, mode schemaMode) (*database, error) {
+	if err := a.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	for _, line := range a.Config.Describe() {
+		fmt.Fprintln(a.Stderr, line)
+	}
+	d := &database{}
+	dsn := a.Config.DatabaseURL
+	if dsn == "" {
+		local, err := db.StartLocal(ctx, db.LocalConfig{DataDir: a.Config.DataDir, BinDir: a.Config.PGBinDir, Logger: a.logger()})
+		if err != nil {
+			return nil, err
+		}
+		d.local = local
+		dsn = local.URL()
+		if mode == schemaCheck {
+			mode = schemaMigrate
+		}
+	}
+	pool, err := db.Open(ctx, dsn)
+	if err != nil {
+		if d.local != nil {
+			_ = d.local.Stop(context.Background())
+		}
+		return nil, err
+	}
+	d.DB = pool
+	switch mode {
+	case schemaMigrate:
+		if _, err := db.Migrate(ctx, pool, nil); err != nil {
+			d.Close()
+			return nil, err
+		}
+	case schemaCheck:
+		if err := db.CheckSchema(ctx, pool); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,134 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/crierhq/crier/internal/cli"
+	"github.com/crierhq/crier/internal/config"
+	"github.com/crierhq/crier/internal/db/dbtest"
+)
+
+type run struct {
+	code           int
+	stdout, stderr string
+}
+
+func crier(t *testing.T, dsn string, args ...string) run {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cfg := config.Default()
+	cfg.DatabaseURL = dsn
+	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: cfg}
+	code := app.Run(context.Background(), args)
+	return run{code, out.String(), errb.String()}
+}
+
+func TestImportExportRoundTrip(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "council.csv")
+	os.WriteFile(bad, []byte("Forename,Surname,Email,Mobile,Postcode,Street,SMS consent\n"+
+		"Ada,\"=HYPERLINK(\"\"http://x\"\")\",ada@example.org,07700 900001,SW2 1RW,Acre Lane,yes\n"+
+		"Bob,Stone,bob@,07700 900002,SW2 1RW,Acre Lane,yes\n"+
+		"Cy,Jones,cy@example.org,07700 900003,XX1,Acre Lane,perhaps\n"), 0o600)
+
+	r := crier(t, dsn, "contacts", "import", bad)
+	if r.code != cli.ExitData {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", r.code, cli.ExitData, r.stderr)
+	}
+	for _, want := range []string{
+		`council.csv:3:3 (Email): "bob@" has no domain`,
+		`council.csv:4:5 (Postcode)`,
+		`council.csv:4:7 (SMS consent): "perhaps" must be yes or no`,
+		"2 of 3 rows are invalid, so nothing was imported",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+
+	r = crier(t, dsn, "contacts", "import", bad, "--skip-invalid", "--rejects", filepath.Join(dir, "rejects.csv"))
+	if r.code != cli.ExitOK || !strings.Contains(r.stdout, "contacts: 1 created") || !strings.Contains(r.stdout, "2 rows skipped") {
+		t.Fatalf("skip-invalid: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	out := filepath.Join(dir, "export.csv")
+	r = crier(t, dsn, "contacts", "export", "--out", out)
+	if r.code != cli.ExitOK {
+		t.Fatalf("export: exit %d: %s", r.code, r.stderr)
+	}
+	f, _ := os.Open(out)
+	recs, err := csv.NewReader(f).ReadAll()
+	f.Close()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("export = %v, %v", recs, err)
+	}
+	row := map[string]string{}
+	for i, h := range recs[0] {
+		row[h] = recs[1][i]
+	}
+	if row["Surname"] != `'=HYPERLINK("http://x")` {
+		t.Errorf("formula not neutralised: %q", row["Surname"])
+	}
+	if row["Mobile"] != "'+447700900001" || row["SMS consent"] != "yes" || row["Postcode"] != "SW2 1RW" {
+		t.Errorf("export row = %v", row)
+	}
+
+	// The export re-imports onto the same person: nothing new, the surname back as written.
+	r = crier(t, dsn, "contacts", "import", out)
+	if r.code != cli.ExitOK || !strings.Contains(r.stdout, "contacts: 0 created, 1 updated") {
+		t.Fatalf("re-import of export: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestUsageAndMigrate(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	if r := crier(t, dsn, "nonsense"); r.code != cli.ExitUsage || !strings.Contains(r.stderr, `unknown command "nonsense"`) {
+		t.Fatalf("unknown command: %+v", r)
+	}
+	if r := crier(t, dsn, "contacts", "import"); r.code != cli.ExitUsage {
+		t.Fatalf("import without file: %+v", r)
+	}
+	if r := crier(t, dsn, "contacts", "import", "x.csv", "--map", "Tel=telephone"); r.code != cli.ExitUsage || !strings.Contains(r.stderr, `unknown field "telephone"`) {
+		t.Fatalf("bad --map: %+v", r)
+	}
+	r := crier(t, dsn, "migrate", "status")
+	if r.code != cli.ExitOK || !strings.Contains(r.stdout, "00001_init.sql") || strings.Contains(r.stdout, "pending") {
+		t.Fatalf("migrate status: %+v", r)
+	}
+	if r := crier(t, dsn, "version"); r.code != 0 || !strings.HasPrefix(r.stdout, "crier ") {
+		t.Fatalf("version: %+v", r)
+	}
+	if r := crier(t, "postgres://u:sekrit@127.0.0.1:1/x?sslmode=disable", "migrate", "up"); r.code != cli.ExitFailure ||
+		strings.Contains(r.stderr, "sekrit") || !strings.Contains(r.stderr, "xxxxx") {
+		t.Fatalf("unreachable database: %+v", r)
+	}
+}
+
+func TestDemoIsIdempotent(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	first := crier(t, dsn, "demo")
+	if first.code != 0 || !strings.Contains(first.stdout, "5000 residents (5000 new, 0 already there)") {
+		t.Fatalf("demo: %+v", first)
+	}
+	for _, ward := range []string{"Millbrook", "St Anne's", "Harcourt"} {
+		if !strings.Contains(first.stdout, ward) {
+			t.Errorf("demo summary lacks ward %s", ward)
+		}
+	}
+	second := crier(t, dsn, "demo")
+	if second.code != 0 || !strings.Contains(second.stdout, "(0 new, 5000 already there)") {
+		t.Fatalf("second demo: %+v", second)
+	}
+	// The reach table is the same both times.
+	tbl := func(s string) string { return s[strings.Index(s, "Ward"):] }
+	if tbl(first.stdout) != tbl(second.stdout) {
+		t.Fatalf("reach changed:\n%s\n%s", first.stdout, second.stdout)
+	}
+}

@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// progress shows how far long work has gone: a bar with rate and ETA on a terminal, a
+// plain line every few seconds otherwise (CI logs, pipes).
+type progress struct {
+	bar      *progressbar.ProgressBar
+	w        io.Writer
+	what     string
+	last     time.Time
+	started  time.Time
+	interval time.Duration
+}
+
+func (a *App) newProgress(total int64, what string) *progress {
+	p := &progress{w: a.Stderr, what: what, started: time.Now(), interval: 5 * time.Second}
+	if a.IsTerminal {
+		p.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(a.Stderr),
+			progressbar.OptionSetDescription(what),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionFullWidth(),
+			progressbar.OptionClearOnFinish(),
+		)
+	}
+	return p
+}
+
+// set reports done out of the total, with rows counted so far for the plain line.
+func (p *progress) set(done, total, rows int64, phase string) {
+	if p.bar != nil {
+		if phase != "" && phase != "reading" {
+			p.bar.Describe(p.what + " (" + phase + ")")
+		}
+		_ = p.bar.Set64(done)
+		return
+	}
+	if time.Since(p.last) < p.interval && phase == "reading" {
+		return
+	}
+	p.last = time.Now()
+	pct := 100.0
+	if total > 0 {
+		pct = 100 * float64(done) / float64(total)
+	}
+	rate := float64(rows) / time.Since(p.started).Seconds()
+	fmt.Fprintf(p.w, "%s: %s, %.0f%% read, %d rows (%.0f rows/s)\n", p.what, phase, pct, rows, rate)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

@@ -1,0 +1,512 @@
+package contact
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"golang.org/x/sync/errgroup"
+)
+
+// ErrRejected is returned by Import when rows are invalid and SkipInvalid is off: nothing
+// was written. The result lists every bad row.
+var ErrRejected = errors.New("import rejected: the file has invalid rows and nothing was imported")
+
+// ImportOptions configures one import.
+type ImportOptions struct {
+	Path        string
+	Name        string           // name recorded in consent sources; default the file's base name
+	Map         map[string]Field // header (as written) → field overrides
+	Encoding    Encoding         // default auto
+	Region      string           // default region for phone numbers, e.g. "GB"
+	Topic       string           // topic slug consents are recorded for; default "general"
+	DryRun      bool             // validate and report what would change, write nothing
+	SkipInvalid bool             // import the good rows, write the rejects to RejectsPath
+	RejectsPath string           // default: <file>.rejects.csv beside the input
+	Actor       string           // who ran it, for the audit trail
+	// Progress, if set, is called from the importer's goroutine as the file is read.
+	Progress func(Progress)
+}
+
+// Progress is how far an import has read.
+type Progress struct {
+	Bytes, TotalBytes int64
+	Rows              int64
+	Phase             string // "reading", "merging", "done"
+}
+
+// ImportResult says what an import did (or, for a dry run, would do).
+type ImportResult struct {
+	ImportID          int64
+	File              string
+	Encoding          Encoding
+	Columns           []Column
+	Rows              int
+	Imported          int
+	Rejected          int
+	ContactsCreated   int
+	ContactsUpdated   int
+	ConsentsGranted   int
+	ConsentsWithdrawn int
+	WithdrawalsKept   int // rows that said "yes" to someone who had withdrawn: not re-granted
+	Errors            []*InputError
+	RejectsPath       string
+	DryRun            bool
+	Duration          time.Duration
+}
+
+// Store reads and writes contacts.
+type Store struct {
+	db     *sqlx.DB
+	logger *slog.Logger
+}
+
+// NewStore returns a Store over db.
+func NewStore(db *sqlx.DB, logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Store{db: db, logger: logger}
+}
+
+//go:embed merge.sql
+var mergeSQL string
+
+func mergeStatements() []string {
+	var out []string
+	for _, s := range strings.Split(mergeSQL, "\n-- next\n") {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+const createStageSQL = `
+CREATE TEMP TABLE import_rows (
+    line int NOT NULL,
+    first_name text NOT NULL, last_name text NOT NULL,
+    email text NOT NULL, email_key text NOT NULL,
+    mobile text NOT NULL, mobile_type text, mobile_fictional boolean NOT NULL,
+    phone text NOT NULL, phone_type text, phone_fictional boolean NOT NULL,
+    flat text NOT NULL, house_number text NOT NULL, street text NOT NULL, town text NOT NULL,
+    postcode text NOT NULL, sector text NOT NULL, ward text NOT NULL,
+    language text NOT NULL, large_print boolean, accessibility text NOT NULL, tags text NOT NULL,
+    attributes jsonb NOT NULL, delivery_notes text NOT NULL, do_not_deliver boolean NOT NULL,
+    email_consent boolean, sms_consent boolean, post_consent boolean
+) ON COMMIT DROP`
+
+var stageColumns = []string{"line", "first_name", "last_name", "email", "email_key",
+	"mobile", "mobile_type", "mobile_fictional", "phone", "phone_type", "phone_fictional",
+	"flat", "house_number", "street", "town", "postcode", "sector", "ward",
+	"language", "large_print", "accessibility", "tags", "attributes", "delivery_notes", "do_not_deliver",
+	"email_consent", "sms_consent", "post_consent"}
+
+// ANALYZE gives the planner real numbers for the joins in merge.sql; the merge's hash
+// joins and sorts get more memory than the default 4MB (the server's, not crier's).
+const indexStageSQL = `ANALYZE import_rows`
+
+const consentSQL = `
+WITH decided AS (
+    SELECT ic.point_id, ic.granted, ic.line, cur.status AS current
+      FROM import_consents ic
+      LEFT JOIN LATERAL (SELECT c.status FROM consents c
+                          WHERE c.contact_point_id = ic.point_id AND c.topic_id = $1
+                          ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) cur ON true
+), ins AS (
+    -- A "yes" grants only where nothing is on record: it never overrides a withdrawal
+    -- (only the person can) and never repeats a standing grant. A "no" withdraws a grant.
+    INSERT INTO consents (contact_point_id, topic_id, status, source, import_id)
+    SELECT point_id, $1, CASE WHEN granted THEN 'granted' ELSE 'withdrawn' END, $2 || line, $3
+      FROM decided
+     WHERE (granted AND current IS NULL) OR (NOT granted AND current = 'granted')
+    RETURNING status
+)
+SELECT (SELECT count(*) FROM ins WHERE status = 'granted') AS granted,
+       (SELECT count(*) FROM ins WHERE status = 'withdrawn') AS withdrawn,
+       (SELECT count(*) FROM decided WHERE granted AND current = 'withdrawn') AS kept`
+
+// Import reads a CSV file of contacts and merges it into the database in one
+// transaction: all rows or none (unless SkipInvalid). Invalid rows come back in
+// ImportResult.Errors with file, line, column and reason; with any of them and no
+// SkipInvalid, Import returns ErrRejected and writes nothing.
+func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, error) {
+	start := time.Now()
+	if opts.Region == "" {
+		opts.Region = "GB"
+	}
+	if opts.Topic == "" {
+		opts.Topic = "general"
+	}
+	if opts.Encoding == "" {
+		opts.Encoding = EncodingAuto
+	}
+	if opts.Name == "" {
+		opts.Name = filepath.Base(opts.Path)
+	}
+	res := &ImportResult{File: opts.Name, DryRun: opts.DryRun}
+
+	src, err := openSource(opts.Path, opts.Encoding)
+	if err != nil {
+		return nil, fmt.Errorf("open import file: %w", err)
+	}
+	defer src.f.Close()
+	res.Encoding = src.encoding
+
+	var topicID int64
+	if err := s.db.GetContext(ctx, &topicID, `SELECT id FROM topics WHERE slug = $1`, opts.Topic); err != nil {
+		return nil, fmt.Errorf("topic %q: %w", opts.Topic, notFound(err))
+	}
+
+	counter := &countingReader{}
+	cr := csv.NewReader(src.reader(counter))
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%s is empty: the first line must be a header", opts.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: read header: %w", opts.Name, csvError(err))
+	}
+	cols, err := MapHeader(header, opts.Map)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Name, err)
+	}
+	res.Columns = cols
+	if err := checkReachable(cols); err != nil {
+		return nil, fmt.Errorf("%s: %w", opts.Name, err)
+	}
+
+	var importID *int64
+	if !opts.DryRun {
+		var id int64
+		optsJSON, _ := json.Marshal(map[string]any{"topic": opts.Topic, "skip_invalid": opts.SkipInvalid,
+			"encoding": src.encoding, "map": opts.Map})
+		err := s.db.GetContext(ctx, &id, `INSERT INTO imports (file_name, file_sha256, topic_id, actor, status, options)
+			VALUES ($1, $2, $3, $4, 'running', $5) RETURNING id`, opts.Name, src.sha256, topicID, opts.Actor, optsJSON)
+		if err != nil {
+			return nil, fmt.Errorf("record import: %w", err)
+		}
+		importID = &id
+		res.ImportID = id
+	}
+
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, s.finishAudit(importID, res, err)
+	}
+	defer tx.Rollback()
+
+	rejects, err := s.stage(ctx, tx, cr, cols, src, counter, opts, res)
+	if err != nil {
+		return res, s.finishAudit(importID, res, err)
+	}
+	sortInputErrors(res.Errors)
+	if res.Rejected > 0 && !opts.SkipInvalid {
+		return res, s.finishAudit(importID, res, ErrRejected)
+	}
+	if res.Rejected > 0 {
+		if opts.RejectsPath == "" {
+			opts.RejectsPath = strings.TrimSuffix(opts.Path, filepath.Ext(opts.Path)) + ".rejects.csv"
+		}
+		if err := writeRejects(opts.RejectsPath, header, rejects); err != nil {
+			return res, s.finishAudit(importID, res, fmt.Errorf("write rejects: %w", err))
+		}
+		res.RejectsPath = opts.RejectsPath
+	}
+
+	report(opts.Progress, Progress{Bytes: src.size, TotalBytes: src.size, Rows: int64(res.Rows), Phase: "merging"})
+	if err := s.merge(ctx, tx, topicID, opts.Name, importID, res); err != nil {
+		return res, s.finishAudit(importID, res, err)
+	}
+	if opts.DryRun {
+		res.Duration = time.Since(start)
+		return res, nil // the deferred Rollback discards everything
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE imports SET status = 'completed', finished_at = now(),
+		rows_total = $2, rows_rejected = $3, contacts_created = $4, contacts_updated = $5, consents_recorded = $6
+		WHERE id = $1`, *importID, res.Rows, res.Rejected, res.ContactsCreated, res.ContactsUpdated,
+		res.ConsentsGranted+res.ConsentsWithdrawn); err != nil {
+		return res, s.finishAudit(importID, res, fmt.Errorf("record import: %w", err))
+	}
+	if err := tx.Commit(); err != nil {
+		return res, s.finishAudit(importID, res, fmt.Errorf("commit import: %w", err))
+	}
+	res.Duration = time.Since(start)
+	report(opts.Progress, Progress{Bytes: src.size, TotalBytes: src.size, Rows: int64(res.Rows), Phase: "done"})
+	s.logger.Info("import completed", "import_id", res.ImportID, "rows", res.Rows, "rejected", res.Rejected,
+		"created", res.ContactsCreated, "updated", res.ContactsUpdated, "duration", res.Duration)
+	return res, nil
+}
+
+// finishAudit records how a failed import ended (outside its rolled-back transaction)
+// and returns err.
+func (s *Store) finishAudit(importID *int64, res *ImportResult, err error) error {
+	if importID == nil {
+		return err
+	}
+	status, msg := "failed", err.Error()
+	if errors.Is(err, ErrRejected) {
+		status, msg = "rejected", fmt.Sprintf("%d invalid rows", res.Rejected)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, aerr := s.db.ExecContext(ctx, `UPDATE imports SET status = $2, error = $3, finished_at = now(),
+		rows_total = $4, rows_rejected = $5 WHERE id = $1`, *importID, status, msg, res.Rows, res.Rejected); aerr != nil {
+		s.logger.Error("record import outcome", "import_id", *importID, "err", aerr)
+	}
+	return err
+}
+
+type rawRecord struct {
+	line    int
+	fields  []string
+	problem string // why the row was rejected, for the rejects file
+}
+
+type stagedBatch struct {
+	rows    []stageRow
+	rejects []rawRecord
+	errs    []*InputError
+}
+
+// stage streams the file through parallel normalisers into COPY import_rows. It returns
+// the rejected records (for the rejects file) and fills res.Rows/Imported/Rejected/Errors.
+func (s *Store) stage(ctx context.Context, tx *sqlx.Tx, cr *csv.Reader, cols []Column, src *sourceFile,
+	counter *countingReader, opts ImportOptions, res *ImportResult) ([]rawRecord, error) {
+	if _, err := tx.ExecContext(ctx, createStageSQL); err != nil {
+		return nil, fmt.Errorf("create staging table: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("import_rows", stageColumns...))
+	if err != nil {
+		return nil, fmt.Errorf("start copy: %w", err)
+	}
+	defer stmt.Close()
+
+	nz := newNormaliser(opts.Name, cols, opts.Region)
+	var lastReport time.Time
+	tick := func(line int) {
+		if opts.Progress != nil && time.Since(lastReport) > 100*time.Millisecond {
+			lastReport = time.Now()
+			report(opts.Progress, Progress{Bytes: counter.n, TotalBytes: src.size, Rows: int64(line), Phase: "reading"})
+		}
+	}
+	var rejects []rawRecord
+	var copyErr error
+	emit := func(b stagedBatch) {
+		res.Rows += len(b.rows) + len(b.rejects)
+		res.Rejected += len(b.rejects)
+		res.Errors = append(res.Errors, b.errs...)
+		rejects = append(rejects, b.rejects...)
+		if copyErr != nil || (res.Rejected > 0 && !opts.SkipInvalid) {
+			return // keep reading to report every bad row, but stop loading
+		}
+		for i := range b.rows {
+			if _, err := stmt.ExecContext(ctx, b.rows[i].values()...); err != nil {
+				copyErr = fmt.Errorf("copy rows: %w", err)
+				return
+			}
+		}
+		res.Imported += len(b.rows)
+	}
+	if err := scan(ctx, cr, nz, tick, emit); err != nil {
+		return nil, err
+	}
+	if copyErr != nil {
+		return nil, copyErr
+	}
+	if res.Rejected > 0 && !opts.SkipInvalid {
+		res.Imported = 0
+		return rejects, nil
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("finish copy: %w", err)
+	}
+	return rejects, nil
+}
+
+// scan reads records from cr on one goroutine, normalises them in batches on every core,
+// and hands each batch to emit on the calling goroutine (where COPY must run, since a
+// connection is not safe for concurrent use). Batches may arrive out of file order: every
+// row carries its line. A CSV syntax error stops the scan with an InputError, because
+// nothing after an unclosed quote can be trusted to be the row it looks like.
+func scan(ctx context.Context, cr *csv.Reader, nz *normaliser, tick func(line int), emit func(stagedBatch)) error {
+	const batchSize = 1000
+	g, gctx := errgroup.WithContext(ctx)
+	raw := make(chan []rawRecord, 4)
+	staged := make(chan stagedBatch, 4)
+
+	g.Go(func() error {
+		defer close(raw)
+		batch := make([]rawRecord, 0, batchSize)
+		send := func() error {
+			select {
+			case raw <- batch:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			batch = make([]rawRecord, 0, batchSize)
+			return nil
+		}
+		for {
+			rec, err := cr.Read()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				var pe *csv.ParseError
+				if errors.As(err, &pe) {
+					return &InputError{File: nz.file, Line: pe.StartLine, Col: pe.Column,
+						Err: invalidf("%v: the file is not valid CSV from here on, so nothing was imported", pe.Err)}
+				}
+				return fmt.Errorf("read %s: %w", nz.file, err)
+			}
+			line, _ := cr.FieldPos(0)
+			batch = append(batch, rawRecord{line: line, fields: rec})
+			if len(batch) == batchSize {
+				if err := send(); err != nil {
+					return err
+				}
+				tick(line)
+			}
+		}
+		if len(batch) > 0 {
+			return send()
+		}
+		return nil
+	})
+
+	var workers sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		workers.Add(1)
+		g.Go(func() error {
+			defer workers.Done()
+			for batch := range raw {
+				out := stagedBatch{rows: make([]stageRow, 0, len(batch))}
+				for _, rec := range batch {
+					row, errs := nz.row(rec.line, rec.fields)
+					if len(errs) > 0 {
+						out.errs = append(out.errs, errs...)
+						rec.problem = describe(errs)
+						out.rejects = append(out.rejects, rec)
+						continue
+					}
+					out.rows = append(out.rows, row)
+				}
+				select {
+				case staged <- out:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	go func() {
+		workers.Wait()
+		close(staged)
+	}()
+	for b := range staged {
+		emit(b)
+	}
+	return g.Wait()
+}
+
+func (s *Store) merge(ctx context.Context, tx *sqlx.Tx, topicID int64, name string, importID *int64, res *ImportResult) error {
+	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '256MB'`); err != nil {
+		return fmt.Errorf("merge settings: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, indexStageSQL); err != nil {
+		return fmt.Errorf("analyse staging table: %w", err)
+	}
+	for i, q := range mergeStatements() {
+		t0 := time.Now()
+		r, err := tx.ExecContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("merge step %d: %w", i+1, err)
+		}
+		s.logger.DebugContext(ctx, "merge step", "step", i+1, "duration", time.Since(t0))
+		n, _ := r.RowsAffected()
+		switch {
+		case strings.Contains(q, "INSERT INTO contacts"):
+			res.ContactsCreated = int(n)
+		case strings.Contains(q, "UPDATE contacts c SET"):
+			res.ContactsUpdated = int(n)
+		}
+	}
+	var c struct {
+		Granted   int `db:"granted"`
+		Withdrawn int `db:"withdrawn"`
+		Kept      int `db:"kept"`
+	}
+	source := "import " + name + " row "
+	if err := tx.GetContext(ctx, &c, consentSQL, topicID, source, importID); err != nil {
+		return fmt.Errorf("record consents: %w", err)
+	}
+	res.ConsentsGranted, res.ConsentsWithdrawn, res.WithdrawalsKept = c.Granted, c.Withdrawn, c.Kept
+	return nil
+}
+
+func writeRejects(path string, header []string, rejects []rawRecord) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write(append(append([]string{}, header...), "Line", "Problem"))
+	for _, r := range rejects {
+		_ = w.Write(append(append([]string{}, neutraliseAll(r.fields)...), fmt.Sprint(r.line), r.problem))
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func report(fn func(Progress), p Progress) {
+	if fn != nil {
+		fn(p)
+	}
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}
+
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("line %d, column %d: %v", pe.StartLine, pe.Column, pe.Err)
+	}
+	return err
+}
+
+// checkReachable refuses a file none of whose columns can reach anybody.
+func checkReachable(cols []Column) error {
+	for _, c := range cols {
+		switch c.Field {
+		case FieldEmail, FieldMobile, FieldPhone, FieldStreet:
+			return nil
+		}
+	}
+	return fmt.Errorf("no column holds an email address, phone number or street: check the header, or name the columns with --map HEADER=email (or mobile, phone, street)")
+}

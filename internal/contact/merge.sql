@@ -1,0 +1,171 @@
+-- The set-based merge of one import, run statement by statement inside the import's
+-- transaction after every valid row was COPYed into import_rows. Statements are
+-- separated by a line holding only "-- next" and take no parameters.
+--
+-- import_rows is wide and never updated (a 1M-row UPDATE rewrites every tuple); each
+-- step instead builds a narrow temp table keyed by line and the steps join on it.
+-- Temp tables are never auto-analysed, so the big ones are ANALYZEd by hand: without
+-- that the planner guesses and picks nested loops over a million rows.
+
+-- Addresses: one row per door; a later row of the file wins for town, ward and notes.
+INSERT INTO addresses (flat, house_number, street, town, postcode, postcode_sector, ward, delivery_notes, do_not_deliver)
+SELECT DISTINCT ON (postcode, lower(street), lower(house_number), lower(flat))
+       flat, house_number, street, town, postcode, sector, ward, delivery_notes, do_not_deliver
+  FROM import_rows
+ WHERE street <> ''
+ ORDER BY postcode, lower(street), lower(house_number), lower(flat), line DESC
+ON CONFLICT (postcode, lower(street), lower(house_number), lower(flat)) DO UPDATE SET
+       town = CASE WHEN EXCLUDED.town <> '' THEN EXCLUDED.town ELSE addresses.town END,
+       ward = CASE WHEN EXCLUDED.ward <> '' THEN EXCLUDED.ward ELSE addresses.ward END,
+       delivery_notes = CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.delivery_notes ELSE addresses.delivery_notes END,
+       do_not_deliver = CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.do_not_deliver ELSE addresses.do_not_deliver END,
+       updated_at = now()
+ WHERE (addresses.town, addresses.ward, addresses.delivery_notes, addresses.do_not_deliver)
+       IS DISTINCT FROM (CASE WHEN EXCLUDED.town <> '' THEN EXCLUDED.town ELSE addresses.town END,
+                         CASE WHEN EXCLUDED.ward <> '' THEN EXCLUDED.ward ELSE addresses.ward END,
+                         CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.delivery_notes ELSE addresses.delivery_notes END,
+                         CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.do_not_deliver ELSE addresses.do_not_deliver END)
+-- next
+CREATE TEMP TABLE import_addr ON COMMIT DROP AS
+SELECT r.line, a.id AS address_id
+  FROM import_rows r
+  JOIN addresses a ON a.postcode = r.postcode AND lower(a.street) = lower(r.street)
+                  AND lower(a.house_number) = lower(r.house_number) AND lower(a.flat) = lower(r.flat)
+ WHERE r.street <> ''
+-- next
+INSERT INTO households (address_id)
+SELECT DISTINCT address_id FROM import_addr
+ON CONFLICT (address_id) DO NOTHING
+-- next
+-- Match people already known: by email first, then by mobile, then by other phone, then
+-- -- for residents reached only on paper -- the same name at the same door. Every join is
+-- on a unique key (or grouped to one), so each row of the file appears once.
+CREATE TEMP TABLE import_known ON COMMIT DROP AS
+SELECT r.line, coalesce(e.contact_id, m.contact_id, p.contact_id, n.contact_id) AS contact_id, ia.address_id
+  FROM import_rows r
+  LEFT JOIN import_addr ia ON ia.line = r.line
+  LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
+  LEFT JOIN contact_points m ON r.mobile <> '' AND m.kind = 'phone' AND m.value = r.mobile
+  LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
+  LEFT JOIN (SELECT h.address_id, lower(c.first_name) AS fn, lower(c.last_name) AS ln, min(c.id) AS contact_id
+               FROM contacts c JOIN households h ON h.id = c.household_id
+              WHERE h.address_id IN (SELECT address_id FROM import_addr)
+              GROUP BY 1, 2, 3) n
+         ON n.address_id = ia.address_id AND n.fn = lower(r.first_name) AND n.ln = lower(r.last_name)
+        AND (r.first_name <> '' OR r.last_name <> '')
+-- next
+ANALYZE import_known
+-- next
+-- New people: rows of the file that describe the same person share a key. A row known
+-- only by a number that another row gives together with an email is that person.
+CREATE TEMP TABLE import_keys ON COMMIT DROP AS
+WITH unknown AS (
+    SELECT r.line, r.email_key, r.mobile, r.phone, r.first_name, r.last_name, k.address_id
+      FROM import_rows r JOIN import_known k ON k.line = r.line
+     WHERE k.contact_id IS NULL
+), nums AS (
+    SELECT DISTINCT ON (num) num, 'e:' || email_key AS match_key
+      FROM (SELECT mobile AS num, email_key, line FROM unknown WHERE email_key <> '' AND mobile <> ''
+            UNION ALL
+            SELECT phone, email_key, line FROM unknown WHERE email_key <> '' AND phone <> '') x
+     ORDER BY num, line
+)
+SELECT u.line,
+       CASE WHEN u.email_key <> '' THEN 'e:' || u.email_key
+            ELSE coalesce(nums.match_key,
+                          CASE WHEN u.mobile <> '' THEN 'p:' || u.mobile
+                               WHEN u.phone <> '' THEN 'p:' || u.phone
+                               ELSE 'a:' || coalesce(u.address_id::text, 'line' || u.line) || ':'
+                                    || lower(u.first_name) || ':' || lower(u.last_name) END)
+       END AS match_key
+  FROM unknown u
+  LEFT JOIN nums ON u.email_key = '' AND nums.num = CASE WHEN u.mobile <> '' THEN u.mobile ELSE nullif(u.phone, '') END
+-- next
+CREATE TEMP TABLE import_new ON COMMIT DROP AS
+SELECT match_key, nextval('contacts_id_seq') AS contact_id FROM import_keys GROUP BY match_key
+-- next
+CREATE TEMP TABLE import_resolved ON COMMIT DROP AS
+SELECT k.line, coalesce(k.contact_id, n.contact_id) AS contact_id, k.contact_id IS NULL AS is_new, k.address_id
+  FROM import_known k
+  LEFT JOIN import_keys ik ON ik.line = k.line
+  LEFT JOIN import_new n ON n.match_key = ik.match_key
+-- next
+ANALYZE import_resolved
+-- next
+-- The last row of the file about a person wins.
+CREATE TEMP TABLE import_contacts ON COMMIT DROP AS
+SELECT DISTINCT ON (x.contact_id) r.*, x.contact_id AS cid, x.is_new, x.address_id AS aid
+  FROM import_rows r JOIN import_resolved x ON x.line = r.line
+ ORDER BY x.contact_id, r.line DESC
+-- next
+INSERT INTO contacts (id, first_name, last_name, preferred_language, large_print, accessibility_needs,
+                      ward, tags, attributes, household_id)
+SELECT ic.cid, ic.first_name, ic.last_name, coalesce(nullif(ic.language, ''), 'en'),
+       coalesce(ic.large_print, false),
+       CASE WHEN ic.accessibility = '' THEN '{}' ELSE string_to_array(ic.accessibility, ';') END,
+       ic.ward,
+       CASE WHEN ic.tags = '' THEN '{}' ELSE string_to_array(ic.tags, ';') END,
+       ic.attributes, h.id
+  FROM import_contacts ic LEFT JOIN households h ON h.address_id = ic.aid
+ WHERE ic.is_new
+-- next
+-- Known people: a filled cell updates, an empty cell keeps what we had; tags accumulate.
+UPDATE contacts c SET
+       first_name = CASE WHEN ic.first_name <> '' THEN ic.first_name ELSE c.first_name END,
+       last_name = CASE WHEN ic.last_name <> '' THEN ic.last_name ELSE c.last_name END,
+       preferred_language = CASE WHEN ic.language <> '' THEN ic.language ELSE c.preferred_language END,
+       large_print = coalesce(ic.large_print, c.large_print),
+       accessibility_needs = CASE WHEN ic.accessibility = '' THEN c.accessibility_needs
+                                  ELSE ARRAY(SELECT DISTINCT unnest(c.accessibility_needs || string_to_array(ic.accessibility, ';'))) END,
+       ward = CASE WHEN ic.ward <> '' THEN ic.ward ELSE c.ward END,
+       tags = CASE WHEN ic.tags = '' THEN c.tags
+                   ELSE ARRAY(SELECT DISTINCT unnest(c.tags || string_to_array(ic.tags, ';'))) END,
+       attributes = c.attributes || ic.attributes,
+       household_id = coalesce(h.id, c.household_id),
+       updated_at = now()
+  FROM import_contacts ic LEFT JOIN households h ON h.address_id = ic.aid
+ WHERE c.id = ic.cid AND NOT ic.is_new
+-- next
+-- An email or number already held by someone stays theirs (DO NOTHING).
+INSERT INTO contact_points (contact_id, kind, value)
+SELECT DISTINCT ON (r.email_key) x.contact_id, 'email', r.email
+  FROM import_rows r JOIN import_resolved x ON x.line = r.line
+ WHERE r.email_key <> ''
+ ORDER BY r.email_key, r.line DESC
+ON CONFLICT (lower(value)) WHERE kind = 'email' DO NOTHING
+-- next
+INSERT INTO contact_points (contact_id, kind, value, phone_type, fictional)
+SELECT DISTINCT ON (num) contact_id, 'phone', num, typ, fict
+  FROM (SELECT x.contact_id, r.mobile AS num, r.mobile_type AS typ, r.mobile_fictional AS fict, r.line
+          FROM import_rows r JOIN import_resolved x ON x.line = r.line WHERE r.mobile <> ''
+        UNION ALL
+        SELECT x.contact_id, r.phone, r.phone_type, r.phone_fictional, r.line
+          FROM import_rows r JOIN import_resolved x ON x.line = r.line WHERE r.phone <> '') x
+ ORDER BY num, line DESC
+ON CONFLICT (value) WHERE kind = 'phone' DO NOTHING
+-- next
+INSERT INTO contact_points (contact_id, kind, address_id)
+SELECT DISTINCT contact_id, 'postal', address_id FROM import_resolved WHERE address_id IS NOT NULL
+ON CONFLICT (contact_id, address_id) WHERE kind = 'postal' DO NOTHING
+-- next
+-- The consent each row states for each contact point; the last row about a point wins.
+-- SMS consent attaches to numbers that can take texts (not landlines).
+CREATE TEMP TABLE import_consents ON COMMIT DROP AS
+SELECT DISTINCT ON (point_id) point_id, granted, line
+  FROM (SELECT cp.id AS point_id, r.email_consent AS granted, r.line
+          FROM import_rows r JOIN contact_points cp ON cp.kind = 'email' AND lower(cp.value) = r.email_key
+         WHERE r.email_consent IS NOT NULL AND r.email_key <> ''
+        UNION ALL
+        SELECT cp.id, r.sms_consent, r.line
+          FROM import_rows r JOIN contact_points cp ON cp.kind = 'phone' AND cp.value = r.mobile
+         WHERE r.sms_consent IS NOT NULL AND r.mobile <> '' AND cp.phone_type <> 'landline'
+        UNION ALL
+        SELECT cp.id, r.sms_consent, r.line
+          FROM import_rows r JOIN contact_points cp ON cp.kind = 'phone' AND cp.value = r.phone
+         WHERE r.sms_consent IS NOT NULL AND r.phone <> '' AND cp.phone_type <> 'landline'
+        UNION ALL
+        SELECT cp.id, r.post_consent, r.line
+          FROM import_rows r JOIN import_resolved x ON x.line = r.line
+          JOIN contact_points cp ON cp.kind = 'postal' AND cp.contact_id = x.contact_id AND cp.address_id = x.address_id
+         WHERE r.post_consent IS NOT NULL AND x.address_id IS NOT NULL) x
+ ORDER BY point_id, line DESC

@@ -1,0 +1,307 @@
+package contact
+
+import (
+	"encoding/json"
+
+	"strings"
+	"unicode"
+)
+
+// stageRow is one valid, normalised row, shaped as the import_rows staging table.
+type stageRow struct {
+	line                                  int
+	firstName, lastName                   string
+	email, emailKey                       string
+	mobile                                string
+	mobileType                            *string
+	mobileFictional                       bool
+	phone                                 string
+	phoneType                             *string
+	phoneFictional                        bool
+	flat, houseNumber, street, town       string
+	postcode, sector, ward                string
+	language                              string
+	largePrint                            *bool
+	accessibility, tags                   string
+	attributes                            []byte
+	deliveryNotes                         string
+	doNotDeliver                          bool
+	emailConsent, smsConsent, postConsent *bool
+}
+
+func (r *stageRow) values() []any {
+	return []any{r.line, r.firstName, r.lastName, r.email, r.emailKey,
+		r.mobile, r.mobileType, r.mobileFictional, r.phone, r.phoneType, r.phoneFictional,
+		r.flat, r.houseNumber, r.street, r.town, r.postcode, r.sector, r.ward,
+		r.language, r.largePrint, r.accessibility, r.tags, string(r.attributes), r.deliveryNotes, r.doNotDeliver,
+		r.emailConsent, r.smsConsent, r.postConsent}
+}
+
+// normaliser turns raw CSV records into stage rows; it is safe for concurrent use.
+type normaliser struct {
+	file   string
+	cols   []Column
+	region string
+}
+
+func newNormaliser(file string, cols []Column, region string) *normaliser {
+	return &normaliser{file: file, cols: cols, region: region}
+}
+
+var phoneTypes = map[PhoneType]*string{}
+
+func init() {
+	for _, t := range []PhoneType{PhoneMobile, PhoneLandline, PhoneUnknown} {
+		s := string(t)
+		phoneTypes[t] = &s
+	}
+}
+
+// row validates and normalises one record. Every problem in the row is reported, each
+// naming its line, column and header.
+func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
+	r := stageRow{line: line, attributes: []byte("{}")}
+	var errs []*InputError
+	if len(rec) != len(n.cols) {
+		return r, []*InputError{{File: n.file, Line: line,
+			Err: invalidf("the row has %d fields but the header has %d (a stray comma, or an unclosed quote on an earlier line?)", len(rec), len(n.cols))}}
+	}
+	bad := func(c Column, v string, err error) {
+		errs = append(errs, &InputError{File: n.file, Line: line, Col: c.Index + 1, Field: c.Header, Value: v, Err: err})
+	}
+	var attrs map[string]string
+	var fullName string
+	for _, c := range n.cols {
+		raw := rec[c.Index]
+		v := cleanCell(raw)
+		switch c.Field {
+		case FieldIgnore:
+		case FieldFirstName:
+			r.firstName = v
+		case FieldLastName:
+			r.lastName = v
+		case FieldFullName:
+			fullName = v
+		case FieldEmail:
+			if v == "" {
+				continue
+			}
+			e, err := NormalizeEmail(v)
+			if err != nil {
+				bad(c, raw, err)
+				continue
+			}
+			r.email, r.emailKey = e, strings.ToLower(e)
+		case FieldMobile, FieldPhone:
+			if v == "" {
+				continue
+			}
+			p, err := NormalizePhone(v, n.region)
+			if err != nil {
+				bad(c, raw, err)
+				continue
+			}
+			if c.Field == FieldMobile {
+				r.mobile, r.mobileType, r.mobileFictional = p.E164, phoneTypes[p.Type], p.Fictional
+			} else {
+				r.phone, r.phoneType, r.phoneFictional = p.E164, phoneTypes[p.Type], p.Fictional
+			}
+		case FieldFlat:
+			r.flat = v
+		case FieldHouseNumber:
+			r.houseNumber = v
+		case FieldStreet:
+			r.street = v
+		case FieldTown:
+			r.town = v
+		case FieldPostcode:
+			if v == "" {
+				continue
+			}
+			pc, err := NormalizePostcode(v)
+			if err != nil {
+				bad(c, raw, err)
+				continue
+			}
+			r.postcode, r.sector = pc.Code, pc.Sector
+		case FieldWard:
+			r.ward = v
+		case FieldLanguage:
+			if v == "" {
+				continue
+			}
+			lang, err := parseLanguage(v)
+			if err != nil {
+				bad(c, raw, err)
+				continue
+			}
+			r.language = lang
+		case FieldLargePrint, FieldEmailConsent, FieldSMSConsent, FieldPostConsent:
+			b, err := parseYesNo(v)
+			if err != nil {
+				bad(c, raw, err)
+				continue
+			}
+			switch c.Field {
+			case FieldLargePrint:
+				r.largePrint = b
+			case FieldEmailConsent:
+				r.emailConsent = b
+			case FieldSMSConsent:
+				r.smsConsent = b
+			case FieldPostConsent:
+				r.postConsent = b
+			}
+		case FieldAccessibility:
+			r.accessibility = joinList(v, true)
+		case FieldTags:
+			r.tags = joinList(v, false)
+		case FieldDeliveryNotes:
+			r.deliveryNotes = v
+			l := strings.ToLower(v)
+			r.doNotDeliver = strings.Contains(l, "do not deliver") || strings.Contains(l, "don't deliver")
+		default:
+			if key, ok := strings.CutPrefix(string(c.Field), string(FieldAttr)); ok && v != "" {
+				if attrs == nil {
+					attrs = map[string]string{}
+				}
+				attrs[key] = v
+			}
+		}
+	}
+	if fullName != "" && r.firstName == "" && r.lastName == "" {
+		if i := strings.LastIndexByte(fullName, ' '); i > 0 {
+			r.firstName, r.lastName = fullName[:i], fullName[i+1:]
+		} else {
+			r.lastName = fullName
+		}
+	}
+	if r.mobile != "" && r.mobile == r.phone {
+		r.phone, r.phoneType, r.phoneFictional = "", nil, false
+	}
+	hasAddress := r.street != "" || r.postcode != "" || r.houseNumber != "" || r.flat != ""
+	if hasAddress && len(errs) == 0 {
+		switch {
+		case r.street == "" && r.postcode != "":
+			errs = append(errs, n.rowError(line, FieldStreet, "a postal address needs a street as well as the postcode %s", r.postcode))
+		case r.postcode == "" && r.street != "":
+			errs = append(errs, n.rowError(line, FieldPostcode, "a postal address needs a postcode as well as the street"))
+		case r.street == "":
+			errs = append(errs, n.rowError(line, FieldStreet, "a postal address needs a street and a postcode"))
+		}
+	}
+	if len(errs) == 0 && r.emailKey == "" && r.mobile == "" && r.phone == "" && !hasAddress {
+		errs = append(errs, &InputError{File: n.file, Line: line,
+			Err: invalidf("the row has no email address, phone number or postal address, so this person can't be reached")})
+	}
+	if attrs != nil {
+		b, err := json.Marshal(attrs)
+		if err != nil {
+			errs = append(errs, &InputError{File: n.file, Line: line, Err: err})
+		}
+		r.attributes = b
+	}
+	return r, errs
+}
+
+// rowError names the column of field f when the file has one.
+func (n *normaliser) rowError(line int, f Field, format string, args ...any) *InputError {
+	e := &InputError{File: n.file, Line: line, Err: invalidf(format, args...)}
+	for _, c := range n.cols {
+		if c.Field == f {
+			e.Col, e.Field = c.Index+1, c.Header
+		}
+	}
+	return e
+}
+
+// cleanCell trims the spaces, non-breaking spaces and zero-width characters spreadsheets
+// leave around values, and folds runs of white space to one space.
+func cleanCell(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff' || r == '\u00a0'
+	})
+	// Undo Neutralise: a cell we exported as '=..., '+44... or '-... reads back as written.
+	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune(formulaStarts, rune(s[1])) {
+		s = s[1:]
+	}
+	if !strings.ContainsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' || r == '\u00a0' }) &&
+		!strings.Contains(s, "  ") {
+		return s
+	}
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\u00a0", " ")), " ")
+}
+
+// parseYesNo reads a consent or flag cell; empty means "not stated" (nil).
+func parseYesNo(v string) (*bool, error) {
+	t, f := true, false
+	switch strings.ToLower(v) {
+	case "":
+		return nil, nil
+	case "yes", "y", "true", "t", "1", "x", "✓", "opt in", "opted in":
+		return &t, nil
+	case "no", "n", "false", "f", "0", "opt out", "opted out":
+		return &f, nil
+	}
+	return nil, invalidf("%q must be yes or no (yes/no, y/n, true/false or 1/0), or left empty", v)
+}
+
+var languageNames = map[string]string{
+	"english": "en", "welsh": "cy", "cymraeg": "cy", "polish": "pl", "polski": "pl",
+	"punjabi": "pa", "bengali": "bn", "bangla": "bn", "somali": "so", "portuguese": "pt",
+	"urdu": "ur", "gujarati": "gu", "arabic": "ar", "turkish": "tr", "romanian": "ro",
+	"spanish": "es", "french": "fr", "tamil": "ta", "chinese": "zh", "mandarin": "zh",
+	"cantonese": "yue", "lithuanian": "lt", "russian": "ru", "ukrainian": "uk", "irish": "ga",
+	"scottish gaelic": "gd", "gaelic": "gd", "bsl": "bfi", "british sign language": "bfi",
+}
+
+// parseLanguage accepts a language name or an ISO 639 code ("Welsh", "cy", "en-GB").
+func parseLanguage(v string) (string, error) {
+	l := strings.ToLower(v)
+	if code, ok := languageNames[l]; ok {
+		return code, nil
+	}
+	base, _, _ := strings.Cut(strings.ReplaceAll(l, "_", "-"), "-")
+	if len(base) >= 2 && len(base) <= 3 && strings.IndexFunc(base, func(r rune) bool { return r < 'a' || r > 'z' }) < 0 {
+		return base, nil
+	}
+	return "", invalidf("%q is not a language we know: use a name such as Welsh or a code such as cy", v)
+}
+
+// joinList splits a cell holding a list ("a; b, c") into ';'-joined, de-duplicated items.
+func joinList(v string, lower bool) string {
+	if v == "" {
+		return ""
+	}
+	parts := strings.FieldsFunc(v, func(r rune) bool { return r == ';' || r == ',' || r == '|' })
+	seen := map[string]bool{}
+	out := parts[:0]
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if lower {
+			p = strings.ToLower(p)
+		}
+		if p == "" || seen[p] {
+			continue
+		}
+		seen[p] = true
+		out = append(out, p)
+	}
+	return strings.Join(out, ";")
+}
+
+// describe joins a row's problems for the rejects file.
+func describe(errs []*InputError) string {
+	parts := make([]string, len(errs))
+	for i, e := range errs {
+		if e.Field != "" {
+			parts[i] = e.Field + ": " + e.Err.Error()
+		} else {
+			parts[i] = e.Err.Error()
+		}
+	}
+	return strings.Join(parts, "; ")
+}
