@@ -667,7 +667,7 @@ port = %d
 unix_socket_directories = '%s'
 unix_socket_permissions = 0700
 fsync = on
-shared_buffers = 128MB
+shared_buffers = 512MB
 # Bulk imports write gigabytes of WAL; room for it avoids checkpoints mid-import.
 max_wal_size = 4GB
 `, localPort, l.sockDir)
