@@ -132,3 +132,24 @@ func TestDemoIsIdempotent(t *testing.T) {
 		t.Fatalf("reach changed:\n%s\n%s", first.stdout, second.stdout)
 	}
 }
+
+func TestImportShowsProgressBarOnTerminal(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	var b strings.Builder
+	b.WriteString("Email,Postcode,Street\n")
+	for i := range 3000 {
+		b.WriteString("p" + strings.Repeat("x", i%7) + "@example.org," + "SW2 1RW,Acre Lane\n")
+	}
+	p := filepath.Join(t.TempDir(), "people.csv")
+	os.WriteFile(p, []byte(b.String()), 0o600)
+	var out, errb bytes.Buffer
+	cfg := config.Default()
+	cfg.DatabaseURL = dsn
+	app := &cli.App{Stdout: &out, Stderr: &errb, Config: cfg, IsTerminal: true}
+	if code := app.Run(context.Background(), []string{"contacts", "import", p}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(errb.String(), "importing "+p) || !strings.Contains(errb.String(), "100%") {
+		t.Fatalf("no progress bar on the terminal:\n%q", errb.String())
+	}
+}

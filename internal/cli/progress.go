@@ -30,8 +30,7 @@ func (a *App) newProgress(total int64, what string) *progress {
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionFullWidth(),
-			progressbar.OptionClearOnFinish(),
+			progressbar.OptionSetWidth(30),
 		)
 	}
 	return p
@@ -40,9 +39,12 @@ func (a *App) newProgress(total int64, what string) *progress {
 // set reports done out of the total, with rows counted so far for the plain line.
 func (p *progress) set(done, total, rows int64, phase string) {
 	if p.bar != nil {
+		rate := float64(rows) / time.Since(p.started).Seconds()
+		desc := fmt.Sprintf("%s: %d rows, %.0f rows/s", p.what, rows, rate)
 		if phase != "" && phase != "reading" {
-			p.bar.Describe(p.what + " (" + phase + ")")
+			desc = fmt.Sprintf("%s: %d rows, %s", p.what, rows, phase)
 		}
+		p.bar.Describe(desc)
 		_ = p.bar.Set64(done)
 		return
 	}
@@ -61,5 +63,6 @@ func (p *progress) set(done, total, rows int64, phase string) {
 func (p *progress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
 	}
 }

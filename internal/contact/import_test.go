@@ -15,6 +15,7 @@ import (
 
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db/dbtest"
+	"github.com/crierhq/crier/internal/demo"
 )
 
 func writeFile(t *testing.T, name, body string) string {
@@ -216,4 +217,32 @@ func TestImportWindows1252AndDryRun(t *testing.T) {
 	if err := d.Get(&name, `SELECT first_name || ' ' || last_name FROM contacts`); err != nil || name != "Renée O’Brien" {
 		t.Fatalf("name = %q, %v", name, err)
 	}
+}
+
+// BenchmarkImport imports a messy 20,000-row council file end to end (the first round
+// creates everyone, later rounds match them all). `crier bench import` runs the
+// million-row version and prints the table kept in README.
+func BenchmarkImport(b *testing.B) {
+	d := dbtest.New(b)
+	s := contact.NewStore(d, nil)
+	path := filepath.Join(b.TempDir(), "messy.csv")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rows = 20000
+	if err := demo.WriteCSV(f, demo.Options{Rows: rows, Seed: 7, Messy: true}); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	ctx := context.Background()
+	n := 0
+	for b.Loop() {
+		res, err := s.Import(ctx, contact.ImportOptions{Path: path})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += res.Rows
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -248,7 +248,7 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 	}
 	res.Duration = time.Since(start)
 	report(opts.Progress, Progress{Bytes: src.size, TotalBytes: src.size, Rows: int64(res.Rows), Phase: "done"})
-	s.logger.Info("import completed", "import_id", res.ImportID, "rows", res.Rows, "rejected", res.Rejected,
+	s.logger.Debug("import completed", "import_id", res.ImportID, "rows", res.Rows, "rejected", res.Rejected,
 		"created", res.ContactsCreated, "updated", res.ContactsUpdated, "duration", res.Duration)
 	return res, nil
 }

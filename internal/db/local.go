@@ -193,7 +193,7 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 		}
 		return nil, err
 	}
-	log.Info("private PostgreSQL ready",
+	log.Debug("private PostgreSQL ready",
 		"cluster", l.pgdata, "socket_dir", l.sockDir, "started", l.owned,
 		"elapsed", time.Since(begin).Round(time.Millisecond))
 	return l, nil

@@ -1,0 +1,83 @@
+package contact
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMapHeader(t *testing.T) {
+	cases := []struct {
+		name      string
+		header    []string
+		overrides map[string]Field
+		want      []Field
+		err       string
+	}{
+		{"council spellings",
+			[]string{"E-mail address", "Phone number", "Mobile No.", "First name", "SURNAME", " Post Code ", "Ward", "Email consent", "SMS Opt-in", "Large print?"},
+			nil,
+			[]Field{FieldEmail, FieldPhone, FieldMobile, FieldFirstName, FieldLastName, FieldPostcode, FieldWard, FieldEmailConsent, FieldSMSConsent, FieldLargePrint}, ""},
+		{"unknown columns become attributes, blank ones are ignored",
+			[]string{"Email", "Resident ref.", ""},
+			nil,
+			[]Field{FieldEmail, "attr:resident_ref", FieldIgnore}, ""},
+		{"override wins over the usual meaning",
+			[]string{"Email", "Tel (day)", "Phone"},
+			map[string]Field{"tel (DAY)": FieldMobile, "Phone": FieldIgnore},
+			[]Field{FieldEmail, FieldMobile, FieldIgnore}, ""},
+		{"two columns for one field",
+			[]string{"Email", "E-mail"}, nil, nil, `columns "Email" and "E-mail" both map to email`},
+		{"override of a missing column",
+			[]string{"Email"}, map[string]Field{"Telephone": FieldPhone}, nil, `--map names column "Telephone", which is not in the header`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cols, err := MapHeader(tc.header, tc.overrides)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, c := range cols {
+				if c.Field != tc.want[i] {
+					t.Errorf("column %q → %s, want %s", c.Header, c.Field, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestParseYesNo(t *testing.T) {
+	for _, in := range []string{"yes", "YES", "Y", "y", "true", "TRUE", "1", "Opted in"} {
+		if b, err := parseYesNo(in); err != nil || b == nil || !*b {
+			t.Errorf("%q = %v, %v; want yes", in, b, err)
+		}
+	}
+	for _, in := range []string{"no", "No", "N", "false", "FALSE", "0"} {
+		if b, err := parseYesNo(in); err != nil || b == nil || *b {
+			t.Errorf("%q = %v, %v; want no", in, b, err)
+		}
+	}
+	if b, err := parseYesNo(""); err != nil || b != nil {
+		t.Errorf("empty = %v, %v; want not stated", b, err)
+	}
+	if _, err := parseYesNo("maybe"); err == nil || !strings.Contains(err.Error(), `"maybe" must be yes or no`) {
+		t.Errorf("maybe: %v", err)
+	}
+}
+
+func TestNeutraliseRoundTrip(t *testing.T) {
+	for _, v := range []string{"=1+1", "+447700900123", "-2", "@SUM(A1)", "\tx", "\rx", "plain", "", "O'Brien"} {
+		n := Neutralise(v)
+		if v != "" && strings.ContainsRune(formulaStarts, rune(v[0])) && n != "'"+v {
+			t.Errorf("Neutralise(%q) = %q", v, n)
+		}
+		if got := cleanCell(n); got != strings.TrimSpace(v) {
+			t.Errorf("cleanCell(Neutralise(%q)) = %q", v, got)
+		}
+	}
+}
