@@ -172,6 +172,19 @@ func ensureTemplate(ctx context.Context, admin *sqlx.DB) (string, error) {
 	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+pq.QuoteIdentifier(name)+" WITH is_template true"); err != nil {
 		return "", err
 	}
+	// Templates of older migrations are of no further use: drop them so a developer's
+	// server does not collect one per schema change.
+	var stale []string
+	if err := conn.SelectContext(ctx, &stale, `SELECT datname FROM pg_database
+		WHERE datname LIKE 'crier\_tmpl\_%' AND datname <> $1`, name); err != nil {
+		return "", err
+	}
+	for _, old := range stale {
+		q := pq.QuoteIdentifier(old)
+		if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+q+" WITH is_template false"); err == nil {
+			_, _ = conn.ExecContext(ctx, "DROP DATABASE IF EXISTS "+q+" WITH (FORCE)")
+		}
+	}
 	return name, nil
 }
 
