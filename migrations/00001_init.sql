@@ -166,9 +166,11 @@ DECLARE
     bad    text;
 BEGIN
     PERFORM pg_advisory_xact_lock_shared(hashtext('crier.ri.' || parent));
-    EXECUTE format('SELECT n.%1$I::text FROM new_rows n
-                     WHERE n.%1$I IS NOT NULL
-                       AND NOT EXISTS (SELECT 1 FROM %2$I p WHERE p.id = n.%1$I) LIMIT 1', col, parent)
+    -- An aggregate rather than LIMIT 1: with LIMIT the planner probes the parent's index
+    -- row by row even for a million rows; this way it hashes the parent for big
+    -- statements and still probes the index for a single row.
+    EXECUTE format('SELECT min(n.%1$I)::text FROM new_rows n
+                     WHERE NOT EXISTS (SELECT 1 FROM %2$I p WHERE p.id = n.%1$I)', col, parent)
        INTO bad;
     IF bad IS NOT NULL THEN
         RAISE EXCEPTION 'insert or update on table "%" violates foreign key: %=% is not present in table "%"',

@@ -84,8 +84,11 @@ SELECT u.line,
 -- next
 ANALYZE import_keys
 -- next
+-- New ids follow the keys' order, so the contact points inserted below (in email order)
+-- land in the indexes nearly in order instead of at random.
 CREATE TEMP TABLE import_new ON COMMIT DROP AS
-SELECT match_key, nextval('contacts_id_seq') AS contact_id FROM import_keys GROUP BY match_key
+SELECT match_key, nextval('contacts_id_seq') AS contact_id
+  FROM (SELECT DISTINCT match_key FROM import_keys ORDER BY match_key) k
 -- next
 ANALYZE import_new
 -- next
