@@ -88,6 +88,7 @@ CREATE TABLE outbox (
     run_at            timestamptz NOT NULL DEFAULT now(),
     locked_by         text,
     lease_until       timestamptz,
+    handed_at         timestamptz,      -- set just before the provider call (see internal/outbox)
     provider_id       text,
     sent_at           timestamptz,
     updated_at        timestamptz NOT NULL DEFAULT now(),

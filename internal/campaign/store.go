@@ -1,0 +1,412 @@
+package campaign
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/segment"
+)
+
+// Store reads and writes campaigns and their runs.
+type Store struct {
+	db     *sqlx.DB
+	outbox *outbox.Store
+	logger *slog.Logger
+}
+
+// NewStore returns a Store over db.
+func NewStore(db *sqlx.DB, logger *slog.Logger) *Store {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Store{db: db, outbox: outbox.NewStore(db), logger: logger}
+}
+
+const selectCampaign = `
+SELECT c.id, c.name, c.topic_id, t.slug AS topic, c.segment_id, c.purpose, c.strategy, c.channel_order,
+       c.email_subject, c.email_body, c.sms_body, c.leaflet_title, c.leaflet_body, c.sender_name,
+       c.sender_email, c.reply_to, c.urgent, c.state, c.schedule_kind, c.send_at, c.recurrence,
+       c.time_zone, c.next_run_at, c.created_by, c.created_at, c.updated_at
+  FROM campaigns c JOIN topics t ON t.id = c.topic_id`
+
+type row struct {
+	Campaign
+	Order pq.StringArray `db:"channel_order"`
+}
+
+func (r row) campaign() *Campaign {
+	c := r.Campaign
+	c.ChannelOrder = r.Order
+	return &c
+}
+
+// Create stores a new draft campaign; topic is a topic slug ("" = general).
+func (s *Store) Create(ctx context.Context, c *Campaign, topic, actor string) error {
+	if c.ChannelOrder == nil {
+		c.ChannelOrder = []string{"email", "sms", "post"}
+	}
+	if c.Strategy == "" {
+		c.Strategy = "best"
+	}
+	if c.ScheduleKind == "" {
+		c.ScheduleKind = "once"
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if topic == "" {
+		topic = "general"
+	}
+	err := s.db.QueryRowxContext(ctx, `
+		INSERT INTO campaigns (name, topic_id, segment_id, purpose, strategy, channel_order, email_subject, email_body,
+		                       sms_body, leaflet_title, leaflet_body, sender_name, sender_email, reply_to, urgent,
+		                       schedule_kind, send_at, recurrence, created_by)
+		SELECT $1, t.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+		  FROM topics t WHERE t.slug = $2
+		RETURNING id, topic_id, state, created_at, updated_at`,
+		c.Name, topic, c.SegmentID, c.Purpose, c.Strategy, pq.Array(c.ChannelOrder), c.EmailSubject, c.EmailBody,
+		c.SMSBody, c.LeafletTitle, c.LeafletBody, c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent,
+		c.ScheduleKind, c.SendAt, c.Recurrence, actor).
+		Scan(&c.ID, &c.TopicID, &c.State, &c.CreatedAt, &c.UpdatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: topic %q does not exist", ErrInvalid, topic)
+	}
+	if err != nil {
+		return fmt.Errorf("create campaign: %w", err)
+	}
+	c.Topic = topic
+	return nil
+}
+
+// Get returns a campaign by id, or by name when ref is not a number; ErrNotFound if none.
+func (s *Store) Get(ctx context.Context, ref string) (*Campaign, error) {
+	var r row
+	var err error
+	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
+		err = s.db.GetContext(ctx, &r, selectCampaign+` WHERE c.id = $1`, id)
+	} else {
+		err = s.db.GetContext(ctx, &r, selectCampaign+` WHERE c.name = $1 ORDER BY c.id DESC LIMIT 1`, ref)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, ref)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get campaign: %w", err)
+	}
+	return r.campaign(), nil
+}
+
+// List returns every campaign, newest first.
+func (s *Store) List(ctx context.Context) ([]*Campaign, error) {
+	var rows []row
+	if err := s.db.SelectContext(ctx, &rows, selectCampaign+` ORDER BY c.id DESC`); err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	out := make([]*Campaign, len(rows))
+	for i, r := range rows {
+		out[i] = r.campaign()
+	}
+	return out, nil
+}
+
+// move changes a campaign's state inside tx if the move is allowed, and records who did
+// it. It locks the campaign row so concurrent moves serialise.
+func move(ctx context.Context, tx *sqlx.Tx, id int64, allowedFrom []State, to State, actor, note string) (State, error) {
+	var from State
+	if err := tx.GetContext(ctx, &from, `SELECT state FROM campaigns WHERE id = $1 FOR UPDATE`, id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("%w: %d", ErrNotFound, id)
+		}
+		return "", err
+	}
+	ok := false
+	for _, s := range allowedFrom {
+		ok = ok || s == from
+	}
+	if !ok || !CanMove(from, to) {
+		return from, fmt.Errorf("%w: campaign %d is %s and cannot become %s", ErrTransition, id, from, to)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET state = $2, updated_at = now() WHERE id = $1`, id, to); err != nil {
+		return from, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO campaign_history (campaign_id, from_state, to_state, actor, note)
+		VALUES ($1, $2, $3, $4, $5)`, id, from, to, actor, note); err != nil {
+		return from, err
+	}
+	return from, nil
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Schedule makes a draft (or paused, not yet started) campaign due at its next run time:
+// at for a one-off (zero = now), the next occurrence for a recurring one. check, if
+// set, vets the content (merge fields, templates) first: an error blocks scheduling.
+func (s *Store) Schedule(ctx context.Context, id int64, at time.Time, actor string, check func(*Campaign) error) error {
+	c, err := s.Get(ctx, strconv.FormatInt(id, 10))
+	if err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if check != nil {
+		if err := check(c); err != nil {
+			return err
+		}
+	}
+	if !at.IsZero() {
+		c.SendAt = &at
+	}
+	next, err := c.NextRun(time.Now())
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := move(ctx, tx, id, []State{Draft, Paused}, Scheduled, actor, "due "+next.In(London).Format("Mon 2 Jan 2006 15:04 MST")); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE campaigns SET next_run_at = $2, send_at = coalesce($3, send_at) WHERE id = $1`,
+			id, next, c.SendAt)
+		return err
+	})
+}
+
+// Pause stops a campaign: its sending run stops being claimed within a worker's poll
+// interval, on every instance (workers only claim rows of runs in state sending).
+func (s *Store) Pause(ctx context.Context, id int64, actor string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := move(ctx, tx, id, []State{Scheduled, Sending}, Paused, actor, ""); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE campaign_runs SET state = 'paused' WHERE campaign_id = $1 AND state = 'sending'`, id)
+		return err
+	})
+}
+
+// Resume continues a paused campaign: a paused run goes on sending, otherwise the
+// campaign is scheduled again for its next run.
+func (s *Store) Resume(ctx context.Context, id int64, actor string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var paused int
+		if err := tx.GetContext(ctx, &paused, `SELECT count(*) FROM campaign_runs WHERE campaign_id = $1 AND state = 'paused'`, id); err != nil {
+			return err
+		}
+		to := Scheduled
+		if paused > 0 {
+			to = Sending
+		}
+		if _, err := move(ctx, tx, id, []State{Paused}, to, actor, "resumed"); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE campaign_runs SET state = 'sending' WHERE campaign_id = $1 AND state = 'paused'`, id)
+		return err
+	})
+}
+
+// Cancel stops a campaign for good: messages not yet sent are cancelled (and recorded
+// as such); what was sent stays recorded.
+func (s *Store) Cancel(ctx context.Context, id int64, actor string) error {
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := move(ctx, tx, id, []State{Draft, Scheduled, Sending, Paused}, Cancelled, actor, ""); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET next_run_at = NULL WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_runs SET state = 'cancelled', completed_at = now()
+			WHERE campaign_id = $1 AND state IN ('sending', 'paused')`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `
+			WITH c AS (UPDATE outbox SET state = 'cancelled', reason = 'campaign cancelled', updated_at = now()
+			            WHERE campaign_id = $1 AND state = 'pending' RETURNING id)
+			INSERT INTO message_events (outbox_id, event) SELECT id, 'cancelled' FROM c`, id)
+		return err
+	})
+}
+
+// HistoryEntry is one recorded state change.
+type HistoryEntry struct {
+	From  State     `db:"from_state"`
+	To    State     `db:"to_state"`
+	Actor string    `db:"actor"`
+	Note  string    `db:"note"`
+	At    time.Time `db:"at"`
+}
+
+// History lists a campaign's state changes, oldest first.
+func (s *Store) History(ctx context.Context, id int64) ([]HistoryEntry, error) {
+	var h []HistoryEntry
+	err := s.db.SelectContext(ctx, &h, `SELECT from_state, to_state, actor, note, at FROM campaign_history
+		WHERE campaign_id = $1 ORDER BY at, id`, id)
+	return h, err
+}
+
+// StartDue starts a run for each campaign whose time has come: one transaction per
+// campaign creates the run, snapshots its audience into the outbox and moves the
+// campaign to sending. Campaigns are locked with SKIP LOCKED, so several crier
+// processes can run the scheduler at once without starting a run twice (and the run's
+// UNIQUE (campaign_id, scheduled_for) backs that up). It returns the runs started.
+func (s *Store) StartDue(ctx context.Context, now time.Time) ([]int64, error) {
+	var started []int64
+	for {
+		runID, err := s.startOne(ctx, now)
+		if err != nil {
+			return started, err
+		}
+		if runID == 0 {
+			return started, nil
+		}
+		started = append(started, runID)
+	}
+}
+
+func (s *Store) startOne(ctx context.Context, now time.Time) (int64, error) {
+	var runID int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var r row
+		err := tx.GetContext(ctx, &r, selectCampaign+`
+			WHERE c.state = 'scheduled' AND c.next_run_at <= $1
+			ORDER BY c.next_run_at LIMIT 1 FOR UPDATE OF c SKIP LOCKED`, now)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("find due campaigns: %w", err)
+		}
+		c := r.campaign()
+		snap := outbox.Snapshot{CampaignID: c.ID, TopicID: c.TopicID, Purpose: c.Purpose, Strategy: c.Strategy,
+			Channels: c.Channels()}
+		if c.SegmentID != nil {
+			seg, err := segment.NewStore(s.db).Get(ctx, strconv.FormatInt(*c.SegmentID, 10))
+			if err != nil {
+				return fmt.Errorf("campaign %d: segment: %w", c.ID, err)
+			}
+			q, err := segment.CompileFrom(seg.Rules, outbox.FirstArg)
+			if err != nil {
+				return fmt.Errorf("campaign %d: segment %q: %w", c.ID, seg.Name, err)
+			}
+			snap.Predicate, snap.Args = q.SQL, q.Args
+		}
+		if err := tx.GetContext(ctx, &runID, `INSERT INTO campaign_runs (campaign_id, scheduled_for)
+			VALUES ($1, $2) RETURNING id`, c.ID, c.NextRunAt); err != nil {
+			return fmt.Errorf("start run of campaign %d: %w", c.ID, err)
+		}
+		snap.RunID = runID
+		tally, err := s.outbox.Enqueue(ctx, tx, snap)
+		if err != nil {
+			return err
+		}
+		audience := 0
+		for _, t := range tally {
+			audience += t.Count
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_runs SET audience = $2 WHERE id = $1`, runID, audience); err != nil {
+			return err
+		}
+		var next *time.Time
+		if c.ScheduleKind == "recurring" {
+			n, err := c.NextRun(*c.NextRunAt)
+			if err != nil {
+				return err
+			}
+			next = &n
+		}
+		if _, err := move(ctx, tx, c.ID, []State{Scheduled}, Sending, "scheduler", fmt.Sprintf("run %d: %d messages", runID, audience)); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE campaigns SET next_run_at = $2 WHERE id = $1`, c.ID, next)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	if runID != 0 {
+		s.logger.InfoContext(ctx, "campaign run started", "run_id", runID)
+	}
+	return runID, nil
+}
+
+// FinishRuns completes runs with nothing left to send (every row final), and moves their
+// campaigns on: a one-off to completed, a recurring one back to scheduled for its next
+// occurrence. Rows in state unknown count as final here: they wait for an officer, not
+// for the sender.
+func (s *Store) FinishRuns(ctx context.Context) (int, error) {
+	var done []struct {
+		RunID      int64 `db:"id"`
+		CampaignID int64 `db:"campaign_id"`
+	}
+	err := s.db.SelectContext(ctx, &done, `
+		UPDATE campaign_runs r SET state = 'completed', completed_at = now()
+		 WHERE r.state = 'sending'
+		   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.run_id = r.id AND o.state IN ('pending', 'sending'))
+		RETURNING r.id, r.campaign_id`)
+	if err != nil {
+		return 0, fmt.Errorf("finish runs: %w", err)
+	}
+	for _, d := range done {
+		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			var kind string
+			var next *time.Time
+			if err := tx.QueryRowxContext(ctx, `SELECT schedule_kind, next_run_at FROM campaigns WHERE id = $1`, d.CampaignID).Scan(&kind, &next); err != nil {
+				return err
+			}
+			to := Completed
+			if kind == "recurring" && next != nil {
+				to = Scheduled
+			}
+			_, err := move(ctx, tx, d.CampaignID, []State{Sending}, to, "scheduler", fmt.Sprintf("run %d finished", d.RunID))
+			if errors.Is(err, ErrTransition) {
+				return nil // paused or cancelled meanwhile: leave it
+			}
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		s.logger.InfoContext(ctx, "campaign run completed", "run_id", d.RunID, "campaign_id", d.CampaignID)
+	}
+	return len(done), nil
+}
+
+// Count is a number of outbox rows of a run in one channel and state, with the reason
+// they share (why suppressed, failed, or waiting).
+type Count struct {
+	RunID   int64  `db:"run_id"`
+	Channel string `db:"channel"`
+	State   string `db:"state"`
+	Reason  string `db:"reason"`
+	N       int    `db:"n"`
+}
+
+// Status counts a campaign's messages per run, channel, state and reason.
+func (s *Store) Status(ctx context.Context, id int64) ([]Count, error) {
+	var out []Count
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT run_id, channel, state, CASE WHEN state IN ('sent', 'delivered') THEN '' ELSE reason END AS reason, count(*) AS n
+		  FROM outbox WHERE campaign_id = $1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, id)
+	if err != nil {
+		return nil, fmt.Errorf("campaign status: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,226 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/outbox"
+)
+
+// Composer turns leased outbox items of one channel into messages: it loads what the
+// batch needs (campaign content compiled once per run, the recipients' fields in one
+// query) and renders each. An item it cannot render comes back as a failed Result
+// instead of a Message.
+type Composer interface {
+	Compose(ctx context.Context, items []outbox.Item) ([]Message, []outbox.Result, error)
+}
+
+// ChannelConfig wires one channel.
+type ChannelConfig struct {
+	Sender   Sender
+	Composer Composer
+	Workers  int     // concurrent senders (default 4)
+	Batch    int     // rows claimed at once per worker (default 50)
+	Rate     float64 // messages per second across this process (0 = unlimited)
+}
+
+// Config configures a Dispatcher.
+type Config struct {
+	Instance     string        // names this process in outbox leases (locked_by)
+	Poll         time.Duration // how often idle workers and the scheduler look for work (default 1s)
+	Lease        time.Duration // how long a claim lasts before the rescuer may take it back (default 2m)
+	Channels     map[Channel]ChannelConfig
+	Logger       *slog.Logger
+	NoScheduling bool // run workers only (tests of several instances share one scheduler)
+}
+
+// Dispatcher runs the scheduler, the rescuer and the workers of every configured channel.
+type Dispatcher struct {
+	cfg       Config
+	outbox    *outbox.Store
+	campaigns *campaign.Store
+	log       *slog.Logger
+}
+
+// New returns a Dispatcher.
+func New(cfg Config, ob *outbox.Store, cs *campaign.Store) *Dispatcher {
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Dispatcher{cfg: cfg, outbox: ob, campaigns: cs, log: cfg.Logger}
+}
+
+// Run works until ctx is cancelled, then returns once every goroutine it started has
+// stopped (in-flight sends finish and are recorded first).
+func (d *Dispatcher) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	if !d.cfg.NoScheduling {
+		g.Go(func() error { return d.every(gctx, d.cfg.Poll, d.schedule) })
+		g.Go(func() error { return d.every(gctx, d.cfg.Lease/4, d.rescue) })
+	}
+	for ch, cc := range d.cfg.Channels {
+		workers := cc.Workers
+		if workers <= 0 {
+			workers = 4
+		}
+		var lim *rate.Limiter
+		if cc.Rate > 0 {
+			lim = rate.NewLimiter(rate.Limit(cc.Rate), max(1, int(cc.Rate/10)))
+		}
+		for i := range workers {
+			id := fmt.Sprintf("%s/%s/%d", d.cfg.Instance, ch, i)
+			g.Go(func() error { return d.work(gctx, id, ch, cc, lim) })
+		}
+	}
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// every runs fn now and then every interval until ctx ends; fn's errors are logged, not
+// fatal (the database may be briefly unreachable).
+func (d *Dispatcher) every(ctx context.Context, interval time.Duration, fn func(context.Context) error) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			d.log.WarnContext(ctx, "dispatcher task", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Dispatcher) schedule(ctx context.Context) error {
+	if _, err := d.campaigns.StartDue(ctx, time.Now()); err != nil {
+		return err
+	}
+	_, err := d.campaigns.FinishRuns(ctx)
+	return err
+}
+
+func (d *Dispatcher) rescue(ctx context.Context) error {
+	requeued, unknown, err := d.outbox.Rescue(ctx)
+	if requeued+unknown > 0 {
+		d.log.WarnContext(ctx, "rescued expired leases", "requeued", requeued, "unknown", unknown)
+	}
+	return err
+}
+
+// work is one worker: claim a batch, compose, record which rows are being handed to the
+// provider, send them one by one (honouring the channel's rate), and settle the batch.
+func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter) error {
+	batch := cc.Batch
+	if batch <= 0 {
+		batch = 50
+	}
+	idle := time.NewTimer(0)
+	defer idle.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-idle.C:
+		}
+		n, err := d.workOnce(ctx, id, ch, cc, lim, batch)
+		if err != nil && ctx.Err() == nil {
+			d.log.WarnContext(ctx, "worker batch", "worker", id, "err", err)
+		}
+		if n > 0 && err == nil {
+			idle.Reset(0) // more may be waiting
+		} else {
+			idle.Reset(d.cfg.Poll)
+		}
+	}
+}
+
+func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter, batch int) (int, error) {
+	// Claims, marks and results use a context that outlives shutdown by a little, so a
+	// batch that was sent is always recorded.
+	dbctx := context.WithoutCancel(ctx)
+	items, err := d.outbox.Claim(ctx, string(ch), id, batch, d.cfg.Lease)
+	if err != nil || len(items) == 0 {
+		return 0, err
+	}
+	msgs, results, err := cc.Composer.Compose(dbctx, items)
+	if err != nil {
+		return 0, fmt.Errorf("compose: %w", err) // the lease expires and the rescuer requeues them
+	}
+	ids := make([]int64, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.OutboxID
+	}
+	held, err := d.outbox.Handed(dbctx, id, ids)
+	if err != nil {
+		return 0, err
+	}
+	holding := make(map[int64]bool, len(held))
+	for _, h := range held {
+		holding[h] = true
+	}
+	for _, m := range msgs {
+		if !holding[m.OutboxID] {
+			continue // rescued meanwhile: someone else decides its fate
+		}
+		if ctx.Err() != nil {
+			// Shutting down: hand back what we have not sent; they were marked handed, so
+			// record them as retries rather than leaving them "unknown".
+			results = append(results, outbox.Result{ID: m.OutboxID, Outcome: outbox.Retry, Reason: "sender stopped before sending"})
+			continue
+		}
+		if lim != nil {
+			if err := lim.Wait(ctx); err != nil {
+				results = append(results, outbox.Result{ID: m.OutboxID, Outcome: outbox.Retry, Reason: "sender stopped before sending"})
+				continue
+			}
+		}
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		rcpt, err := cc.Sender.Send(sctx, m)
+		cancel()
+		results = append(results, classify(m.OutboxID, rcpt, err))
+	}
+	if err := d.outbox.Complete(dbctx, id, results); err != nil {
+		return len(items), err
+	}
+	return len(items), nil
+}
+
+// classify turns a sender's answer into an outbox result.
+func classify(id int64, rcpt Receipt, err error) outbox.Result {
+	if err == nil {
+		return outbox.Result{ID: id, Outcome: outbox.Sent, ProviderID: rcpt.ProviderID}
+	}
+	r := outbox.Result{ID: id, Outcome: outbox.Retry, Reason: "send failed"}
+	var se *SendError
+	if errors.As(err, &se) {
+		r.Reason, r.RetryAfter = se.Error(), se.RetryAfter
+	} else if errors.Is(err, context.DeadlineExceeded) {
+		r.Reason = "provider timed out"
+	}
+	switch {
+	case errors.Is(err, ErrPermanent):
+		r.Outcome = outbox.Bounced
+	case errors.Is(err, ErrOptedOut):
+		r.Outcome = outbox.OptedOut
+	}
+	return r
+}

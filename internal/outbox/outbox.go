@@ -1,0 +1,219 @@
+// Package outbox holds the durable queue between campaigns and channels: one row per
+// run × contact × channel, snapshotted set-based when a run starts, leased by workers
+// with FOR UPDATE SKIP LOCKED, and settled with every outcome recorded.
+//
+// The life of a row:
+//
+//	pending ──claim──▶ sending ──handed──▶ (provider call) ──▶ sent | failed | bounced
+//	   ▲                  │                                      │
+//	   └──── retry ◀──────┴──────────── temporary error ◀────────┘
+//
+// A crash is classified by the rescuer from what was recorded before the provider call:
+// a leased row never handed to a provider goes back to pending (it cannot have been
+// sent); a handed row with no result becomes "unknown" — it may or may not have left,
+// so it is not resent automatically (that could send twice) and not dropped silently:
+// it is counted in the run's status until an officer resends or accepts it.
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Item is a leased outbox row with what a worker needs to render and send it.
+type Item struct {
+	ID             int64  `db:"id"`
+	RunID          int64  `db:"run_id"`
+	CampaignID     int64  `db:"campaign_id"`
+	ContactID      int64  `db:"contact_id"`
+	ContactPointID int64  `db:"contact_point_id"`
+	Channel        string `db:"channel"`
+	Attempt        int    `db:"attempt"`
+	MaxAttempts    int    `db:"max_attempts"`
+	To             string `db:"address"` // email address or E.164 number
+}
+
+// Store reads and writes the outbox.
+type Store struct{ db *sqlx.DB }
+
+// NewStore returns a Store over db.
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+
+// claimSQL leases due rows of one channel. SKIP LOCKED lets any number of workers, in
+// any number of crier processes, claim disjoint batches without waiting on each other;
+// the claim commits before anything is sent, so no row lock is held across a provider
+// call. Rows of paused or cancelled runs are not claimed.
+const claimSQL = `
+WITH due AS (
+    SELECT o.id FROM outbox o
+     WHERE o.state = 'pending' AND o.channel = $1 AND o.run_at <= now()
+       AND EXISTS (SELECT 1 FROM campaign_runs r WHERE r.id = o.run_id AND r.state = 'sending')
+     ORDER BY o.run_at, o.id
+     LIMIT $3
+     FOR UPDATE OF o SKIP LOCKED
+)
+UPDATE outbox o SET state = 'sending', attempt = o.attempt + 1, locked_by = $2,
+       lease_until = now() + $4 * interval '1 second', handed_at = NULL, updated_at = now()
+  FROM due
+ WHERE o.id = due.id
+RETURNING o.id, o.run_id, o.campaign_id, o.contact_id, coalesce(o.contact_point_id, 0) AS contact_point_id,
+          o.channel, o.attempt, o.max_attempts,
+          (SELECT cp.value FROM contact_points cp WHERE cp.id = o.contact_point_id) AS address`
+
+// Claim leases up to n due rows of channel for worker for the lease duration.
+func (s *Store) Claim(ctx context.Context, channel string, worker string, n int, lease time.Duration) ([]Item, error) {
+	var items []Item
+	if err := s.db.SelectContext(ctx, &items, claimSQL, channel, worker, n, lease.Seconds()); err != nil {
+		return nil, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	return items, nil
+}
+
+// Handed records that these leased rows are about to be given to the provider. It is the
+// "before" of the before-and-after record: the rescuer resends leased rows that were never
+// handed, and marks handed rows with no result as unknown. It returns the ids this worker
+// still holds (a row rescued meanwhile is dropped from the list and must not be sent).
+func (s *Store) Handed(ctx context.Context, worker string, ids []int64) ([]int64, error) {
+	var held []int64
+	err := s.db.SelectContext(ctx, &held, `UPDATE outbox SET handed_at = now()
+		 WHERE id = ANY($1) AND locked_by = $2 AND state = 'sending' RETURNING id`, pq.Array(ids), worker)
+	if err != nil {
+		return nil, fmt.Errorf("mark outbox rows handed: %w", err)
+	}
+	return held, nil
+}
+
+// Outcome is how one send ended, as classified by the dispatcher.
+type Outcome int
+
+// The outcomes a worker reports.
+const (
+	Sent     Outcome = iota // the provider accepted it
+	Retry                   // temporary failure or throttling: try again after a backoff
+	Bounced                 // permanent failure of the contact point (e.g. SMTP 550, invalid number)
+	OptedOut                // the provider says the recipient opted out
+)
+
+// Result is the outcome of one send. Reason is stored, so it must hold no personal data.
+type Result struct {
+	ID         int64
+	Outcome    Outcome
+	ProviderID string
+	Reason     string
+	RetryAfter time.Duration // a provider's hint, used when longer than the backoff
+}
+
+// Complete settles a worker's results in one statement per outcome kind. Only rows the
+// worker still holds are changed (a rescued row keeps the rescuer's verdict), and every
+// change writes a message event.
+func (s *Store) Complete(ctx context.Context, worker string, results []Result) error {
+	var (
+		sentIDs   []int64
+		sentProv  []string
+		retryIDs  []int64
+		retryWait []float64
+		retryWhy  []string
+		deadIDs   []int64
+		deadState []string
+		deadWhy   []string
+	)
+	for _, r := range results {
+		switch r.Outcome {
+		case Sent:
+			sentIDs, sentProv = append(sentIDs, r.ID), append(sentProv, r.ProviderID)
+		case Bounced:
+			deadIDs, deadState, deadWhy = append(deadIDs, r.ID), append(deadState, "bounced"), append(deadWhy, r.Reason)
+		case OptedOut:
+			deadIDs, deadState, deadWhy = append(deadIDs, r.ID), append(deadState, "failed"), append(deadWhy, r.Reason)
+		default:
+			retryIDs, retryWhy = append(retryIDs, r.ID), append(retryWhy, r.Reason)
+			retryWait = append(retryWait, r.RetryAfter.Seconds())
+		}
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("complete outbox rows: %w", err)
+	}
+	defer tx.Rollback()
+	if len(sentIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `
+			WITH done AS (
+			    UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
+			           reason = '', updated_at = now()
+			      FROM unnest($1::bigint[], $2::text[]) AS v(id, prov)
+			     WHERE o.id = v.id AND o.locked_by = $3 AND o.state = 'sending'
+			 RETURNING o.id)
+			INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM done`,
+			pq.Array(sentIDs), pq.Array(sentProv), worker); err != nil {
+			return fmt.Errorf("record sent: %w", err)
+		}
+	}
+	if len(retryIDs) > 0 {
+		// A temporary failure retries after a backoff until max_attempts, then fails.
+		if _, err := tx.ExecContext(ctx, `
+			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS v(id, why, hint)),
+			done AS (
+			    UPDATE outbox o SET
+			           state = CASE WHEN o.attempt >= o.max_attempts THEN 'failed' ELSE 'pending' END,
+			           run_at = now() + make_interval(secs => greatest(v.hint,
+			                    least(3600, 30 * power(2, least(o.attempt - 1, 7))) * (0.8 + random() * 0.4))),
+			           reason = v.why, lease_until = NULL, locked_by = NULL, updated_at = now()
+			      FROM v
+			     WHERE o.id = v.id AND o.locked_by = $4 AND o.state = 'sending'
+			 RETURNING o.id, o.state, v.why)
+			INSERT INTO message_events (outbox_id, event, detail)
+			SELECT id, CASE WHEN state = 'failed' THEN 'failed' ELSE 'retry' END, why FROM done`,
+			pq.Array(retryIDs), pq.Array(retryWhy), pq.Array(retryWait), worker); err != nil {
+			return fmt.Errorf("record retries: %w", err)
+		}
+	}
+	if len(deadIDs) > 0 {
+		if _, err := tx.ExecContext(ctx, `
+			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, st, why)),
+			done AS (
+			    UPDATE outbox o SET state = v.st, reason = v.why, lease_until = NULL, updated_at = now()
+			      FROM v
+			     WHERE o.id = v.id AND o.locked_by = $4 AND o.state = 'sending'
+			 RETURNING o.id, o.state, o.contact_point_id, v.why)
+			, ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, state, why FROM done)
+			-- A permanent failure is the contact point's, not just this message's.
+			UPDATE contact_points cp SET status = CASE WHEN d.state = 'bounced' THEN 'bounced' ELSE 'opted_out' END,
+			       status_reason = d.why, updated_at = now()
+			  FROM done d WHERE cp.id = d.contact_point_id AND cp.status = 'active'`,
+			pq.Array(deadIDs), pq.Array(deadState), pq.Array(deadWhy), worker); err != nil {
+			return fmt.Errorf("record failures: %w", err)
+		}
+	}
+	return tx.Commit()
+}
+
+// Rescue settles rows whose lease has expired — their worker died or lost the database.
+// A row never handed to a provider goes back to pending; a handed row becomes unknown.
+// It returns how many rows it requeued and how many it marked unknown.
+func (s *Store) Rescue(ctx context.Context) (requeued, unknown int, err error) {
+	err = s.db.QueryRowxContext(ctx, `
+		WITH expired AS (
+		    SELECT id FROM outbox WHERE state = 'sending' AND lease_until < now()
+		     ORDER BY lease_until LIMIT 10000 FOR UPDATE SKIP LOCKED),
+		done AS (
+		    UPDATE outbox o SET
+		           state = CASE WHEN o.handed_at IS NULL THEN 'pending' ELSE 'unknown' END,
+		           reason = CASE WHEN o.handed_at IS NULL THEN o.reason
+		                         ELSE 'the sender stopped after handing this message to the provider and before recording the outcome' END,
+		           attempt = CASE WHEN o.handed_at IS NULL THEN o.attempt - 1 ELSE o.attempt END,
+		           locked_by = NULL, lease_until = NULL, updated_at = now()
+		      FROM expired e WHERE o.id = e.id
+		 RETURNING o.id, o.state),
+		ev AS (INSERT INTO message_events (outbox_id, event, detail)
+		       SELECT id, CASE WHEN state = 'pending' THEN 'requeued' ELSE 'unknown' END, 'lease expired' FROM done)
+		SELECT count(*) FILTER (WHERE state = 'pending'), count(*) FILTER (WHERE state = 'unknown') FROM done`).
+		Scan(&requeued, &unknown)
+	if err != nil {
+		return 0, 0, fmt.Errorf("rescue outbox rows: %w", err)
+	}
+	return requeued, unknown, nil
+}

@@ -1,0 +1,199 @@
+package outbox_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/db/dbtest"
+	"github.com/crierhq/crier/internal/demo"
+	"github.com/crierhq/crier/internal/outbox"
+)
+
+// startRun imports a small borough and starts a service e-bulletin to everyone.
+func startRun(t *testing.T, d *sqlx.DB) int64 {
+	t.Helper()
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "b.csv")
+	f, _ := os.Create(p)
+	if err := demo.WriteCSV(f, demo.Options{Rows: 600, Seed: 2}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := contact.NewStore(d, nil).Import(ctx, contact.ImportOptions{Path: p}); err != nil {
+		t.Fatal(err)
+	}
+	cs := campaign.NewStore(d, nil)
+	c := &campaign.Campaign{Name: "Bins", Purpose: "service", ChannelOrder: []string{"email"},
+		EmailSubject: "Bin day", EmailBody: "Your bin day changes."}
+	if err := cs.Create(ctx, c, "", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Schedule(ctx, c.ID, time.Time{}, "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	runs, err := cs.StartDue(ctx, time.Now())
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("start: %v %v", runs, err)
+	}
+	return runs[0]
+}
+
+func TestConcurrentClaimsAreDisjoint(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	runID := startRun(t, d)
+	var pending int
+	d.Get(&pending, `SELECT count(*) FROM outbox WHERE run_id = $1 AND state = 'pending'`, runID)
+	if pending < 100 {
+		t.Fatalf("only %d pending", pending)
+	}
+	ob := outbox.NewStore(d)
+	var mu sync.Mutex
+	seen := map[int64]string{}
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := string(rune('a' + w))
+			for {
+				items, err := ob.Claim(ctx, "email", name, 7, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(items) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, it := range items {
+					if prev, dup := seen[it.ID]; dup {
+						t.Errorf("row %d claimed by %s and %s", it.ID, prev, name)
+					}
+					seen[it.ID] = name
+					if it.To == "" {
+						t.Errorf("row %d has no address", it.ID)
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != pending {
+		t.Fatalf("claimed %d of %d rows", len(seen), pending)
+	}
+}
+
+func TestCompleteAndRescueClassifyEveryOutcome(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	startRun(t, d)
+	ob := outbox.NewStore(d)
+	items, err := ob.Claim(ctx, "email", "w1", 6, time.Minute)
+	if err != nil || len(items) != 6 {
+		t.Fatalf("claim: %d %v", len(items), err)
+	}
+	ids := []int64{items[0].ID, items[1].ID, items[2].ID, items[3].ID}
+	held, err := ob.Handed(ctx, "w1", ids)
+	if err != nil || len(held) != 4 {
+		t.Fatalf("handed: %v %v", held, err)
+	}
+	// Another worker cannot settle rows it does not hold.
+	if err := ob.Complete(ctx, "intruder", []outbox.Result{{ID: items[0].ID, Outcome: outbox.Sent}}); err != nil {
+		t.Fatal(err)
+	}
+	err = ob.Complete(ctx, "w1", []outbox.Result{
+		{ID: items[0].ID, Outcome: outbox.Sent, ProviderID: "<outbox-1@x>"},
+		{ID: items[1].ID, Outcome: outbox.Retry, Reason: "temporary failure (451)"},
+		{ID: items[2].ID, Outcome: outbox.Bounced, Reason: "permanent failure (550): mailbox unavailable"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func(id int64) (s string, runIn float64) {
+		t.Helper()
+		if err := d.QueryRow(`SELECT state, extract(epoch FROM run_at - now()) FROM outbox WHERE id = $1`, id).Scan(&s, &runIn); err != nil {
+			t.Fatal(err)
+		}
+		return s, runIn
+	}
+	if s, _ := state(items[0].ID); s != "sent" {
+		t.Errorf("sent row is %s", s)
+	}
+	if s, in := state(items[1].ID); s != "pending" || in < 20 || in > 40 {
+		t.Errorf("retried row is %s, due in %.0fs (want pending, ~30s backoff)", s, in)
+	}
+	if s, _ := state(items[2].ID); s != "bounced" {
+		t.Errorf("bounced row is %s", s)
+	}
+	var pointStatus string
+	d.Get(&pointStatus, `SELECT cp.status FROM contact_points cp JOIN outbox o ON o.contact_point_id = cp.id WHERE o.id = $1`, items[2].ID)
+	if pointStatus != "bounced" {
+		t.Errorf("contact point after a bounce is %s", pointStatus)
+	}
+
+	// items[3] was handed but never settled; items[4], items[5] were claimed, never handed.
+	// Expire the leases as if the worker died.
+	d.MustExec(`UPDATE outbox SET lease_until = now() - interval '1 second' WHERE state = 'sending'`)
+	requeued, unknown, err := ob.Rescue(ctx)
+	if err != nil || requeued != 2 || unknown != 1 {
+		t.Fatalf("rescue = %d requeued, %d unknown, %v; want 2 and 1", requeued, unknown, err)
+	}
+	if s, _ := state(items[3].ID); s != "unknown" {
+		t.Errorf("handed, unsettled row is %s, want unknown", s)
+	}
+	if s, _ := state(items[4].ID); s != "pending" {
+		t.Errorf("never-handed row is %s, want pending", s)
+	}
+	// The dead worker's late report changes nothing.
+	if err := ob.Complete(ctx, "w1", []outbox.Result{{ID: items[3].ID, Outcome: outbox.Sent}}); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := state(items[3].ID); s != "unknown" {
+		t.Errorf("late result overwrote the rescuer: %s", s)
+	}
+	var events []string
+	d.Select(&events, `SELECT event FROM message_events WHERE outbox_id = $1 ORDER BY id`, items[1].ID)
+	if len(events) != 2 || events[0] != "queued" || events[1] != "retry" {
+		t.Errorf("events of the retried row: %v", events)
+	}
+}
+
+func TestRetriesStopAtMaxAttempts(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	startRun(t, d)
+	ob := outbox.NewStore(d)
+	d.MustExec(`UPDATE outbox SET max_attempts = 2`)
+	var id int64
+	for attempt := 1; attempt <= 2; attempt++ {
+		d.MustExec(`UPDATE outbox SET run_at = now() - interval '1 second' WHERE state = 'pending'`)
+		items, err := ob.Claim(ctx, "email", "w", 1, time.Minute)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("attempt %d: claim %v %v", attempt, items, err)
+		}
+		if id == 0 {
+			id = items[0].ID
+		}
+		if items[0].ID != id || items[0].Attempt != attempt {
+			t.Fatalf("attempt %d claimed row %d attempt %d", attempt, items[0].ID, items[0].Attempt)
+		}
+		if err := ob.Complete(ctx, "w", []outbox.Result{{ID: id, Outcome: outbox.Retry, Reason: "timeout"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var s string
+	d.Get(&s, `SELECT state FROM outbox WHERE id = $1`, id)
+	if s != "failed" {
+		t.Fatalf("after max attempts the row is %s, want failed", s)
+	}
+}

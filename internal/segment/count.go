@@ -1,0 +1,234 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lib/pq"
+)
+
+// Purposes of a campaign (campaigns.purpose).
+const (
+	// PurposeService is a necessary, neutral notice: a channel counts while its contact
+	// point is active and the person has not withdrawn consent for the topic on it (no
+	// record at all is fine).
+	PurposeService = "service"
+	// PurposeMarketing needs consent (PECR): a channel counts only with a granted
+	// current consent for the topic on an active contact point.
+	PurposeMarketing = "marketing"
+)
+
+// Count is how many contacts a segment holds and how they can be reached for one topic
+// and purpose.
+type Count struct {
+	Total            int // contacts matching the rules
+	Email, SMS, Post int // reachable on each channel (a contact may count on several)
+	PostOnly         int // reachable by post and neither email nor SMS
+	Unreachable      int // reachable on no channel
+	// Excluded says, for each rule of the purpose that removed a channel from someone,
+	// how many contacts lost that channel to it; only rules that excluded somebody are
+	// listed, in a fixed order. A contact can appear under several reasons.
+	Excluded []Exclusion
+}
+
+// Exclusion is one reason contacts can't be reached on a channel, and how many.
+type Exclusion struct {
+	Reason   string
+	Contacts int
+}
+
+// countChannel is a channel as Count sees it: which points serve it, and the words for
+// its exclusions.
+type countChannel struct {
+	name  string // column prefix
+	noun  string // "email", "mobile number", "postal address"
+	label string // "email", "SMS", "post"
+	cond  string // which contact points cp serve the channel
+	extra string // a further condition for a point to be usable
+}
+
+var countChannels = []countChannel{
+	{name: "email", noun: "email", label: "email", cond: `cp.kind = 'email'`, extra: `TRUE`},
+	{name: "sms", noun: "mobile number", label: "SMS", cond: `cp.kind = 'phone' AND cp.phone_type <> 'landline'`, extra: `TRUE`},
+	{name: "post", noun: "postal address", label: "post", cond: `cp.kind = 'postal'`, extra: `NOT a.do_not_deliver`},
+}
+
+// consentOK is the purpose's consent rule for point cp's current consent cur; $2 is
+// true for marketing.
+const consentOK = `(cur.status = 'granted' OR (NOT $2 AND cur.status IS NULL))`
+
+// exclusionRule is one reason a channel's point does not count.
+type exclusionRule struct {
+	reason        func(ch countChannel) string
+	cond          string // over cp, cur and a, in addition to the channel's cond
+	marketingOnly bool
+	channel       string // "" for every channel, else only that one
+}
+
+var exclusionRules = []exclusionRule{
+	{reason: func(ch countChannel) string { return "no consent for " + ch.label + " (marketing)" },
+		cond: `cp.status = 'active' AND cur.status IS NULL`, marketingOnly: true},
+	{reason: func(ch countChannel) string { return "withdrew consent for " + ch.label },
+		cond: `cp.status = 'active' AND cur.status = 'withdrawn'`},
+	{reason: func(ch countChannel) string { return ch.noun + " bounced" }, cond: `cp.status = 'bounced'`},
+	{reason: func(ch countChannel) string { return ch.noun + " invalid" }, cond: `cp.status = 'invalid'`},
+	{reason: func(ch countChannel) string { return "opted out of " + ch.label }, cond: `cp.status = 'opted_out'`},
+	{reason: func(countChannel) string { return "address marked do not deliver" },
+		cond: `cp.status = 'active' AND a.do_not_deliver`, channel: "post"},
+}
+
+// exclusion is an exclusion rule applied to a channel: a column of countSQL.
+type exclusion struct {
+	reason        string
+	marketingOnly bool
+}
+
+// countSQL is the query of Count around the segment's predicate, and the exclusions
+// its columns after the six totals stand for, in order. It is assembled once from the
+// fixed fragments above: no value is ever part of it.
+var countPrefix, countSuffix, countExclusions = buildCountSQL()
+
+func buildCountSQL() (prefix, suffix string, excl []exclusion) {
+	var flags, counts []string
+	for _, ch := range countChannels {
+		flags = append(flags, fmt.Sprintf("coalesce(bool_or(%s AND cp.status = 'active' AND %s AND %s), false) AS ok_%s",
+			ch.cond, ch.extra, consentOK, ch.name))
+		counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE ok_%s)", ch.name))
+	}
+	counts = append(counts,
+		"count(*) FILTER (WHERE ok_post AND NOT ok_email AND NOT ok_sms)",
+		"count(*) FILTER (WHERE NOT ok_post AND NOT ok_email AND NOT ok_sms)")
+	for _, ch := range countChannels {
+		for _, r := range exclusionRules {
+			if r.channel != "" && r.channel != ch.name {
+				continue
+			}
+			col := fmt.Sprintf("x%d", len(excl))
+			flags = append(flags, fmt.Sprintf("coalesce(bool_or(%s AND %s), false) AS %s", ch.cond, r.cond, col))
+			counts = append(counts, fmt.Sprintf("count(*) FILTER (WHERE NOT ok_%s AND %s)", ch.name, col))
+			excl = append(excl, exclusion{reason: r.reason(ch), marketingOnly: r.marketingOnly})
+		}
+		if ch.name == "sms" {
+			flags = append(flags, "coalesce(bool_or(cp.kind = 'phone'), false) AND NOT coalesce(bool_or(cp.kind = 'phone' AND cp.phone_type <> 'landline'), false) AS landline_only")
+			counts = append(counts, "count(*) FILTER (WHERE landline_only)")
+			excl = append(excl, exclusion{reason: "landline only"})
+		}
+	}
+	// One pass: the current consent of every point for the topic (DISTINCT ON, in the
+	// order of consents_point_topic_idx) hash-joined to the segment's points, a row of
+	// flags per contact, then every number as a FILTER over those rows. The segment is
+	// filtered first so that its subqueries run once per contact, not once per point.
+	prefix = `WITH cur AS (` + fmt.Sprintf(currentConsentSQL, "$1") + `),
+per AS (
+  SELECT s.id,
+         ` + strings.Join(flags, ",\n         ") + `
+    FROM (SELECT c.id FROM contacts c WHERE `
+	suffix = `) s
+    LEFT JOIN contact_points cp ON cp.contact_id = s.id
+    LEFT JOIN addresses a ON a.id = cp.address_id
+    LEFT JOIN cur ON cur.contact_point_id = cp.id
+   GROUP BY s.id)
+SELECT count(*),
+       ` + strings.Join(counts, ",\n       ") + `
+  FROM per`
+	return prefix, suffix, excl
+}
+
+// Count compiles r and counts its audience in one query: how many contacts match, and
+// how many are reachable on each channel for topic under the rules of purpose
+// (PurposeService or PurposeMarketing). Post needs an active postal point at an
+// address not marked do-not-deliver, with consent as for the other channels. An
+// unknown topic (asked about, or named by a rule) gives an error wrapping
+// ErrUnknownTopic.
+func (s *Store) Count(ctx context.Context, r Rule, topic string, purpose string) (Count, error) {
+	if purpose != PurposeService && purpose != PurposeMarketing {
+		return Count{}, fmt.Errorf("count segment: purpose %q must be %s or %s: %w", purpose, PurposeService, PurposeMarketing, ErrInvalid)
+	}
+	q, err := CompileFrom(r, 3)
+	if err != nil {
+		return Count{}, fmt.Errorf("count segment: %w", err)
+	}
+	topicID, err := s.topicIDs(ctx, topic, ruleTopics(r))
+	if err != nil {
+		return Count{}, fmt.Errorf("count segment: %w", err)
+	}
+
+	args := append([]any{topicID, purpose == PurposeMarketing}, q.Args...)
+	nums := make([]int, 6+len(countExclusions))
+	dest := make([]any, len(nums))
+	for i := range nums {
+		dest[i] = &nums[i]
+	}
+	if err := s.db.QueryRowContext(ctx, countPrefix+q.SQL+countSuffix, args...).Scan(dest...); err != nil {
+		return Count{}, fmt.Errorf("count segment: %w", err)
+	}
+	c := Count{Total: nums[0], Email: nums[1], SMS: nums[2], Post: nums[3], PostOnly: nums[4], Unreachable: nums[5]}
+	for i, e := range countExclusions {
+		n := nums[6+i]
+		if n == 0 || (e.marketingOnly && purpose != PurposeMarketing) {
+			continue
+		}
+		c.Excluded = append(c.Excluded, Exclusion{Reason: e.reason, Contacts: n})
+	}
+	return c, nil
+}
+
+// topicIDs returns the id of topic after checking that it and every topic of others
+// exist.
+func (s *Store) topicIDs(ctx context.Context, topic string, others []string) (int64, error) {
+	want := append([]string{topic}, others...)
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Slug string `db:"slug"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, slug FROM topics WHERE slug = ANY($1)`, pq.Array(want)); err != nil {
+		return 0, fmt.Errorf("look up topics: %w", err)
+	}
+	var id int64
+	var found []string
+	for _, r := range rows {
+		found = append(found, r.Slug)
+		if r.Slug == topic {
+			id = r.ID
+		}
+	}
+	for _, t := range want {
+		if !slices.Contains(found, t) {
+			return 0, fmt.Errorf("topic %q: %w", t, ErrUnknownTopic)
+		}
+	}
+	return id, nil
+}
+
+// ruleTopics lists the topics a rule tree's leaves name.
+func ruleTopics(r Rule) []string {
+	var out []string
+	var walk func(Rule)
+	walk = func(r Rule) {
+		for _, c := range r.All {
+			walk(c)
+		}
+		for _, c := range r.Any {
+			walk(c)
+		}
+		if r.Not != nil {
+			walk(*r.Not)
+		}
+		switch r.Field {
+		case "topic":
+			if s, ok := r.Value.(string); ok {
+				out = append(out, s)
+			}
+		case "reachable":
+			t := r.Topic
+			if t == "" {
+				t = DefaultTopic
+			}
+			out = append(out, t)
+		}
+	}
+	walk(r)
+	return out
+}
