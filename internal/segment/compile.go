@@ -89,12 +89,17 @@ const currentConsentSQL = `SELECT DISTINCT ON (k.contact_point_id) k.contact_poi
  ORDER BY k.contact_point_id, k.recorded_at DESC, k.id DESC`
 
 // reachSQL: contacts holding an active point, matching the channel's condition, whose
-// current consent for the topic is granted.
+// current consent for the topic is granted. The latest consent is looked up per point
+// (LATERAL, LIMIT 1 on consents_point_topic_idx) rather than joined from a DISTINCT ON
+// of all consents: the planner can't estimate how many rows of that are "granted"
+// (it guessed 0.5%) and chose nested loops that took seconds on 100,000 contacts.
 const reachSQL = `c.id IN (
-  SELECT cp.contact_id FROM (` + currentConsentSQL + `) cur
-    JOIN contact_points cp ON cp.id = cur.contact_point_id
+  SELECT cp.contact_id FROM contact_points cp
     LEFT JOIN addresses a ON a.id = cp.address_id
-   WHERE cur.status = 'granted' AND cp.status = 'active' AND (%s))`
+    CROSS JOIN LATERAL (SELECT k.status FROM consents k
+                         WHERE k.contact_point_id = cp.id AND k.topic_id = %s
+                         ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1) cur
+   WHERE cp.status = 'active' AND (%s) AND cur.status = 'granted')`
 
 const topicIDSQL = `(SELECT t.id FROM topics t WHERE t.slug = %s)`
 
