@@ -63,6 +63,8 @@ func (a *App) commands() []command {
 	return []command{
 		{"migrate", "apply database migrations (up) or show their status", (*App).runMigrate},
 		{"contacts", "import and export contacts (CSV)", (*App).runContacts},
+		{"segment", "create, list, show and count audience segments", (*App).runSegment},
+		{"campaign", "create, schedule, pause, resume, cancel campaigns and follow their progress", (*App).runCampaign},
 		{"demo", "set up a demo borough with ~5,000 residents", (*App).runDemo},
 		{"serve", "run the HTTP server (health endpoint for now)", (*App).runServe},
 		{"bench", "run a benchmark and print a table (import)", (*App).runBench},

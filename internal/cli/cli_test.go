@@ -19,11 +19,24 @@ type run struct {
 	stdout, stderr string
 }
 
+var dataDirs = map[string]string{}
+
+// dataDir gives each test one data directory (link key, demo mail) for all its commands.
+func dataDir(t *testing.T) string {
+	if d, ok := dataDirs[t.Name()]; ok {
+		return d
+	}
+	d := t.TempDir()
+	dataDirs[t.Name()] = d
+	return d
+}
+
 func crier(t *testing.T, dsn string, args ...string) run {
 	t.Helper()
 	var out, errb bytes.Buffer
 	cfg := config.Default()
 	cfg.DatabaseURL = dsn
+	cfg.DataDir = dataDir(t)
 	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: cfg}
 	code := app.Run(context.Background(), args)
 	return run{code, out.String(), errb.String()}
@@ -126,8 +139,16 @@ func TestDemoIsIdempotent(t *testing.T) {
 	if second.code != 0 || !strings.Contains(second.stdout, "(0 new, 5000 already there)") {
 		t.Fatalf("second demo: %+v", second)
 	}
-	// The reach table is the same both times.
-	tbl := func(s string) string { return s[strings.Index(s, "Ward"):] }
+	// The reach table is the same both times, and the demo e-bulletin went out once.
+	tbl := func(s string) string { return s[strings.Index(s, "Ward"):strings.Index(s, "Email and Text")] }
+	if !strings.Contains(first.stdout, "e-bulletins arrived at the sandbox SMTP server") ||
+		!strings.Contains(second.stdout, "is completed already") {
+		t.Errorf("demo e-bulletin: first run:\n%s\nsecond run:\n%s", first.stdout, second.stdout)
+	}
+	mails, _ := filepath.Glob(filepath.Join(dataDir(t), "demo-mail", "*.eml"))
+	if len(mails) < 500 {
+		t.Errorf("%d demo e-bulletins written", len(mails))
+	}
 	if tbl(first.stdout) != tbl(second.stdout) {
 		t.Fatalf("reach changed:\n%s\n%s", first.stdout, second.stdout)
 	}
@@ -145,6 +166,7 @@ func TestImportShowsProgressBarOnTerminal(t *testing.T) {
 	var out, errb bytes.Buffer
 	cfg := config.Default()
 	cfg.DatabaseURL = dsn
+	cfg.DataDir = t.TempDir()
 	app := &cli.App{Stdout: &out, Stderr: &errb, Config: cfg, IsTerminal: true}
 	if code := app.Run(context.Background(), []string{"contacts", "import", p}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())

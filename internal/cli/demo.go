@@ -76,6 +76,9 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintln(a.Stdout, "\nEmail and Text count residents with consent on record; Post only are reached on paper alone.")
-	fmt.Fprintln(a.Stdout, "Next: crier contacts export --out borough.csv, or crier serve.")
+	if err := a.sendDemoCampaign(ctx, d); err != nil {
+		return fmt.Errorf("demo e-bulletin: %w", err)
+	}
+	fmt.Fprintln(a.Stdout, "Next: crier campaign list, crier contacts export --out borough.csv, or crier serve.")
 	return nil
 }

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/crierhq/crier/internal/db"
@@ -23,6 +25,25 @@ type Config struct {
 	HTTPAddr      string // CRIER_HTTP_ADDR
 	DefaultRegion string // CRIER_DEFAULT_REGION; phone numbers without a country code
 	LogLevel      string // CRIER_LOG_LEVEL: debug, info, warn, error
+
+	PublicURL string // CRIER_PUBLIC_URL: where residents reach crier (links in messages); default http://HTTPAddr
+	LinkKey   string // CRIER_LINK_KEY: secret for signed links (hex or base64, ≥ 32 bytes); unset = generated and kept in DataDir
+	Instance  string // CRIER_INSTANCE: names this process in outbox leases; default host-pid
+
+	SMTPURL         string  // CRIER_SMTP_URL: smtp://user:pass@host:587?tls=starttls; unset = no email sending (demo: sandbox)
+	SMTPConnections int     // CRIER_SMTP_CONNECTIONS: pooled connections
+	EmailWorkers    int     // CRIER_EMAIL_WORKERS
+	EmailRate       float64 // CRIER_EMAIL_RATE: messages per second per process (0 = unlimited)
+	From            string  // CRIER_FROM: default sender, "Name <address>"
+	ListDomain      string  // CRIER_LIST_DOMAIN: for List-Id and mailto unsubscribe addresses
+	DKIMDomain      string  // CRIER_DKIM_DOMAIN
+	DKIMSelector    string  // CRIER_DKIM_SELECTOR
+	DKIMKeyFile     string  // CRIER_DKIM_KEY_FILE: PEM private key (RSA or Ed25519)
+
+	OrgName    string // CRIER_ORG_NAME: shown in e-bulletins and pages
+	OrgAddress string // CRIER_ORG_ADDRESS: postal address in the e-bulletin footer
+	LogoURL    string // CRIER_LOGO_URL
+	BrandColor string // CRIER_BRAND_COLOUR: e.g. #0b3d59 (used only where contrast allows)
 }
 
 // Default returns the configuration read from the environment (or built-in defaults).
@@ -34,6 +55,23 @@ func Default() Config {
 		HTTPAddr:      envOr("CRIER_HTTP_ADDR", "127.0.0.1:8080"),
 		DefaultRegion: envOr("CRIER_DEFAULT_REGION", "GB"),
 		LogLevel:      envOr("CRIER_LOG_LEVEL", "info"),
+
+		PublicURL:       os.Getenv("CRIER_PUBLIC_URL"),
+		LinkKey:         os.Getenv("CRIER_LINK_KEY"),
+		Instance:        envOr("CRIER_INSTANCE", defaultInstance()),
+		SMTPURL:         os.Getenv("CRIER_SMTP_URL"),
+		SMTPConnections: envInt("CRIER_SMTP_CONNECTIONS", 4),
+		EmailWorkers:    envInt("CRIER_EMAIL_WORKERS", 8),
+		EmailRate:       envFloat("CRIER_EMAIL_RATE", 0),
+		From:            envOr("CRIER_FROM", "Crier <news@crier.example>"),
+		ListDomain:      envOr("CRIER_LIST_DOMAIN", "crier.example"),
+		DKIMDomain:      os.Getenv("CRIER_DKIM_DOMAIN"),
+		DKIMSelector:    os.Getenv("CRIER_DKIM_SELECTOR"),
+		DKIMKeyFile:     os.Getenv("CRIER_DKIM_KEY_FILE"),
+		OrgName:         envOr("CRIER_ORG_NAME", "Crier demo borough"),
+		OrgAddress:      envOr("CRIER_ORG_ADDRESS", "Town Hall, 1 High Street, London SW2 1RW"),
+		LogoURL:         os.Getenv("CRIER_LOGO_URL"),
+		BrandColor:      envOr("CRIER_BRAND_COLOUR", "#0b3d59"),
 	}
 }
 
@@ -48,6 +86,28 @@ func defaultDataDir() string {
 		return filepath.Join(os.TempDir(), "crier")
 	}
 	return filepath.Join(home, ".local", "share", "crier")
+}
+
+func defaultInstance() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "crier"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envFloat(key string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(key), 64); err == nil {
+		return v
+	}
+	return def
 }
 
 func envOr(key, def string) string {
@@ -87,6 +147,14 @@ func (c Config) Validate() error {
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
 	}
+	if c.SMTPURL != "" {
+		if _, err := c.SMTP(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
+		errs = append(errs, fmt.Errorf("CRIER_PUBLIC_URL %q must start with https://", c.PublicURL))
+	}
 	return errors.Join(errs...)
 }
 
@@ -105,8 +173,52 @@ func (c Config) Describe() []string {
 	if c.DatabaseURL != "" {
 		database = db.Redact(c.DatabaseURL)
 	}
-	return []string{
+	out := []string{
 		"database: " + database,
 		"default phone region: " + c.DefaultRegion,
 	}
+	if c.SMTPURL != "" {
+		if s, err := c.SMTP(); err == nil {
+			out = append(out, fmt.Sprintf("smtp: %s:%d (%s)", s.Host, s.Port, s.TLS))
+		}
+	}
+	return out
+}
+
+// SMTPServer is the parsed CRIER_SMTP_URL.
+type SMTPServer struct {
+	Host, Username, Password string
+	Port                     int
+	TLS                      string // none, starttls, starttls-required, tls
+}
+
+// SMTP parses CRIER_SMTP_URL: smtp://[user:pass@]host[:port][?tls=none|starttls|starttls-required|tls],
+// or smtps://host (implicit TLS, port 465).
+func (c Config) SMTP() (SMTPServer, error) {
+	u, err := url.Parse(c.SMTPURL)
+	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+		return SMTPServer{}, fmt.Errorf("CRIER_SMTP_URL must look like smtp://user:password@host:587?tls=starttls")
+	}
+	s := SMTPServer{Host: u.Hostname(), TLS: "starttls", Port: 587}
+	if u.Scheme == "smtps" {
+		s.TLS, s.Port = "tls", 465
+	}
+	if t := u.Query().Get("tls"); t != "" {
+		switch t {
+		case "none", "starttls", "starttls-required", "tls":
+			s.TLS = t
+		default:
+			return SMTPServer{}, fmt.Errorf("CRIER_SMTP_URL: tls=%q must be none, starttls, starttls-required or tls", t)
+		}
+	}
+	if p := u.Port(); p != "" {
+		if s.Port, err = strconv.Atoi(p); err != nil {
+			return SMTPServer{}, fmt.Errorf("CRIER_SMTP_URL: port %q is not a number", p)
+		}
+	}
+	if u.User != nil {
+		s.Username = u.User.Username()
+		s.Password, _ = u.User.Password()
+	}
+	return s, nil
 }

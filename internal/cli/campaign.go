@@ -1,0 +1,247 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/segment"
+)
+
+func (a *App) runCampaign(ctx context.Context, args []string) error {
+	const usage = "Usage: crier campaign create FILE.md | list | show ID | schedule ID [--at \"2026-12-01 09:00\"] | send ID | pause ID | resume ID | cancel ID | status ID [--watch]"
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintln(a.Stderr, usage)
+		if len(args) == 0 {
+			return usagef("campaign needs a command")
+		}
+		return flag.ErrHelp
+	}
+	sub, rest := args[0], args[1:]
+	fs := a.flags("campaign "+sub, "[ID|FILE] [flags]", usage)
+	a.Config.RegisterFlags(fs)
+	at := fs.String("at", "", "schedule: when to send, London time (\"2026-12-01 09:00\"); default now")
+	watch := fs.Bool("watch", false, "status: keep showing progress until the run ends")
+	if err := parse(fs, reorder(rest)); err != nil {
+		return err
+	}
+	known := map[string]bool{"create": true, "list": true, "show": true, "schedule": true, "send": true,
+		"pause": true, "resume": true, "cancel": true, "status": true}
+	if !known[sub] {
+		return usagef("unknown campaign command %q\n%s", sub, usage)
+	}
+	if sub != "list" && fs.NArg() != 1 {
+		return usagef("campaign %s needs one argument", sub)
+	}
+	d, err := a.openDB(ctx, schemaCheck)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	cs := campaign.NewStore(d.DB, a.logger())
+	if sub == "create" {
+		return a.createCampaign(ctx, cs, segment.NewStore(d.DB), fs.Arg(0))
+	}
+	if sub == "list" {
+		list, err := cs.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPURPOSE\tCHANNELS\tSTATE\tNEXT RUN (London)")
+		for _, c := range list {
+			next := ""
+			if c.NextRunAt != nil {
+				next = c.NextRunAt.In(campaign.London).Format("Mon 2 Jan 2006 15:04")
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Name, c.Purpose, strings.Join(c.Channels(), ","), c.State, next)
+		}
+		return tw.Flush()
+	}
+	c, err := cs.Get(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "show":
+		return a.showCampaign(ctx, cs, c)
+	case "schedule", "send":
+		var when time.Time
+		if sub == "schedule" && *at != "" {
+			if when, err = campaign.ParseLocal(*at); err != nil {
+				return usagef("--at: %v", err)
+			}
+		}
+		a.plainLanguage(c)
+		if err := cs.Schedule(ctx, c.ID, when, actor(), checkContent); err != nil {
+			return campaignError(err)
+		}
+		c, _ = cs.Get(ctx, strconv.FormatInt(c.ID, 10))
+		fmt.Fprintf(a.Stdout, "campaign %d %q scheduled for %s (London); `crier serve` sends it\n",
+			c.ID, c.Name, c.NextRunAt.In(campaign.London).Format("Mon 2 Jan 2006 15:04"))
+		return nil
+	case "pause":
+		return campaignError(cs.Pause(ctx, c.ID, actor()))
+	case "resume":
+		return campaignError(cs.Resume(ctx, c.ID, actor()))
+	case "cancel":
+		return campaignError(cs.Cancel(ctx, c.ID, actor()))
+	case "status":
+		return a.campaignStatus(ctx, cs, c.ID, *watch)
+	}
+	return nil
+}
+
+// checkContent compiles the campaign's e-bulletin so a bad merge field or template
+// blocks scheduling instead of failing mid-send.
+func checkContent(c *campaign.Campaign) error {
+	if c.EmailBody == "" {
+		return nil
+	}
+	_, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody, Topic: c.Topic}, email.Branding{})
+	if err != nil {
+		return exitError{code: ExitData, err: err}
+	}
+	return nil
+}
+
+func campaignError(err error) error {
+	if errors.Is(err, campaign.ErrInvalid) || errors.Is(err, campaign.ErrTransition) {
+		return exitError{code: ExitData, err: err}
+	}
+	return err
+}
+
+func (a *App) createCampaign(ctx context.Context, cs *campaign.Store, ss *segment.Store, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("campaign file: %w", err)
+	}
+	def, err := campaign.ParseFile(filepath.Base(path), data)
+	if err != nil {
+		return exitError{code: ExitData, err: err}
+	}
+	c := &def.Campaign
+	if def.Segment != "" {
+		seg, err := ss.Get(ctx, def.Segment)
+		if err != nil {
+			return exitError{code: ExitData, err: fmt.Errorf("%s: segment %q: %w", path, def.Segment, err)}
+		}
+		c.SegmentID = &seg.ID
+	}
+	if err := checkContent(c); err != nil {
+		return err
+	}
+	if err := cs.Create(ctx, c, def.Topic, actor()); err != nil {
+		return campaignError(err)
+	}
+	fmt.Fprintf(a.Stdout, "campaign %d %q created as a draft (channels: %s)\n", c.ID, c.Name, strings.Join(c.Channels(), ", "))
+	a.plainLanguage(c)
+	fmt.Fprintf(a.Stdout, "next: crier campaign send %d (or schedule %d --at \"YYYY-MM-DD HH:MM\")\n", c.ID, c.ID)
+	return nil
+}
+
+// plainLanguage prints the readability check; it warns and never blocks.
+func (a *App) plainLanguage(c *campaign.Campaign) {
+	if c.EmailBody == "" {
+		return
+	}
+	r := email.CheckPlainLanguage(c.EmailBody)
+	fmt.Fprintf(a.Stdout, "plain language: reading ease %.0f (aim for 60 or more), %d words\n", r.ReadingEase, r.Words)
+	for _, f := range r.Jargon {
+		fmt.Fprintf(a.Stdout, "  line %d: %q — try %q\n", f.Line, f.Text, f.Suggestion)
+	}
+	for _, f := range r.LongSentences {
+		fmt.Fprintf(a.Stdout, "  line %d: long sentence — %s\n", f.Line, f.Suggestion)
+	}
+}
+
+func (a *App) showCampaign(ctx context.Context, cs *campaign.Store, c *campaign.Campaign) error {
+	fmt.Fprintf(a.Stdout, "campaign %d %q — %s, %s, strategy %s, channels %s, topic %s\n",
+		c.ID, c.Name, c.State, c.Purpose, c.Strategy, strings.Join(c.Channels(), ", "), c.Topic)
+	if c.EmailSubject != "" {
+		fmt.Fprintf(a.Stdout, "e-bulletin subject: %s\n", c.EmailSubject)
+	}
+	h, err := cs.History(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, e := range h {
+		fmt.Fprintf(a.Stdout, "  %s  %s → %s by %s %s\n", e.At.In(campaign.London).Format("2 Jan 15:04:05"), e.From, e.To, e.Actor, e.Note)
+	}
+	return a.printStatus(ctx, cs, c.ID)
+}
+
+func (a *App) printStatus(ctx context.Context, cs *campaign.Store, id int64) error {
+	counts, err := cs.Status(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(counts) == 0 {
+		fmt.Fprintln(a.Stdout, "no messages yet")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tCHANNEL\tSTATE\tMESSAGES\tWHY")
+	for _, c := range counts {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", c.RunID, c.Channel, c.State, c.N, c.Reason)
+	}
+	return tw.Flush()
+}
+
+// campaignStatus prints the counts; with watch, a progress bar follows the latest run
+// until nothing is pending or sending.
+func (a *App) campaignStatus(ctx context.Context, cs *campaign.Store, id int64, watch bool) error {
+	if !watch {
+		return a.printStatus(ctx, cs, id)
+	}
+	var bar *progress
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		counts, err := cs.Status(ctx, id)
+		if err != nil {
+			return err
+		}
+		var total, open int64
+		latest := int64(0)
+		for _, c := range counts {
+			latest = max(latest, c.RunID)
+		}
+		for _, c := range counts {
+			if c.RunID != latest || c.State == "suppressed" {
+				continue
+			}
+			total += int64(c.N)
+			if c.State == "pending" || c.State == "sending" {
+				open += int64(c.N)
+			}
+		}
+		if bar == nil && total > 0 {
+			bar = a.newProgress(total, fmt.Sprintf("campaign %d run %d", id, latest))
+		}
+		if bar != nil {
+			bar.set(total-open, total, total-open, "sending")
+		}
+		if total > 0 && open == 0 {
+			if bar != nil {
+				bar.finish()
+			}
+			return a.printStatus(ctx, cs, id)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

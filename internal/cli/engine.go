@@ -1,0 +1,180 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/dispatch"
+	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/sandbox"
+	"github.com/crierhq/crier/internal/web"
+)
+
+// engine is everything `crier serve` runs: the web server, the scheduler and the
+// channel workers, and (for the demo) the sandbox SMTP server standing in for a real one.
+type engine struct {
+	dispatcher *dispatch.Dispatcher
+	web        *web.Server
+	sender     *email.SMTPSender
+	sandbox    *sandbox.SMTPServer
+	composer   *email.Composer
+	publicURL  string
+}
+
+// linkKey returns the key for signed links: CRIER_LINK_KEY, or one generated on first use
+// and kept (mode 0600) in the data directory, so links in sent e-bulletins keep working
+// across restarts.
+func (a *App) linkKey() ([]byte, error) {
+	if k := strings.TrimSpace(a.Config.LinkKey); k != "" {
+		if b, err := hex.DecodeString(k); err == nil && len(b) >= 32 {
+			return b, nil
+		}
+		if b, err := base64.StdEncoding.DecodeString(k); err == nil && len(b) >= 32 {
+			return b, nil
+		}
+		return nil, errors.New("CRIER_LINK_KEY must be at least 32 bytes, hex or base64 (e.g. openssl rand -hex 32)")
+	}
+	path := filepath.Join(a.Config.DataDir, "link.key")
+	if b, err := os.ReadFile(path); err == nil {
+		if k, err := hex.DecodeString(strings.TrimSpace(string(b))); err == nil && len(k) >= 32 {
+			return k, nil
+		}
+		return nil, fmt.Errorf("%s is not a hex key of at least 32 bytes", path)
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(a.Config.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("link key: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another crier process made it first
+		return a.linkKey()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("link key: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(k) + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return k, f.Close()
+}
+
+// newEngine wires the parts. With useSandbox and no CRIER_SMTP_URL, e-bulletins go to a
+// sandbox SMTP server on loopback whose messages can be inspected.
+func (a *App) newEngine(ctx context.Context, d *database, listenAddr string, useSandbox bool) (*engine, error) {
+	key, err := a.linkKey()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := email.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{publicURL: strings.TrimRight(a.Config.PublicURL, "/")}
+	if e.publicURL == "" {
+		e.publicURL = "http://" + listenAddr
+	}
+	brand := email.Branding{OrgName: a.Config.OrgName, LogoURL: a.Config.LogoURL,
+		PrimaryColour: a.Config.BrandColor, FooterAddress: a.Config.OrgAddress, WebsiteURL: e.publicURL}
+	fromAddr := a.Config.From
+	if i := strings.LastIndex(fromAddr, "<"); i >= 0 {
+		fromAddr = strings.Trim(fromAddr[i:], "<> ")
+	}
+	fromName := strings.TrimSpace(strings.SplitN(a.Config.From, "<", 2)[0])
+	e.composer = email.NewComposer(d.DB, email.ComposerConfig{PublicURL: e.publicURL, FromName: fromName,
+		FromAddress: fromAddr, ListDomain: a.Config.ListDomain, Branding: brand, Signer: signer})
+
+	smtpCfg := email.SMTPConfig{Connections: a.Config.SMTPConnections}
+	switch {
+	case a.Config.SMTPURL != "":
+		s, err := a.Config.SMTP()
+		if err != nil {
+			return nil, err
+		}
+		smtpCfg.Host, smtpCfg.Port, smtpCfg.Username, smtpCfg.Password, smtpCfg.TLS = s.Host, s.Port, s.Username, s.Password, s.TLS
+	case useSandbox:
+		e.sandbox, err = sandbox.StartSMTP(ctx, sandbox.SMTPConfig{Addr: "127.0.0.1:0", Logger: a.logger()})
+		if err != nil {
+			return nil, err
+		}
+		host, port, _ := net.SplitHostPort(e.sandbox.Addr())
+		smtpCfg.Host, smtpCfg.TLS = host, email.TLSNone
+		if smtpCfg.Port, err = strconv.Atoi(port); err != nil {
+			return nil, fmt.Errorf("sandbox smtp port: %w", err)
+		}
+		fmt.Fprintf(a.Stderr, "smtp: sandbox server on %s (messages kept in memory)\n", e.sandbox.Addr())
+	}
+	if a.Config.DKIMDomain != "" {
+		pem, err := os.ReadFile(a.Config.DKIMKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("CRIER_DKIM_KEY_FILE: %w", err)
+		}
+		smtpCfg.DKIM = &email.DKIMConfig{Domain: a.Config.DKIMDomain, Selector: a.Config.DKIMSelector, PrivateKeyPEM: pem}
+	}
+	channels := map[dispatch.Channel]dispatch.ChannelConfig{}
+	if smtpCfg.Host != "" {
+		e.sender, err = email.NewSMTPSender(smtpCfg, a.logger())
+		if err != nil {
+			return nil, err
+		}
+		channels[dispatch.Email] = dispatch.ChannelConfig{Sender: e.sender, Composer: e.composer,
+			Workers: a.Config.EmailWorkers, Rate: a.Config.EmailRate, Batch: 100}
+	} else {
+		fmt.Fprintln(a.Stderr, "smtp: none configured (CRIER_SMTP_URL): e-bulletins wait in the outbox")
+	}
+	e.dispatcher = dispatch.New(dispatch.Config{Instance: a.Config.Instance, Poll: time.Second,
+		Channels: channels, Logger: a.logger()}, outbox.NewStore(d.DB), campaign.NewStore(d.DB, a.logger()))
+	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
+		Logger: a.logger(), Version: version})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *engine) close() {
+	if e.sender != nil {
+		_ = e.sender.Close()
+	}
+	if e.sandbox != nil {
+		_ = e.sandbox.Close()
+	}
+}
+
+// run serves HTTP on ln and runs the dispatcher until ctx ends, then shuts both down.
+func (e *engine) run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: e.web.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { return e.dispatcher.Run(gctx) })
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}

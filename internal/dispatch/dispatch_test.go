@@ -1,0 +1,367 @@
+package dispatch_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/db/dbtest"
+	"github.com/crierhq/crier/internal/demo"
+	"github.com/crierhq/crier/internal/dispatch"
+	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/sandbox"
+	"github.com/crierhq/crier/internal/web"
+)
+
+type rig struct {
+	db       *sqlx.DB
+	smtp     *sandbox.SMTPServer
+	sender   *email.SMTPSender
+	composer *email.Composer
+	campaign *campaign.Store
+	web      *httptest.Server
+}
+
+func newRig(t *testing.T, residents int, extraCSV string) *rig {
+	t.Helper()
+	ctx := context.Background()
+	d := dbtest.New(t)
+	var buf bytes.Buffer
+	if err := demo.WriteCSV(&buf, demo.Options{Rows: residents, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	buf.WriteString(extraCSV)
+	p := filepath.Join(t.TempDir(), "borough.csv")
+	os.WriteFile(p, buf.Bytes(), 0o600)
+	if _, err := contact.NewStore(d, nil).Import(ctx, contact.ImportOptions{Path: p}); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sandbox.StartSMTP(ctx, sandbox.SMTPConfig{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	host, port, _ := strings.Cut(srv.Addr(), ":")
+	var portN int
+	fmt.Sscan(port, &portN)
+	sender, err := email.NewSMTPSender(email.SMTPConfig{Host: host, Port: portN, TLS: email.TLSNone, Connections: 4}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sender.Close() })
+	signer, _ := email.NewSigner(bytes.Repeat([]byte("k"), 32))
+	r := &rig{db: d, smtp: srv, sender: sender, campaign: campaign.NewStore(d, nil)}
+	// The web server answers the links in the e-bulletins; its URL goes into them.
+	var handler http.Handler
+	r.web = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) { handler.ServeHTTP(w, q) }))
+	t.Cleanup(r.web.Close)
+	r.composer = email.NewComposer(d, email.ComposerConfig{PublicURL: r.web.URL, FromName: "Millbrook Council",
+		FromAddress: "news@council.example", ListDomain: "news.council.example",
+		Branding: email.Branding{OrgName: "Millbrook Council", FooterAddress: "Town Hall, High Street"}, Signer: signer})
+	ws, err := web.New(web.Config{DB: d, Signer: signer, Composer: r.composer, Branding: email.Branding{OrgName: "Millbrook Council"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler = ws.Handler()
+	return r
+}
+
+func (r *rig) dispatcher(instance string, scheduling bool) *dispatch.Dispatcher {
+	return dispatch.New(dispatch.Config{Instance: instance, Poll: 50 * time.Millisecond, Lease: 20 * time.Second,
+		NoScheduling: !scheduling,
+		Channels: map[dispatch.Channel]dispatch.ChannelConfig{
+			dispatch.Email: {Sender: r.sender, Composer: r.composer, Workers: 4, Batch: 50},
+		}}, outbox.NewStore(r.db), r.campaign)
+}
+
+func (r *rig) start(t *testing.T, c *campaign.Campaign) {
+	t.Helper()
+	ctx := context.Background()
+	if err := r.campaign.Create(ctx, c, "general", "officer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.campaign.Schedule(ctx, c.ID, time.Time{}, "officer", nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// poll calls cond every 50 ms until it holds, failing the test after within.
+func poll(t *testing.T, within time.Duration, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.NewTimer(within)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		select {
+		case <-deadline.C:
+			t.Fatalf("gave up after %s: %s", within, state)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitState polls until the campaign reaches state (the scheduler completes runs).
+func (r *rig) waitState(t *testing.T, id int64, want campaign.State, within time.Duration) {
+	t.Helper()
+	poll(t, within, func() (bool, string) {
+		c, err := r.campaign.Get(context.Background(), fmt.Sprint(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := r.campaign.Status(context.Background(), id)
+		return c.State == want, fmt.Sprintf("campaign %d is %s, want %s; status %+v", id, c.State, want, st)
+	})
+}
+
+func bulletin(name string) *campaign.Campaign {
+	return &campaign.Campaign{Name: name, Purpose: "service", ChannelOrder: []string{"email"},
+		EmailSubject: "{{first_name}}, your bin day is changing",
+		EmailBody:    "# Bin day\n\nDear {{first_name}},\n\nFrom January we collect on **Tuesdays** in {{ward}}."}
+}
+
+type parsed struct {
+	header      mail.Header
+	text, html  string
+	outboxID    string
+	unsubscribe string
+}
+
+func parseMessage(t *testing.T, data []byte) parsed {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := parsed{header: m.Header}
+	_, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil {
+		t.Fatalf("content type: %v", err)
+	}
+	mr := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		part, err := mr.NextPart() // decodes quoted-printable
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(part)
+		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
+		switch ct {
+		case "text/plain":
+			p.text = string(b)
+		case "text/html":
+			p.html = string(b)
+		}
+	}
+	p.outboxID = m.Header.Get("Message-Id")
+	lu := m.Header.Get("List-Unsubscribe")
+	if i, j := strings.Index(lu, "<http"), strings.Index(lu, ">"); i >= 0 && j > i {
+		p.unsubscribe = lu[i+1 : j]
+	}
+	return p
+}
+
+// TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks sends a campaign to a ward of a
+// real borough through the outbox, go-mail and a real SMTP server, with two crier
+// instances sharing the work, and checks what arrived.
+func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
+	r := newRig(t, 3000, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for i, d := range []*dispatch.Dispatcher{r.dispatcher("one", true), r.dispatcher("two", false)} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := d.Run(ctx); err != nil {
+				t.Errorf("dispatcher %d: %v", i, err)
+			}
+		}()
+	}
+	c := bulletin("Bin day")
+	r.start(t, c)
+	r.waitState(t, c.ID, campaign.Completed, 60*time.Second)
+	cancel()
+	wg.Wait()
+
+	var sent, lockedBy int
+	r.db.Get(&sent, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'sent'`, c.ID)
+	r.db.Get(&lockedBy, `SELECT count(DISTINCT split_part(locked_by, '/', 1)) FROM outbox WHERE campaign_id = $1 AND state = 'sent'`, c.ID)
+	msgs := r.smtp.Messages()
+	if len(msgs) != sent || sent < 1000 {
+		t.Fatalf("%d messages arrived, %d recorded sent", len(msgs), sent)
+	}
+	if lockedBy != 2 {
+		t.Errorf("work was done by %d instance(s), want both", lockedBy)
+	}
+	seen := map[string]bool{}
+	var first parsed
+	for i, m := range msgs {
+		p := parseMessage(t, m.Data)
+		if seen[p.outboxID] {
+			t.Fatalf("message %s arrived twice", p.outboxID)
+		}
+		seen[p.outboxID] = true
+		if i == 0 {
+			first = p
+		}
+	}
+	if !strings.HasPrefix(first.outboxID, "<outbox-") {
+		t.Errorf("Message-ID %q is not derived from the outbox id", first.outboxID)
+	}
+	h := first.header
+	if h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.Contains(h.Get("List-Unsubscribe"), "mailto:unsubscribe+") ||
+		!strings.Contains(h.Get("List-Id"), "general.news.council.example") || h.Get("Date") == "" {
+		t.Errorf("headers: %v", h)
+	}
+	to, _ := mail.ParseAddress(h.Get("To"))
+	var firstName, ward string
+	if err := r.db.QueryRow(`SELECT c.first_name, c.ward FROM contacts c JOIN contact_points cp ON cp.contact_id = c.id
+		WHERE cp.kind = 'email' AND lower(cp.value) = lower($1)`, to.Address).Scan(&firstName, &ward); err != nil {
+		t.Fatal(err)
+	}
+	dec := new(mime.WordDecoder)
+	subject, _ := dec.DecodeHeader(h.Get("Subject"))
+	if subject != firstName+", your bin day is changing" {
+		t.Errorf("subject %q not personalised for %q", subject, firstName)
+	}
+	if !strings.Contains(first.text, "Dear "+firstName) || !strings.Contains(first.text, ward) || !strings.Contains(first.html, "<strong>Tuesdays</strong>") {
+		t.Errorf("body not personalised or not both parts:\ntext: %.300s\nhtml: %.300s", first.text, first.html)
+	}
+
+	// Unsubscribe: a GET (what link scanners do) changes nothing; the one-click POST records it.
+	if first.unsubscribe == "" {
+		t.Fatal("no https unsubscribe URL")
+	}
+	consents := func() (n int) {
+		r.db.Get(&n, `SELECT count(*) FROM consents WHERE source = 'email unsubscribe link'`)
+		return n
+	}
+	resp, err := http.Get(first.unsubscribe)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET unsubscribe: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if consents() != 0 {
+		t.Fatal("a GET unsubscribed somebody")
+	}
+	resp, err = http.Post(first.unsubscribe, "application/x-www-form-urlencoded", strings.NewReader(url.Values{"List-Unsubscribe": {"One-Click"}}.Encode()))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("POST unsubscribe: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	resp, _ = http.Post(first.unsubscribe, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	resp.Body.Close()
+	if consents() != 1 {
+		t.Fatalf("unsubscribe recorded %d withdrawals, want exactly 1", consents())
+	}
+	forged := first.unsubscribe[:len(first.unsubscribe)-3] + "xyz"
+	resp, _ = http.Post(forged, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+	resp.Body.Close()
+	if resp.StatusCode != 404 || consents() != 1 {
+		t.Fatalf("forged token: status %d, %d withdrawals", resp.StatusCode, consents())
+	}
+
+	// The next campaign on the topic leaves that person out, with the reason recorded.
+	next := bulletin("Bin day reminder")
+	r.start(t, next)
+	if _, err := r.campaign.StartDue(context.Background(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var reason string
+	r.db.Get(&reason, `SELECT o.state || ': ' || o.reason FROM outbox o JOIN contact_points cp ON cp.id = o.contact_point_id
+		WHERE o.campaign_id = $1 AND lower(cp.value) = lower($2)`, next.ID, to.Address)
+	if reason != "suppressed: consent withdrawn" {
+		t.Fatalf("after unsubscribing, the next campaign says %q", reason)
+	}
+}
+
+// TestProviderFaultsNeverLoseOrRepeat: a bounced address is marked and not retried, a
+// 4xx and a dropped connection are retried until delivered, and nothing arrives twice.
+func TestProviderFaultsNeverLoseOrRepeat(t *testing.T) {
+	extra := "Bounce,Me,bounce-me@example.org,,,,12,Acre Lane,London,SW2 1RW,Millbrook,en,,Yes,,,,\r\n" +
+		"Later,Please,later@example.org,,,,14,Acre Lane,London,SW2 1RW,Millbrook,en,,Yes,,,,\r\n"
+	r := newRig(t, 300, extra)
+	r.smtp.FailRecipient("bounce-me@", 550, "5.1.1", "no such user")
+	r.smtp.FailRecipient("later@", 451, "4.7.1", "try again later")
+	r.smtp.DropNextConnections(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	d := r.dispatcher("solo", true)
+	go func() { defer close(done); d.Run(ctx) }()
+	c := bulletin("Faults")
+	r.start(t, c)
+
+	// Wait until only the deferred retries are left, then let them through.
+	poll(t, 30*time.Second, func() (bool, string) {
+		var open, retried int
+		r.db.Get(&open, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state IN ('pending', 'sending')`, c.ID)
+		r.db.Get(&retried, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'pending' AND attempt >= 1`, c.ID)
+		return open > 0 && open == retried, fmt.Sprintf("%d open, %d waiting to retry", open, retried)
+	})
+	var later struct {
+		State  string `db:"state"`
+		Reason string `db:"reason"`
+	}
+	r.db.Get(&later, `SELECT o.state, o.reason FROM outbox o JOIN contact_points cp ON cp.id = o.contact_point_id
+		WHERE o.campaign_id = $1 AND cp.value = 'later@example.org'`, c.ID)
+	if later.State != "pending" || !strings.Contains(later.Reason, "451") {
+		t.Fatalf("4xx row: %+v", later)
+	}
+	r.smtp.ClearFailures()
+	r.db.MustExec(`UPDATE outbox SET run_at = now() WHERE campaign_id = $1 AND state = 'pending'`, c.ID)
+	r.waitState(t, c.ID, campaign.Completed, 30*time.Second)
+	cancel()
+	<-done
+
+	var bounced struct {
+		State, Reason, PointStatus string
+	}
+	r.db.QueryRow(`SELECT o.state, o.reason, cp.status FROM outbox o JOIN contact_points cp ON cp.id = o.contact_point_id
+		WHERE o.campaign_id = $1 AND cp.value = 'bounce-me@example.org'`, c.ID).Scan(&bounced.State, &bounced.Reason, &bounced.PointStatus)
+	if bounced.State != "bounced" || bounced.PointStatus != "bounced" || !strings.Contains(bounced.Reason, "550") ||
+		strings.Contains(bounced.Reason, "bounce-me") {
+		t.Fatalf("bounced row: %+v (the reason must not quote the address)", bounced)
+	}
+	var sent int
+	r.db.Get(&sent, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'sent'`, c.ID)
+	msgs := r.smtp.Messages()
+	ids := map[string]int{}
+	for _, m := range msgs {
+		ids[parseMessage(t, m.Data).outboxID]++
+	}
+	for id, n := range ids {
+		if n > 1 {
+			t.Errorf("%s arrived %d times", id, n)
+		}
+	}
+	if len(ids) != sent {
+		t.Fatalf("%d distinct messages arrived, %d recorded sent", len(ids), sent)
+	}
+}

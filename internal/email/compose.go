@@ -1,0 +1,192 @@
+package email
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/dispatch"
+	"github.com/crierhq/crier/internal/outbox"
+)
+
+// ComposerConfig says how e-bulletins are addressed and linked.
+type ComposerConfig struct {
+	PublicURL   string // e.g. "https://crier.example-council.gov.uk": unsubscribe and web links start here
+	FromName    string // default sender name when the campaign sets none
+	FromAddress string // default sender address
+	ListDomain  string // for List-Id and the mailto unsubscribe address, e.g. "news.example-council.gov.uk"
+	Branding    Branding
+	Signer      *Signer
+}
+
+// Composer renders leased e-bulletin outbox rows; it implements dispatch.Composer.
+type Composer struct {
+	db  *sqlx.DB
+	cfg ComposerConfig
+
+	mu    sync.Mutex
+	cache map[int64]*compiledCampaign // by campaign id; content is frozen once scheduled
+}
+
+type compiledCampaign struct {
+	compiled  *Compiled
+	from      string
+	replyTo   string
+	topicID   int64
+	topicName string
+	topicSlug string
+	loadedAt  time.Time
+	updatedAt time.Time
+}
+
+// NewComposer returns a Composer.
+func NewComposer(db *sqlx.DB, cfg ComposerConfig) *Composer {
+	return &Composer{db: db, cfg: cfg, cache: map[int64]*compiledCampaign{}}
+}
+
+var _ dispatch.Composer = (*Composer)(nil)
+
+// campaignFor compiles a campaign's content once and keeps it for later batches.
+func (c *Composer) campaignFor(ctx context.Context, id int64) (*compiledCampaign, error) {
+	c.mu.Lock()
+	cc := c.cache[id]
+	c.mu.Unlock()
+	if cc != nil {
+		return cc, nil
+	}
+	var row struct {
+		Name, Subject, Body, SenderName, SenderEmail, ReplyTo, TopicName, TopicSlug string
+		TopicID                                                                     int64
+		UpdatedAt                                                                   time.Time
+	}
+	err := c.db.QueryRowxContext(ctx, `
+		SELECT c.name, c.email_subject, c.email_body, c.sender_name, c.sender_email, c.reply_to,
+		       t.name, t.slug, t.id, c.updated_at
+		  FROM campaigns c JOIN topics t ON t.id = c.topic_id WHERE c.id = $1`, id).
+		Scan(&row.Name, &row.Subject, &row.Body, &row.SenderName, &row.SenderEmail, &row.ReplyTo,
+			&row.TopicName, &row.TopicSlug, &row.TopicID, &row.UpdatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("load campaign %d: %w", id, err)
+	}
+	compiled, err := Compile(Bulletin{CampaignName: row.Name, Subject: row.Subject, Markdown: row.Body, Topic: row.TopicName}, c.cfg.Branding)
+	if err != nil {
+		return nil, err
+	}
+	name, addr := row.SenderName, row.SenderEmail
+	if name == "" {
+		name = c.cfg.FromName
+	}
+	if addr == "" {
+		addr = c.cfg.FromAddress
+	}
+	from := (&mail.Address{Name: name, Address: addr}).String()
+	cc = &compiledCampaign{compiled: compiled, from: from, replyTo: row.ReplyTo, topicID: row.TopicID,
+		topicName: row.TopicName, topicSlug: row.TopicSlug, loadedAt: time.Now(), updatedAt: row.UpdatedAt}
+	c.mu.Lock()
+	c.cache[id] = cc
+	c.mu.Unlock()
+	return cc, nil
+}
+
+type recipientRow struct {
+	ID         int64  `db:"id"`
+	FirstName  string `db:"first_name"`
+	LastName   string `db:"last_name"`
+	Ward       string `db:"ward"`
+	Attributes []byte `db:"attributes"`
+}
+
+// Compose renders a batch: the recipients' fields come from one query, the campaign's
+// content was compiled once, and each message gets its own signed links and headers.
+func (c *Composer) Compose(ctx context.Context, items []outbox.Item) ([]dispatch.Message, []outbox.Result, error) {
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ContactID
+	}
+	var rows []recipientRow
+	if err := c.db.SelectContext(ctx, &rows, `SELECT id, first_name, last_name, ward, attributes
+		FROM contacts WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+		return nil, nil, fmt.Errorf("load recipients: %w", err)
+	}
+	byID := make(map[int64]*recipientRow, len(rows))
+	for i := range rows {
+		byID[rows[i].ID] = &rows[i]
+	}
+	msgs := make([]dispatch.Message, 0, len(items))
+	var failed []outbox.Result
+	for _, it := range items {
+		cc, err := c.campaignFor(ctx, it.CampaignID)
+		if err != nil {
+			return nil, nil, err
+		}
+		r := byID[it.ContactID]
+		if r == nil || it.To == "" {
+			failed = append(failed, outbox.Result{ID: it.ID, Outcome: outbox.Bounced, Reason: "contact or address no longer exists"})
+			continue
+		}
+		rec := Recipient{ContactID: r.ID, FirstName: r.FirstName, LastName: r.LastName, Ward: r.Ward}
+		if len(r.Attributes) > 2 {
+			_ = json.Unmarshal(r.Attributes, &rec.Attributes) // attributes are written as a string map by the importer
+		}
+		unsub := c.cfg.Signer.Token("unsubscribe", it.ContactPointID, cc.topicID)
+		links := Links{
+			Unsubscribe:   c.cfg.PublicURL + "/u/" + unsub,
+			Preferences:   c.cfg.PublicURL + "/p/" + c.cfg.Signer.Token("preferences", it.ContactID),
+			ViewInBrowser: c.cfg.PublicURL + "/b/" + c.cfg.Signer.Token("view", it.ID),
+		}
+		out, err := cc.compiled.Render(rec, links)
+		if err != nil {
+			failed = append(failed, outbox.Result{ID: it.ID, Outcome: outbox.Bounced, Reason: "render: " + err.Error()})
+			continue
+		}
+		headers := map[string]string{
+			// RFC 8058 one-click unsubscribe: an https URL that takes a POST, plus mailto.
+			"List-Unsubscribe":      "<" + links.Unsubscribe + ">, <mailto:unsubscribe+" + unsub + "@" + c.cfg.ListDomain + ">",
+			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+			"List-Id":               listID(cc.topicName, cc.topicSlug, c.cfg.ListDomain),
+		}
+		if cc.replyTo != "" {
+			headers["Reply-To"] = cc.replyTo
+		}
+		msgs = append(msgs, dispatch.Message{
+			OutboxID: it.ID, CampaignID: it.CampaignID, RunID: it.RunID, ContactID: it.ContactID,
+			Channel: dispatch.Email, To: it.To, From: cc.from,
+			Subject: out.Subject, HTML: out.HTML, Text: out.Text, Headers: headers,
+		})
+	}
+	return msgs, failed, nil
+}
+
+func listID(name, slug, domain string) string {
+	name = strings.NewReplacer("<", "", ">", "", "\"", "").Replace(name)
+	return fmt.Sprintf("%q <%s.%s>", name, slug, domain)
+}
+
+// RenderOne renders the e-bulletin of one outbox row as its recipient received it (for
+// "view in browser"). It returns an error for a row that is not an e-bulletin.
+func (c *Composer) RenderOne(ctx context.Context, outboxID int64) (Rendered, error) {
+	var it outbox.Item
+	err := c.db.GetContext(ctx, &it, `SELECT o.id, o.run_id, o.campaign_id, o.contact_id,
+		coalesce(o.contact_point_id, 0) AS contact_point_id, o.channel, o.attempt, o.max_attempts,
+		coalesce(cp.value, '') AS address
+		FROM outbox o LEFT JOIN contact_points cp ON cp.id = o.contact_point_id
+		WHERE o.id = $1 AND o.channel = 'email'`, outboxID)
+	if err != nil {
+		return Rendered{}, fmt.Errorf("outbox row %d: %w", outboxID, err)
+	}
+	msgs, failed, err := c.Compose(ctx, []outbox.Item{it})
+	if err != nil {
+		return Rendered{}, err
+	}
+	if len(msgs) != 1 {
+		return Rendered{}, fmt.Errorf("outbox row %d: %s", outboxID, failed[0].Reason)
+	}
+	return Rendered{Subject: msgs[0].Subject, HTML: msgs[0].HTML, Text: msgs[0].Text}, nil
+}

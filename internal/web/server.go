@@ -1,0 +1,198 @@
+// Package web is crier's HTTP face: health, and the residents' pages reached from
+// e-bulletins (one-click unsubscribe, view in browser). The officers' and volunteers'
+// pages arrive with the web app.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/crierhq/crier/internal/db"
+	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/templates"
+)
+
+// Server holds the HTTP handlers' dependencies.
+type Server struct {
+	db       *sqlx.DB
+	signer   *email.Signer
+	composer *email.Composer
+	brand    email.Branding
+	tmpl     *template.Template
+	log      *slog.Logger
+	version  string
+}
+
+// Config configures the Server.
+type Config struct {
+	DB       *sqlx.DB
+	Signer   *email.Signer
+	Composer *email.Composer
+	Branding email.Branding
+	Logger   *slog.Logger
+	Version  string
+}
+
+// New parses the web templates once and returns a Server; a missing or broken template
+// is an error here, not at the first request.
+func New(cfg Config) (*Server, error) {
+	t, err := template.ParseFS(templates.FS, "web/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web templates: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Server{db: cfg.DB, signer: cfg.Signer, composer: cfg.Composer, brand: cfg.Branding,
+		tmpl: t, log: cfg.Logger, version: cfg.Version}, nil
+}
+
+// Handler returns the routes, with security headers on every response.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /u/{token}", s.handleUnsubscribeConfirm)
+	mux.HandleFunc("POST /u/{token}", s.handleUnsubscribe)
+	mux.HandleFunc("GET /b/{token}", s.handleViewInBrowser)
+	return secure(mux)
+}
+
+func secure(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, code := "ok", http.StatusOK
+	if err := s.db.PingContext(ctx); err != nil {
+		status, code = "database unreachable", http.StatusServiceUnavailable
+	} else if err := db.CheckSchema(ctx, s.db); err != nil {
+		status, code = "database schema out of date", http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{\"status\":%q,\"version\":%q}\n", status, s.version)
+}
+
+type unsubscribeTarget struct {
+	PointID, TopicID int64
+	Topic            string
+	Channel          string
+	AlreadyOut       bool
+}
+
+func (s *Server) unsubscribeTarget(ctx context.Context, token string) (*unsubscribeTarget, error) {
+	ids, err := s.signer.Verify("unsubscribe", token, 2)
+	if err != nil {
+		return nil, err
+	}
+	t := &unsubscribeTarget{PointID: ids[0], TopicID: ids[1]}
+	err = s.db.QueryRowxContext(ctx, `
+		SELECT tp.name, cp.kind,
+		       coalesce((SELECT c.status FROM consents c WHERE c.contact_point_id = cp.id AND c.topic_id = tp.id
+		                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), '') = 'withdrawn'
+		  FROM contact_points cp, topics tp WHERE cp.id = $1 AND tp.id = $2`, t.PointID, t.TopicID).
+		Scan(&t.Topic, &t.Channel, &t.AlreadyOut)
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+type page struct {
+	Title   string
+	OrgName string
+	Topic   string
+	Token   string
+	Done    bool
+	Already bool
+	Message string
+}
+
+// handleUnsubscribeConfirm shows a confirmation page and changes nothing: link scanners
+// and mail previews follow GET links, and must not unsubscribe anybody.
+func (s *Server) handleUnsubscribeConfirm(w http.ResponseWriter, r *http.Request) {
+	t, err := s.unsubscribeTarget(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.badLink(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "unsubscribe.html", page{Title: "Unsubscribe", OrgName: s.brand.OrgName,
+		Topic: t.Topic, Token: r.PathValue("token"), Already: t.AlreadyOut})
+}
+
+// handleUnsubscribe records the withdrawal: the one-click POST of RFC 8058 (body
+// "List-Unsubscribe=One-Click", from a mail client) or the confirmation page's button.
+// Repeating it records nothing new.
+func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	t, err := s.unsubscribeTarget(r.Context(), r.PathValue("token"))
+	if err != nil {
+		s.badLink(w, r, err)
+		return
+	}
+	if !t.AlreadyOut {
+		_, err := s.db.ExecContext(r.Context(), `INSERT INTO consents (contact_point_id, topic_id, status, source)
+			VALUES ($1, $2, 'withdrawn', 'email unsubscribe link')`, t.PointID, t.TopicID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.log.InfoContext(r.Context(), "unsubscribed", "contact_point_id", t.PointID, "topic_id", t.TopicID)
+	}
+	s.render(w, http.StatusOK, "unsubscribe.html", page{Title: "You have unsubscribed", OrgName: s.brand.OrgName,
+		Topic: t.Topic, Done: true})
+}
+
+// handleViewInBrowser shows the e-bulletin exactly as that resident received it.
+func (s *Server) handleViewInBrowser(w http.ResponseWriter, r *http.Request) {
+	ids, err := s.signer.Verify("view", r.PathValue("token"), 1)
+	if err != nil {
+		s.badLink(w, r, err)
+		return
+	}
+	out, err := s.composer.RenderOne(r.Context(), ids[0])
+	if err != nil {
+		s.badLink(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = io.WriteString(w, out.HTML)
+}
+
+func (s *Server) badLink(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, email.ErrBadToken) {
+		s.log.WarnContext(r.Context(), "link lookup", "path_kind", r.Pattern, "err", err)
+	}
+	s.render(w, http.StatusNotFound, "message.html", page{Title: "This link does not work", OrgName: s.brand.OrgName,
+		Message: "The link may have been copied incompletely. If you want to stop getting our messages, reply STOP to a text or contact us."})
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "request failed", "path_kind", r.Pattern, "err", err)
+	s.render(w, http.StatusInternalServerError, "message.html", page{Title: "Something went wrong", OrgName: s.brand.OrgName,
+		Message: "Please try again in a few minutes."})
+}
+
+func (s *Server) render(w http.ResponseWriter, code int, name string, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	if err := s.tmpl.ExecuteTemplate(w, name, p); err != nil {
+		s.log.Error("render page", "template", name, "err", err)
+	}
+}
