@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -81,9 +82,10 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if cc.Rate > 0 {
 			lim = rate.NewLimiter(rate.Limit(cc.Rate), max(1, int(cc.Rate/10)))
 		}
+		th := &throttle{}
 		for i := range workers {
 			id := fmt.Sprintf("%s/%s/%d", d.cfg.Instance, ch, i)
-			g.Go(func() error { return d.work(gctx, id, ch, cc, lim) })
+			g.Go(func() error { return d.work(gctx, id, ch, cc, lim, th) })
 		}
 	}
 	err := g.Wait()
@@ -128,7 +130,7 @@ func (d *Dispatcher) rescue(ctx context.Context) error {
 
 // work is one worker: claim a batch, compose, record which rows are being handed to the
 // provider, send them one by one (honouring the channel's rate), and settle the batch.
-func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter) error {
+func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter, th *throttle) error {
 	batch := cc.Batch
 	if batch <= 0 {
 		batch = 50
@@ -141,7 +143,12 @@ func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc Channel
 			return ctx.Err()
 		case <-idle.C:
 		}
-		n, err := d.workOnce(ctx, id, ch, cc, lim, batch)
+		if wait := th.wait(); wait > 0 {
+			// The provider asked us to slow down: every worker of the channel holds off.
+			idle.Reset(wait)
+			continue
+		}
+		n, err := d.workOnce(ctx, id, ch, cc, lim, th, batch)
 		if err != nil && ctx.Err() == nil {
 			d.log.WarnContext(ctx, "worker batch", "worker", id, "err", err)
 		}
@@ -153,7 +160,7 @@ func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc Channel
 	}
 }
 
-func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter, batch int) (int, error) {
+func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter, th *throttle, batch int) (int, error) {
 	// Claims, marks and results use a context that outlives shutdown by a little, so a
 	// batch that was sent is always recorded.
 	dbctx := context.WithoutCancel(ctx)
@@ -181,10 +188,11 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 		if !holding[m.OutboxID] {
 			continue // rescued meanwhile: someone else decides its fate
 		}
-		if ctx.Err() != nil {
-			// Shutting down: hand back what we have not sent; they were marked handed, so
-			// record them as retries rather than leaving them "unknown".
-			results = append(results, outbox.Result{ID: m.OutboxID, Outcome: outbox.Retry, Reason: "sender stopped before sending"})
+		if ctx.Err() != nil || th.wait() > 0 {
+			// Shutting down, or the provider asked us to slow down: hand back what we have
+			// not sent. They were marked handed, so record them as retries (due at once)
+			// rather than leaving them "unknown".
+			results = append(results, outbox.Result{ID: m.OutboxID, Outcome: outbox.Retry, Reason: "held back before sending", Now: true})
 			continue
 		}
 		if lim != nil {
@@ -196,6 +204,15 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		rcpt, err := cc.Sender.Send(sctx, m)
 		cancel()
+		if errors.Is(err, ErrThrottled) {
+			var se *SendError
+			pause := 5 * time.Second
+			if errors.As(err, &se) && se.RetryAfter > pause {
+				pause = se.RetryAfter
+			}
+			th.hold(pause)
+			d.log.WarnContext(ctx, "provider throttling: holding the channel", "channel", ch, "pause", pause)
+		}
 		results = append(results, classify(m.OutboxID, rcpt, err))
 	}
 	if err := d.outbox.Complete(dbctx, id, results); err != nil {
@@ -223,4 +240,27 @@ func classify(id int64, rcpt Receipt, err error) outbox.Result {
 		r.Outcome = outbox.OptedOut
 	}
 	return r
+}
+
+// throttle holds every worker of a channel back while the provider is throttling us
+// (SMTP 421/4.7.x, HTTP 429): slowing down loses nothing, since held messages stay in
+// the outbox.
+type throttle struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+func (t *throttle) hold(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u := time.Now().Add(d); u.After(t.until) {
+		t.until = u
+	}
+}
+
+// wait returns how long the channel must still hold off (0: go ahead).
+func (t *throttle) wait() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return max(0, time.Until(t.until))
 }

@@ -105,6 +105,7 @@ type Result struct {
 	ProviderID string
 	Reason     string
 	RetryAfter time.Duration // a provider's hint, used when longer than the backoff
+	Now        bool          // retry without backoff and without counting an attempt (never tried)
 }
 
 // Complete settles a worker's results in one statement per outcome kind. Only rows the
@@ -130,8 +131,12 @@ func (s *Store) Complete(ctx context.Context, worker string, results []Result) e
 		case OptedOut:
 			deadIDs, deadState, deadWhy = append(deadIDs, r.ID), append(deadState, "failed"), append(deadWhy, r.Reason)
 		default:
+			wait := r.RetryAfter.Seconds()
+			if r.Now {
+				wait = -1 // marker: due now, attempt not counted
+			}
 			retryIDs, retryWhy = append(retryIDs, r.ID), append(retryWhy, r.Reason)
-			retryWait = append(retryWait, r.RetryAfter.Seconds())
+			retryWait = append(retryWait, wait)
 		}
 	}
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -158,9 +163,12 @@ func (s *Store) Complete(ctx context.Context, worker string, results []Result) e
 			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS v(id, why, hint)),
 			done AS (
 			    UPDATE outbox o SET
-			           state = CASE WHEN o.attempt >= o.max_attempts THEN 'failed' ELSE 'pending' END,
-			           run_at = now() + make_interval(secs => greatest(v.hint,
-			                    least(3600, 30 * power(2, least(o.attempt - 1, 7))) * (0.8 + random() * 0.4))),
+			           state = CASE WHEN v.hint >= 0 AND o.attempt >= o.max_attempts THEN 'failed' ELSE 'pending' END,
+			           attempt = CASE WHEN v.hint < 0 THEN o.attempt - 1 ELSE o.attempt END,
+			           -- Exponential backoff from 30 s, capped at 1 h, ±20% jitter so retries of a
+			           -- throttled batch spread out; a provider's Retry-After wins when longer.
+			           run_at = CASE WHEN v.hint < 0 THEN now() ELSE now() + make_interval(secs => greatest(v.hint,
+			                    least(3600, 30 * power(2, least(o.attempt - 1, 7))) * (0.8 + random() * 0.4))) END,
 			           reason = v.why, lease_until = NULL, locked_by = NULL, updated_at = now()
 			      FROM v
 			     WHERE o.id = v.id AND o.locked_by = $4 AND o.state = 'sending'
