@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // Europe/London scheduling must work on hosts without zoneinfo
 
 	"golang.org/x/term"
 

@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,7 +30,8 @@ func TestTransitions(t *testing.T) {
 		{campaign.Sending, campaign.Paused, true},
 		{campaign.Sending, campaign.Completed, true},
 		{campaign.Paused, campaign.Sending, true},
-		{campaign.Completed, campaign.Sending, false},
+		{campaign.Completed, campaign.Sending, true}, // resending unknown outcomes only
+		{campaign.Completed, campaign.Scheduled, false},
 		{campaign.Cancelled, campaign.Scheduled, false},
 		{campaign.Completed, campaign.Cancelled, false},
 	}
@@ -192,5 +194,47 @@ func TestRunSnapshotsAudienceWithPECRSuppressions(t *testing.T) {
 		if path[i] != want[i] {
 			t.Fatalf("history %v, want %v", path, want)
 		}
+	}
+}
+
+func TestRecurringCampaignRunsEachOccurrence(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	seedBorough(t, d, 200)
+	cs := campaign.NewStore(d, nil)
+	c := &campaign.Campaign{Name: "Monthly ward bulletin", Purpose: "service", ChannelOrder: []string{"email"},
+		EmailSubject: "Ward news", EmailBody: "News from your ward.", ScheduleKind: "recurring", Recurrence: "0 9 1 * *"}
+	if err := cs.Create(ctx, c, "", "officer"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.Schedule(ctx, c.ID, time.Time{}, "officer", nil); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := cs.Get(ctx, fmt.Sprint(c.ID))
+	first := *got.NextRunAt
+	if l := first.In(campaign.London); l.Day() != 1 || l.Hour() != 9 || !first.After(time.Now()) {
+		t.Fatalf("first run %s, want 09:00 London on the 1st, in the future", l)
+	}
+	// Two occurrences come due (the clock is moved on, not waited for): each gets its own
+	// run and audience snapshot, and the campaign waits for the next one in between.
+	for i, now := range []time.Time{first.Add(time.Minute), first.AddDate(0, 1, 1)} {
+		runs, err := cs.StartDue(ctx, now)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("occurrence %d: runs %v, %v", i, runs, err)
+		}
+		d.MustExec(`UPDATE outbox SET state = 'sent' WHERE run_id = $1 AND state = 'pending'`, runs[0])
+		if n, err := cs.FinishRuns(ctx); err != nil || n != 1 {
+			t.Fatalf("occurrence %d: finished %d, %v", i, n, err)
+		}
+		got, _ = cs.Get(ctx, fmt.Sprint(c.ID))
+		if got.State != campaign.Scheduled || !got.NextRunAt.After(now) {
+			t.Fatalf("occurrence %d: campaign %s, next %v", i, got.State, got.NextRunAt)
+		}
+	}
+	var runs, audiences int
+	d.Get(&runs, `SELECT count(*) FROM campaign_runs WHERE campaign_id = $1`, c.ID)
+	d.Get(&audiences, `SELECT count(DISTINCT run_id) FROM outbox WHERE campaign_id = $1`, c.ID)
+	if runs != 2 || audiences != 2 {
+		t.Fatalf("%d runs with %d audience snapshots, want 2 and 2", runs, audiences)
 	}
 }

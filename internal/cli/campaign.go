@@ -18,7 +18,7 @@ import (
 )
 
 func (a *App) runCampaign(ctx context.Context, args []string) error {
-	const usage = "Usage: crier campaign create FILE.md | list | show ID | schedule ID [--at \"2026-12-01 09:00\"] | send ID | pause ID | resume ID | cancel ID | status ID [--watch]"
+	const usage = "Usage: crier campaign create FILE.md | list | show ID | schedule ID [--at \"2026-12-01 09:00\"] | send ID | pause ID | resume ID | cancel ID | status ID [--watch] | resend-unknown ID"
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintln(a.Stderr, usage)
 		if len(args) == 0 {
@@ -35,7 +35,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		return err
 	}
 	known := map[string]bool{"create": true, "list": true, "show": true, "schedule": true, "send": true,
-		"pause": true, "resume": true, "cancel": true, "status": true}
+		"pause": true, "resume": true, "cancel": true, "status": true, "resend-unknown": true}
 	if !known[sub] {
 		return usagef("unknown campaign command %q\n%s", sub, usage)
 	}
@@ -97,6 +97,13 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		return campaignError(cs.Cancel(ctx, c.ID, actor()))
 	case "status":
 		return a.campaignStatus(ctx, cs, c.ID, *watch)
+	case "resend-unknown":
+		n, err := cs.ResendUnknown(ctx, c.ID, actor())
+		if err != nil {
+			return campaignError(err)
+		}
+		fmt.Fprintf(a.Stdout, "%d messages of unknown outcome queued again (some of them may arrive twice)\n", n)
+		return nil
 	}
 	return nil
 }

@@ -89,6 +89,10 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 	if werr != nil {
 		return werr
 	}
+	if e.sandbox == nil {
+		fmt.Fprintln(a.Stdout, "The e-bulletins went to the SMTP server in CRIER_SMTP_URL.")
+		return nil
+	}
 	dir := filepath.Join(a.Config.DataDir, "demo-mail")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err

@@ -140,7 +140,7 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr string, use
 	} else {
 		fmt.Fprintln(a.Stderr, "smtp: none configured (CRIER_SMTP_URL): e-bulletins wait in the outbox")
 	}
-	e.dispatcher = dispatch.New(dispatch.Config{Instance: a.Config.Instance, Poll: time.Second,
+	e.dispatcher = dispatch.New(dispatch.Config{Instance: a.Config.Instance, Poll: time.Second, Lease: a.Config.OutboxLease,
 		Channels: channels, Logger: a.logger()}, outbox.NewStore(d.DB), campaign.NewStore(d.DB, a.logger()))
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
 		Logger: a.logger(), Version: version})

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crierhq/crier/internal/db"
 )
@@ -29,6 +30,9 @@ type Config struct {
 	PublicURL string // CRIER_PUBLIC_URL: where residents reach crier (links in messages); default http://HTTPAddr
 	LinkKey   string // CRIER_LINK_KEY: secret for signed links (hex or base64, ≥ 32 bytes); unset = generated and kept in DataDir
 	Instance  string // CRIER_INSTANCE: names this process in outbox leases; default host-pid
+	// CRIER_OUTBOX_LEASE: how long a worker's claim on outbox rows lasts before another
+	// instance may rescue them (after a crash); default 2m.
+	OutboxLease time.Duration
 
 	SMTPURL         string  // CRIER_SMTP_URL: smtp://user:pass@host:587?tls=starttls; unset = no email sending (demo: sandbox)
 	SMTPConnections int     // CRIER_SMTP_CONNECTIONS: pooled connections
@@ -59,6 +63,7 @@ func Default() Config {
 		PublicURL:       os.Getenv("CRIER_PUBLIC_URL"),
 		LinkKey:         os.Getenv("CRIER_LINK_KEY"),
 		Instance:        envOr("CRIER_INSTANCE", defaultInstance()),
+		OutboxLease:     envDuration("CRIER_OUTBOX_LEASE", 2*time.Minute),
 		SMTPURL:         os.Getenv("CRIER_SMTP_URL"),
 		SMTPConnections: envInt("CRIER_SMTP_CONNECTIONS", 4),
 		EmailWorkers:    envInt("CRIER_EMAIL_WORKERS", 8),
@@ -98,6 +103,13 @@ func defaultInstance() string {
 
 func envInt(key string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(key)); err == nil && v > 0 {
 		return v
 	}
 	return def

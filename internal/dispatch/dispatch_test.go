@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -13,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +256,21 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 		t.Errorf("body not personalised or not both parts:\ntext: %.300s\nhtml: %.300s", first.text, first.html)
 	}
 
+	// "View in your browser" shows this resident's own copy.
+	view := regexp.MustCompile(`href="(http://[^"]+/b/[^"]+)"`).FindStringSubmatch(first.html)
+	if view == nil {
+		t.Fatal("no view-in-browser link in the HTML part")
+	}
+	resp, err := http.Get(html.UnescapeString(view[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "Dear "+html.EscapeString(firstName)) {
+		t.Fatalf("view in browser: %d\n%.400s", resp.StatusCode, page)
+	}
+
 	// Unsubscribe: a GET (what link scanners do) changes nothing; the one-click POST records it.
 	if first.unsubscribe == "" {
 		t.Fatal("no https unsubscribe URL")
@@ -262,7 +279,7 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 		r.db.Get(&n, `SELECT count(*) FROM consents WHERE source = 'email unsubscribe link'`)
 		return n
 	}
-	resp, err := http.Get(first.unsubscribe)
+	resp, err = http.Get(first.unsubscribe)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET unsubscribe: %v %v", resp, err)
 	}
