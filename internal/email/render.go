@@ -60,6 +60,8 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/crierhq/crier/templates"
+
+	"github.com/crierhq/crier/internal/spell"
 )
 
 // Branding is how the organisation presents itself in every bulletin.
@@ -888,43 +890,10 @@ func renderSuggest(name string) string {
 	if alias, ok := renderAliases[name]; ok {
 		return " (did you mean " + alias + "?)"
 	}
-	best, bestDist := "", 3
-	for _, cand := range renderFieldNames {
-		if d := renderDistance(name, cand); d < bestDist {
-			best, bestDist = cand, d
-		}
-	}
-	if best != "" {
+	if best, d := spell.Nearest(name, renderFieldNames[:]); best != "" && d < 3 {
 		return " (did you mean " + best + "?)"
 	}
 	return " (known fields are first_name, last_name, full_name, ward and attr.KEY; for a contact attribute write attr." + name + ")"
-}
-
-// renderDistance is the optimal-string-alignment edit distance, so a swapped
-// pair of letters ("frist") counts as one edit.
-func renderDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // renderPrepare walks the parsed body: it checks images have alt text, adds

@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/crierhq/crier/internal/contact"
+
+	"github.com/crierhq/crier/internal/spell"
 )
 
 // ErrInvalid is wrapped by every validation error (errors.Is(err, segment.ErrInvalid)).
@@ -583,45 +585,10 @@ func sortedKeys[V any](m map[string]V) []string {
 // suggest returns " (did you mean X?)" for the known name closest to s, when one is
 // close enough to be a likely typo.
 func suggest(s string, known []string) string {
-	best, bestD := "", 0
-	ls := strings.ToLower(s)
-	for _, k := range known {
-		d := distance(ls, k)
-		if best == "" || d < bestD {
-			best, bestD = k, d
-		}
-	}
+	best, bestD := spell.Nearest(strings.ToLower(s), known)
 	limit := max(1, min(3, utf8.RuneCountInString(best)/3))
 	if best == "" || bestD > limit || slices.Contains(known, s) {
 		return ""
 	}
 	return " (did you mean " + best + "?)"
-}
-
-// distance is the optimal string alignment distance between a and b, in runes: the
-// edits of Levenshtein plus swapping two neighbours ("emial"), each costing one.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 {
-		return 1 << 30
-	}
-	rows := [3][]int{make([]int, len(rb)+1), make([]int, len(rb)+1), make([]int, len(rb)+1)}
-	for j := range rows[0] {
-		rows[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		pp, prev, cur := rows[(i+1)%3], rows[(i-1)%3], rows[i%3]
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], pp[j-2]+1)
-			}
-		}
-	}
-	return rows[len(ra)%3][len(rb)]
 }
