@@ -59,9 +59,8 @@ import (
 	"github.com/yuin/goldmark/util"
 	"golang.org/x/text/language"
 
-	"github.com/crierhq/crier/templates"
-
 	"github.com/crierhq/crier/internal/spell"
+	"github.com/crierhq/crier/templates"
 )
 
 // Branding is how the organisation presents itself in every bulletin.
