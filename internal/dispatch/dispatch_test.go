@@ -382,3 +382,62 @@ func TestProviderFaultsNeverLoseOrRepeat(t *testing.T) {
 		t.Fatalf("%d distinct messages arrived, %d recorded sent", len(ids), sent)
 	}
 }
+
+// TestPauseAndCancelMidSend pauses a run while it is sending (sending stops within a
+// batch, on every worker), resumes it, then cancels a second run mid-send: what was not
+// sent is recorded as cancelled and never sent afterwards.
+func TestPauseAndCancelMidSend(t *testing.T) {
+	r := newRig(t, 3000, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	d := dispatch.New(dispatch.Config{Instance: "solo", Poll: 50 * time.Millisecond, Lease: 20 * time.Second,
+		Channels: map[dispatch.Channel]dispatch.ChannelConfig{
+			dispatch.Email: {Sender: r.sender, Composer: r.composer, Workers: 2, Batch: 20, Rate: 400},
+		}}, outbox.NewStore(r.db), r.campaign)
+	go func() { defer close(done); d.Run(ctx) }()
+
+	c := bulletin("Pause me")
+	r.start(t, c)
+	poll(t, 30*time.Second, func() (bool, string) { return r.smtp.Count() >= 200, "200 sent" })
+	if err := r.campaign.Pause(context.Background(), c.ID, "officer"); err != nil {
+		t.Fatal(err)
+	}
+	// In-flight batches finish; after that nothing more leaves.
+	var settled int64
+	poll(t, 10*time.Second, func() (bool, string) {
+		var sending int
+		r.db.Get(&sending, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'sending'`, c.ID)
+		settled = r.smtp.Count()
+		return sending == 0, fmt.Sprintf("%d still sending", sending)
+	})
+	time.Sleep(500 * time.Millisecond) // several poll intervals: a paused run must stay quiet
+	if n := r.smtp.Count(); n != settled {
+		t.Fatalf("%d messages left after pausing (had %d)", n-settled, settled)
+	}
+	if err := r.campaign.Resume(context.Background(), c.ID, "officer"); err != nil {
+		t.Fatal(err)
+	}
+	r.waitState(t, c.ID, campaign.Completed, 60*time.Second)
+
+	c2 := bulletin("Cancel me")
+	r.start(t, c2)
+	before := r.smtp.Count()
+	poll(t, 30*time.Second, func() (bool, string) { return r.smtp.Count() >= before+100, "100 more sent" })
+	if err := r.campaign.Cancel(context.Background(), c2.ID, "officer"); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, 10*time.Second, func() (bool, string) {
+		var open int
+		r.db.Get(&open, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state IN ('sending', 'pending')`, c2.ID)
+		return open == 0, fmt.Sprintf("%d open", open)
+	})
+	cancel()
+	<-done
+	var sent, cancelled int
+	r.db.Get(&sent, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'sent'`, c2.ID)
+	r.db.Get(&cancelled, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'cancelled'`, c2.ID)
+	if cancelled == 0 || int64(sent) != r.smtp.Count()-before {
+		t.Fatalf("cancel mid-send: %d sent (%d arrived), %d cancelled", sent, r.smtp.Count()-before, cancelled)
+	}
+}
