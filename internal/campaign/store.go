@@ -357,15 +357,30 @@ func (s *Store) FinishRuns(ctx context.Context) (int, error) {
 		CampaignID int64 `db:"campaign_id"`
 	}
 	err := s.db.SelectContext(ctx, &done, `
-		UPDATE campaign_runs r SET state = 'completed', completed_at = now()
+		SELECT r.id, r.campaign_id FROM campaign_runs r
 		 WHERE r.state = 'sending'
-		   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.run_id = r.id AND o.state IN ('pending', 'sending'))
-		RETURNING r.id, r.campaign_id`)
+		   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.run_id = r.id AND o.state IN ('pending', 'sending'))`)
 	if err != nil {
 		return 0, fmt.Errorf("finish runs: %w", err)
 	}
+	finished := 0
 	for _, d := range done {
+		// The run and its campaign move in one transaction: if the caller stops in between
+		// (a dispatcher shutting down), neither moves and the next call finishes both,
+		// rather than leaving a completed run under a campaign that is still sending.
+		moved := false
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+			res, err := tx.ExecContext(ctx, `
+				UPDATE campaign_runs r SET state = 'completed', completed_at = now()
+				 WHERE r.id = $1 AND r.state = 'sending'
+				   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.run_id = r.id AND o.state IN ('pending', 'sending'))`, d.RunID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 0 {
+				return err // finished by another instance meanwhile, or work came back
+			}
+			moved = true
 			var kind string
 			var next *time.Time
 			if err := tx.QueryRowxContext(ctx, `SELECT schedule_kind, next_run_at FROM campaigns WHERE id = $1`, d.CampaignID).Scan(&kind, &next); err != nil {
@@ -375,18 +390,21 @@ func (s *Store) FinishRuns(ctx context.Context) (int, error) {
 			if kind == "recurring" && next != nil {
 				to = Scheduled
 			}
-			_, err := move(ctx, tx, d.CampaignID, []State{Sending}, to, "scheduler", fmt.Sprintf("run %d finished", d.RunID))
+			_, err = move(ctx, tx, d.CampaignID, []State{Sending}, to, "scheduler", fmt.Sprintf("run %d finished", d.RunID))
 			if errors.Is(err, ErrTransition) {
 				return nil // paused or cancelled meanwhile: leave it
 			}
 			return err
 		})
 		if err != nil {
-			return 0, err
+			return finished, fmt.Errorf("finish run %d: %w", d.RunID, err)
 		}
-		s.logger.InfoContext(ctx, "campaign run completed", "run_id", d.RunID, "campaign_id", d.CampaignID)
+		if moved {
+			finished++
+			s.logger.InfoContext(ctx, "campaign run completed", "run_id", d.RunID, "campaign_id", d.CampaignID)
+		}
 	}
-	return len(done), nil
+	return finished, nil
 }
 
 // Count is a number of outbox rows of a run in one channel and state, with the reason

@@ -14,13 +14,22 @@ import (
 )
 
 func (a *App) runBench(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprintln(a.Stderr, "Usage: crier bench import [--rows N]")
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			return nil
+	if len(args) > 0 {
+		switch args[0] {
+		case "import":
+			return a.runBenchImport(ctx, args)
+		case "send":
+			return a.runBenchSend(ctx, args)
 		}
-		return usagef("bench needs a benchmark name: import")
 	}
+	fmt.Fprintln(a.Stderr, "Usage: crier bench import [--rows N]\n       crier bench send [--contacts N] [--send N]")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		return nil
+	}
+	return usagef("bench needs a benchmark name: import or send")
+}
+
+func (a *App) runBenchImport(ctx context.Context, args []string) error {
 	fs := a.flags("bench import", "[flags]", "Generate a messy council-style CSV, import it end to end into a scratch database\n(created and dropped on the configured or private server), re-import it, and print a table.")
 	a.Config.RegisterFlags(fs)
 	rows := fs.Int("rows", 1_000_000, "rows in the generated file")

@@ -67,7 +67,7 @@ func (a *App) commands() []command {
 		{"campaign", "create, schedule, pause, resume, cancel campaigns and follow their progress", (*App).runCampaign},
 		{"demo", "set up a demo borough with ~5,000 residents", (*App).runDemo},
 		{"serve", "run the HTTP server (health endpoint for now)", (*App).runServe},
-		{"bench", "run a benchmark and print a table (import)", (*App).runBench},
+		{"bench", "run a benchmark and print a table (import, send)", (*App).runBench},
 		{"version", "print crier's version", (*App).runVersion},
 	}
 }

@@ -31,8 +31,9 @@ type Composer struct {
 	db  *sqlx.DB
 	cfg ComposerConfig
 
-	mu    sync.Mutex
-	cache map[int64]*compiledCampaign // by campaign id; content is frozen once scheduled
+	mu         sync.Mutex
+	cache      map[int64]*compiledCampaign // by campaign id; content is frozen once scheduled
+	recipients *sqlx.Stmt                  // recipientsSQL, prepared on first use
 }
 
 type compiledCampaign struct {
@@ -103,6 +104,22 @@ type recipientRow struct {
 	Attributes []byte `db:"attributes"`
 }
 
+const recipientsSQL = `SELECT id, first_name, last_name, ward, attributes FROM contacts WHERE id = ANY($1)`
+
+// recipientsStmt prepares recipientsSQL once: it runs for every batch a worker sends.
+func (c *Composer) recipientsStmt(ctx context.Context) (*sqlx.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.recipients == nil {
+		st, err := c.db.PreparexContext(ctx, recipientsSQL)
+		if err != nil {
+			return nil, err
+		}
+		c.recipients = st
+	}
+	return c.recipients, nil
+}
+
 // Compose renders a batch: the recipients' fields come from one query, the campaign's
 // content was compiled once, and each message gets its own signed links and headers.
 func (c *Composer) Compose(ctx context.Context, items []outbox.Item) ([]dispatch.Message, []outbox.Result, error) {
@@ -110,9 +127,12 @@ func (c *Composer) Compose(ctx context.Context, items []outbox.Item) ([]dispatch
 	for i, it := range items {
 		ids[i] = it.ContactID
 	}
-	var rows []recipientRow
-	if err := c.db.SelectContext(ctx, &rows, `SELECT id, first_name, last_name, ward, attributes
-		FROM contacts WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
+	st, err := c.recipientsStmt(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load recipients: %w", err)
+	}
+	rows := make([]recipientRow, 0, len(items))
+	if err := st.SelectContext(ctx, &rows, pq.Array(ids)); err != nil {
 		return nil, nil, fmt.Errorf("load recipients: %w", err)
 	}
 	byID := make(map[int64]*recipientRow, len(rows))

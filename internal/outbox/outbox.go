@@ -18,6 +18,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -38,10 +39,33 @@ type Item struct {
 }
 
 // Store reads and writes the outbox.
-type Store struct{ db *sqlx.DB }
+type Store struct {
+	db *sqlx.DB
+
+	mu    sync.Mutex
+	stmts map[string]*sqlx.Stmt // the hot path's statements, prepared once
+}
 
 // NewStore returns a Store over db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db} }
+func NewStore(db *sqlx.DB) *Store { return &Store{db: db, stmts: map[string]*sqlx.Stmt{}} }
+
+// stmt returns query prepared on the pool. Workers run claim, handed and complete a few
+// times a second each: prepared, they skip parsing and planning (the claim's planning
+// alone costs about as much as leasing a hundred rows), and database/sql re-prepares
+// them on each pooled connection as needed.
+func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := s.db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
 
 // claimSQL leases due rows of one channel. SKIP LOCKED lets any number of workers, in
 // any number of crier processes, claim disjoint batches without waiting on each other;
@@ -66,22 +90,31 @@ RETURNING o.id, o.run_id, o.campaign_id, o.contact_id, coalesce(o.contact_point_
 
 // Claim leases up to n due rows of channel for worker for the lease duration.
 func (s *Store) Claim(ctx context.Context, channel string, worker string, n int, lease time.Duration) ([]Item, error) {
-	var items []Item
-	if err := s.db.SelectContext(ctx, &items, claimSQL, channel, worker, n, lease.Seconds()); err != nil {
+	st, err := s.stmt(ctx, claimSQL)
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	items := make([]Item, 0, n)
+	if err := st.SelectContext(ctx, &items, channel, worker, n, lease.Seconds()); err != nil {
 		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
 	return items, nil
 }
+
+const handedSQL = `UPDATE outbox SET handed_at = now()
+ WHERE id = ANY($1) AND locked_by = $2 AND state = 'sending' RETURNING id`
 
 // Handed records that these leased rows are about to be given to the provider. It is the
 // "before" of the before-and-after record: the rescuer resends leased rows that were never
 // handed, and marks handed rows with no result as unknown. It returns the ids this worker
 // still holds (a row rescued meanwhile is dropped from the list and must not be sent).
 func (s *Store) Handed(ctx context.Context, worker string, ids []int64) ([]int64, error) {
-	var held []int64
-	err := s.db.SelectContext(ctx, &held, `UPDATE outbox SET handed_at = now()
-		 WHERE id = ANY($1) AND locked_by = $2 AND state = 'sending' RETURNING id`, pq.Array(ids), worker)
+	st, err := s.stmt(ctx, handedSQL)
 	if err != nil {
+		return nil, fmt.Errorf("mark outbox rows handed: %w", err)
+	}
+	held := make([]int64, 0, len(ids))
+	if err := st.SelectContext(ctx, &held, pq.Array(ids), worker); err != nil {
 		return nil, fmt.Errorf("mark outbox rows handed: %w", err)
 	}
 	return held, nil
@@ -108,13 +141,24 @@ type Result struct {
 	Now        bool          // retry without backoff and without counting an attempt (never tried)
 }
 
+// completeSentSQL settles the rows the provider accepted (nearly all of them): prepared,
+// since it runs once per batch.
+const completeSentSQL = `
+WITH done AS (
+    UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
+           reason = '', updated_at = now()
+      FROM unnest($1::bigint[], $2::text[]) AS v(id, prov)
+     WHERE o.id = v.id AND o.locked_by = $3 AND o.state = 'sending'
+ RETURNING o.id)
+INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM done`
+
 // Complete settles a worker's results in one statement per outcome kind. Only rows the
 // worker still holds are changed (a rescued row keeps the rescuer's verdict), and every
 // change writes a message event.
 func (s *Store) Complete(ctx context.Context, worker string, results []Result) error {
 	var (
-		sentIDs   []int64
-		sentProv  []string
+		sentIDs   = make([]int64, 0, len(results))
+		sentProv  = make([]string, 0, len(results))
 		retryIDs  []int64
 		retryWait []float64
 		retryWhy  []string
@@ -145,15 +189,11 @@ func (s *Store) Complete(ctx context.Context, worker string, results []Result) e
 	}
 	defer tx.Rollback()
 	if len(sentIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `
-			WITH done AS (
-			    UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
-			           reason = '', updated_at = now()
-			      FROM unnest($1::bigint[], $2::text[]) AS v(id, prov)
-			     WHERE o.id = v.id AND o.locked_by = $3 AND o.state = 'sending'
-			 RETURNING o.id)
-			INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM done`,
-			pq.Array(sentIDs), pq.Array(sentProv), worker); err != nil {
+		st, err := s.stmt(ctx, completeSentSQL)
+		if err != nil {
+			return fmt.Errorf("record sent: %w", err)
+		}
+		if _, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(sentIDs), pq.Array(sentProv), worker); err != nil {
 			return fmt.Errorf("record sent: %w", err)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // startRun imports a small borough and starts a service e-bulletin to everyone.
-func startRun(t *testing.T, d *sqlx.DB) int64 {
+func startRun(t testing.TB, d *sqlx.DB) int64 {
 	t.Helper()
 	ctx := context.Background()
 	p := filepath.Join(t.TempDir(), "b.csv")
