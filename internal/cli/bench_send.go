@@ -268,7 +268,7 @@ type benchSendResult struct {
 // claim) to the last settled row's updated_at.
 func (a *App) benchDispatch(ctx context.Context, pool *sqlx.DB, runID int64, want, workers, batch, conns int) (benchSendResult, error) {
 	var res benchSendResult
-	sink, err := sandbox.StartSMTP(ctx, sandbox.SMTPConfig{Addr: "127.0.0.1:0", Discard: true})
+	sink, err := sandbox.StartSink(ctx, "127.0.0.1:0")
 	if err != nil {
 		return res, err
 	}

@@ -30,6 +30,7 @@ type ChannelConfig struct {
 	Composer Composer
 	Workers  int     // concurrent senders (default 4)
 	Batch    int     // rows claimed at once per worker (default 50)
+	Chunk    int     // rows handed to the provider and settled together (default 100): a crash leaves at most this many per worker unknown
 	Rate     float64 // messages per second across this process (0 = unlimited)
 }
 
@@ -164,7 +165,14 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 	// Claims, marks and results use a context that outlives shutdown by a little, so a
 	// batch that was sent is always recorded.
 	dbctx := context.WithoutCancel(ctx)
-	items, err := d.outbox.Claim(ctx, string(ch), id, batch, d.cfg.Lease)
+	// Rows are handed over and settled in chunks, so a crash leaves at most one chunk per
+	// worker handed but unsettled ("unknown"), not a whole claimed batch. The claim marks
+	// the first chunk handed, and each settle marks the next: one statement per chunk.
+	chunk := cc.Chunk
+	if chunk <= 0 {
+		chunk = 100
+	}
+	items, err := d.outbox.ClaimAndHand(ctx, string(ch), id, batch, chunk, d.cfg.Lease)
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
@@ -172,19 +180,48 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 	if err != nil {
 		return 0, fmt.Errorf("compose: %w", err) // the lease expires and the rescuer requeues them
 	}
-	ids := make([]int64, len(msgs))
-	for i, m := range msgs {
-		ids[i] = m.OutboxID
+	handedNow := make(map[int64]bool, chunk)
+	for _, it := range items {
+		if it.Handed {
+			handedNow[it.ID] = true
+		}
 	}
-	held, err := d.outbox.Handed(dbctx, id, ids)
-	if err != nil {
-		return 0, err
+	var cur, rest []Message
+	var held []int64
+	for _, m := range msgs {
+		if handedNow[m.OutboxID] {
+			cur, held = append(cur, m), append(held, m.OutboxID)
+		} else {
+			rest = append(rest, m)
+		}
 	}
+	for {
+		results = d.sendChunk(ctx, id, ch, cc, lim, th, cur, held, results)
+		next := rest[:min(chunk, len(rest))]
+		rest = rest[len(next):]
+		ids := make([]int64, len(next))
+		for i, m := range next {
+			ids[i] = m.OutboxID
+		}
+		held, err = d.outbox.CompleteAndHand(dbctx, id, results, ids)
+		if err != nil {
+			return len(items), err
+		}
+		if len(next) == 0 {
+			return len(items), nil
+		}
+		cur, results = next, results[:0]
+	}
+}
+
+// sendChunk sends the messages of part that this worker still holds (held: recorded as
+// handed) and appends the results.
+func (d *Dispatcher) sendChunk(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter, th *throttle, part []Message, held []int64, results []outbox.Result) []outbox.Result {
 	holding := make(map[int64]bool, len(held))
 	for _, h := range held {
 		holding[h] = true
 	}
-	for _, m := range msgs {
+	for _, m := range part {
 		if !holding[m.OutboxID] {
 			continue // rescued meanwhile: someone else decides its fate
 		}
@@ -197,7 +234,7 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 		}
 		if lim != nil {
 			if err := lim.Wait(ctx); err != nil {
-				results = append(results, outbox.Result{ID: m.OutboxID, Outcome: outbox.Retry, Reason: "sender stopped before sending"})
+				results = append(results, outbox.Result{ID: m.OutboxID, Outcome: outbox.Retry, Reason: "held back before sending", Now: true})
 				continue
 			}
 		}
@@ -215,10 +252,7 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 		}
 		results = append(results, classify(m.OutboxID, rcpt, err))
 	}
-	if err := d.outbox.Complete(dbctx, id, results); err != nil {
-		return len(items), err
-	}
-	return len(items), nil
+	return results
 }
 
 // classify turns a sender's answer into an outbox result.
