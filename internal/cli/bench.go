@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/demo"
@@ -36,34 +38,11 @@ func (a *App) runBenchImport(ctx context.Context, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	d, err := a.openDB(ctx, schemaAny)
+	pool, done, err := a.scratchDB(ctx, false)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	serverURL := a.Config.DatabaseURL
-	if d.local != nil {
-		serverURL = d.local.URL()
-	}
-	scratch, drop, err := db.CreateScratch(ctx, serverURL, "crier_bench")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := drop(cctx); err != nil {
-			fmt.Fprintf(a.Stderr, "drop scratch database: %v\n", err)
-		}
-	}()
-	pool, err := db.Open(ctx, scratch)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if _, err := db.Migrate(ctx, pool, nil); err != nil {
-		return err
-	}
+	defer done()
 
 	dir, err := os.MkdirTemp("", "crier-bench-")
 	if err != nil {
@@ -133,4 +112,47 @@ func peakRSS() int64 {
 		return 0
 	}
 	return ru.Maxrss * 1024 // Linux reports kilobytes
+}
+
+// scratchDB opens the configured (or private) server, creates a migrated scratch
+// database on it for a benchmark, and returns it with a function that closes it and
+// drops it (unless keep, in which case its URL is printed).
+func (a *App) scratchDB(ctx context.Context, keep bool) (*sqlx.DB, func(), error) {
+	d, err := a.openDB(ctx, schemaAny)
+	if err != nil {
+		return nil, nil, err
+	}
+	serverURL := a.Config.DatabaseURL
+	if d.local != nil {
+		serverURL = d.local.URL()
+	}
+	scratch, drop, err := db.CreateScratch(ctx, serverURL, "crier_bench")
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	pool, err := db.Open(ctx, scratch)
+	if err == nil {
+		_, err = db.Migrate(ctx, pool, nil)
+	}
+	done := func() {
+		if pool != nil {
+			pool.Close()
+		}
+		if keep {
+			fmt.Fprintf(a.Stderr, "scratch database kept: %s\n", db.Redact(scratch))
+		} else {
+			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := drop(cctx); err != nil {
+				fmt.Fprintf(a.Stderr, "drop scratch database: %v\n", err)
+			}
+		}
+		d.Close()
+	}
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return pool, done, nil
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
-	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/outbox"
@@ -96,38 +95,11 @@ func (a *App) runBenchSend(ctx context.Context, args []string) error {
 	if *send > *contacts {
 		return usagef("--send (%d) must not exceed --contacts (%d)", *send, *contacts)
 	}
-	d, err := a.openDB(ctx, schemaAny)
+	pool, done, err := a.scratchDB(ctx, *keep)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	serverURL := a.Config.DatabaseURL
-	if d.local != nil {
-		serverURL = d.local.URL()
-	}
-	scratch, drop, err := db.CreateScratch(ctx, serverURL, "crier_bench")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if *keep {
-			fmt.Fprintf(a.Stderr, "scratch database kept: %s\n", db.Redact(scratch))
-			return
-		}
-		cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := drop(cctx); err != nil {
-			fmt.Fprintf(a.Stderr, "drop scratch database: %v\n", err)
-		}
-	}()
-	pool, err := db.Open(ctx, scratch)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if _, err := db.Migrate(ctx, pool, nil); err != nil {
-		return err
-	}
+	defer done()
 
 	t0 := time.Now()
 	for i, q := range benchSetupSQL {
