@@ -234,7 +234,7 @@ func (a *App) campaignStatus(ctx context.Context, cs *campaign.Store, id int64, 
 			}
 		}
 		if bar == nil && total > 0 {
-			bar = a.newProgress(total, fmt.Sprintf("campaign %d run %d", id, latest))
+			bar = a.newProgress(total, fmt.Sprintf("campaign %d run %d", id, latest), "messages")
 		}
 		if bar != nil {
 			bar.set(total-open, total, total-open, "sending")

@@ -89,7 +89,7 @@ is imported and every bad row is listed (exit code 65).`)
 	}
 	defer d.Close()
 
-	bar := a.newProgress(0, "importing "+path)
+	bar := a.newProgress(0, "importing "+path, "rows")
 	store := contact.NewStore(d.DB, a.logger())
 	res, err := store.Import(ctx, contact.ImportOptions{
 		Path: path, Map: m, Encoding: enc, Region: *region, Topic: *topic,

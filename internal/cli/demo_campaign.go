@@ -68,7 +68,9 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 	if err != nil {
 		return err
 	}
-	e, err := a.newEngine(ctx, d, ln.Addr().String(), true)
+	// Links in the e-bulletins point where `crier serve` will answer them, not at this
+	// short-lived listener.
+	e, err := a.newEngine(ctx, d, a.Config.HTTPAddr, true)
 	if err != nil {
 		ln.Close()
 		return err

@@ -14,13 +14,14 @@ type progress struct {
 	bar      *progressbar.ProgressBar
 	w        io.Writer
 	what     string
+	unit     string // what rows counts: "rows", "messages"
 	last     time.Time
 	started  time.Time
 	interval time.Duration
 }
 
-func (a *App) newProgress(total int64, what string) *progress {
-	p := &progress{w: a.Stderr, what: what, started: time.Now(), interval: 5 * time.Second}
+func (a *App) newProgress(total int64, what, unit string) *progress {
+	p := &progress{w: a.Stderr, what: what, unit: unit, started: time.Now(), interval: 5 * time.Second}
 	if a.IsTerminal {
 		p.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(a.Stderr),
@@ -40,9 +41,9 @@ func (a *App) newProgress(total int64, what string) *progress {
 func (p *progress) set(done, total, rows int64, phase string) {
 	if p.bar != nil {
 		rate := float64(rows) / time.Since(p.started).Seconds()
-		desc := fmt.Sprintf("%s: %d rows, %.0f rows/s", p.what, rows, rate)
+		desc := fmt.Sprintf("%s: %d %s, %.0f/s", p.what, rows, p.unit, rate)
 		if phase != "" && phase != "reading" {
-			desc = fmt.Sprintf("%s: %d rows, %s", p.what, rows, phase)
+			desc = fmt.Sprintf("%s: %d %s, %s", p.what, rows, p.unit, phase)
 		}
 		p.bar.Describe(desc)
 		_ = p.bar.Set64(done)
@@ -57,7 +58,7 @@ func (p *progress) set(done, total, rows int64, phase string) {
 		pct = 100 * float64(done) / float64(total)
 	}
 	rate := float64(rows) / time.Since(p.started).Seconds()
-	fmt.Fprintf(p.w, "%s: %s, %.0f%% read, %d rows (%.0f rows/s)\n", p.what, phase, pct, rows, rate)
+	fmt.Fprintf(p.w, "%s: %s %.0f%%, %d %s (%.0f/s)\n", p.what, phase, pct, rows, p.unit, rate)
 }
 
 func (p *progress) finish() {

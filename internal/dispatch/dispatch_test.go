@@ -297,6 +297,21 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 	if consents() != 1 {
 		t.Fatalf("unsubscribe recorded %d withdrawals, want exactly 1", consents())
 	}
+	// The preferences link lists the topic, now unsubscribed.
+	prefs := regexp.MustCompile(`https?://\S+/p/\S+`).FindString(first.text)
+	if prefs == "" {
+		t.Fatal("no preferences link in the text part")
+	}
+	resp, err = http.Get(prefs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "General news") || !strings.Contains(string(page), "you have unsubscribed") {
+		t.Fatalf("preferences page: %d\n%s", resp.StatusCode, page)
+	}
+
 	forged := first.unsubscribe[:len(first.unsubscribe)-3] + "xyz"
 	resp, _ = http.Post(forged, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
 	resp.Body.Close()

@@ -62,6 +62,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /u/{token}", s.handleUnsubscribeConfirm)
 	mux.HandleFunc("POST /u/{token}", s.handleUnsubscribe)
 	mux.HandleFunc("GET /b/{token}", s.handleViewInBrowser)
+	mux.HandleFunc("GET /p/{token}", s.handlePreferences)
 	return secure(mux)
 }
 
@@ -123,6 +124,53 @@ type page struct {
 	Done    bool
 	Already bool
 	Message string
+	Topics  []topicChoice
+}
+
+// topicChoice is one line of the preferences page.
+type topicChoice struct {
+	Topic      string
+	Address    string
+	Subscribed bool
+	Token      string // unsubscribe token for this address and topic
+}
+
+// handlePreferences lists, for the resident the signed link names, every topic they hear
+// about by email, each with its own unsubscribe button. (Choosing channels and signing
+// up again come with the preference centre of the web app.)
+func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
+	ids, err := s.signer.Verify("preferences", r.PathValue("token"), 1)
+	if err != nil {
+		s.badLink(w, r, err)
+		return
+	}
+	var rows []struct {
+		PointID int64  `db:"point_id"`
+		TopicID int64  `db:"topic_id"`
+		Topic   string `db:"topic"`
+		Address string `db:"address"`
+		Status  string `db:"status"`
+	}
+	err = s.db.SelectContext(r.Context(), &rows, `
+		SELECT cp.id AS point_id, t.id AS topic_id, t.name AS topic, cp.value AS address,
+		       coalesce((SELECT c.status FROM consents c WHERE c.contact_point_id = cp.id AND c.topic_id = t.id
+		                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), '') AS status
+		  FROM contact_points cp CROSS JOIN topics t
+		 WHERE cp.contact_id = $1 AND cp.kind = 'email'
+		 ORDER BY t.name, cp.id`, ids[0])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := page{Title: "Your email preferences", OrgName: s.brand.OrgName}
+	for _, row := range rows {
+		p.Topics = append(p.Topics, topicChoice{Topic: row.Topic, Address: row.Address,
+			Subscribed: row.Status != "withdrawn", Token: s.signer.Token("unsubscribe", row.PointID, row.TopicID)})
+	}
+	if len(p.Topics) == 0 {
+		p.Message = "We have no email address for you, so there is nothing to change here."
+	}
+	s.render(w, http.StatusOK, "preferences.html", p)
 }
 
 // handleUnsubscribeConfirm shows a confirmation page and changes nothing: link scanners
