@@ -256,6 +256,10 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 		t.Errorf("body not personalised or not both parts:\ntext: %.300s\nhtml: %.300s", first.text, first.html)
 	}
 
+	if !strings.Contains(first.text, "This is a service message from Millbrook Council") {
+		t.Errorf("a service notice's footer must say so:\n%s", first.text)
+	}
+
 	// "View in your browser" shows this resident's own copy.
 	view := regexp.MustCompile(`href="(http://[^"]+/b/[^"]+)"`).FindStringSubmatch(first.html)
 	if view == nil {

@@ -63,20 +63,20 @@ func (c *Composer) campaignFor(ctx context.Context, id int64) (*compiledCampaign
 		return cc, nil
 	}
 	var row struct {
-		Name, Subject, Body, SenderName, SenderEmail, ReplyTo, TopicName, TopicSlug string
-		TopicID                                                                     int64
-		UpdatedAt                                                                   time.Time
+		Name, Subject, Body, SenderName, SenderEmail, ReplyTo, TopicName, TopicSlug, Purpose string
+		TopicID                                                                              int64
+		UpdatedAt                                                                            time.Time
 	}
 	err := c.db.QueryRowxContext(ctx, `
 		SELECT c.name, c.email_subject, c.email_body, c.sender_name, c.sender_email, c.reply_to,
-		       t.name, t.slug, t.id, c.updated_at
+		       t.name, t.slug, t.id, c.updated_at, c.purpose
 		  FROM campaigns c JOIN topics t ON t.id = c.topic_id WHERE c.id = $1`, id).
 		Scan(&row.Name, &row.Subject, &row.Body, &row.SenderName, &row.SenderEmail, &row.ReplyTo,
-			&row.TopicName, &row.TopicSlug, &row.TopicID, &row.UpdatedAt)
+			&row.TopicName, &row.TopicSlug, &row.TopicID, &row.UpdatedAt, &row.Purpose)
 	if err != nil {
 		return nil, fmt.Errorf("load campaign %d: %w", id, err)
 	}
-	compiled, err := Compile(Bulletin{CampaignName: row.Name, Subject: row.Subject, Markdown: row.Body, Topic: row.TopicName}, c.cfg.Branding)
+	compiled, err := Compile(Bulletin{CampaignName: row.Name, Subject: row.Subject, Markdown: row.Body, Topic: row.TopicName, Service: row.Purpose == "service"}, c.cfg.Branding)
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,9 @@ type Bulletin struct {
 	Markdown     string // body; may contain merge fields
 	Topic        string // "General news" — for the footer
 	Lang         string // BCP 47 language tag; "en" if empty
+	// Service marks a necessary notice (bin day, road closure) rather than news the
+	// resident signed up for; the footer says which, as PECR expects.
+	Service bool
 }
 
 // Recipient is the resident one message is personalised for.
@@ -383,6 +386,7 @@ func Compile(b Bulletin, brand Branding) (*Compiled, error) {
 		Brand:         htmltemplate.CSS(brandColour),
 		Body:          htmltemplate.HTML(body.String()), // goldmark output, raw HTML disabled; values are slots
 		Topic:         strings.TrimSpace(b.Topic),
+		Service:       b.Service,
 		Address:       address,
 		ViewInBrowser: linkTokens[renderLinkView],
 		Unsubscribe:   linkTokens[renderLinkUnsubscribe],
@@ -1086,6 +1090,7 @@ type renderPage struct {
 	Brand                                   htmltemplate.CSS // a validated #rrggbb
 	Body                                    htmltemplate.HTML
 	Topic                                   string
+	Service                                 bool
 	Address                                 []string
 	ViewInBrowser, Unsubscribe, Preferences string
 }
