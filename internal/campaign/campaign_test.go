@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
-	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/demo"
 	"github.com/crierhq/crier/internal/outbox"
@@ -72,16 +69,7 @@ func TestNextRunKeepsLondonTimeAcrossClockChanges(t *testing.T) {
 // seedBorough imports the demo borough through the real importer.
 func seedBorough(t *testing.T, d *sqlx.DB, rows int) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "borough.csv")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := demo.WriteCSV(f, demo.Options{Rows: rows, Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if _, err := contact.NewStore(d, nil).Import(context.Background(), contact.ImportOptions{Path: p}); err != nil {
+	if _, err := demo.Seed(context.Background(), d, demo.Options{Rows: rows, Seed: 1}, ""); err != nil {
 		t.Fatal(err)
 	}
 }

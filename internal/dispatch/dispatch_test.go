@@ -12,8 +12,6 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -23,7 +21,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
-	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/demo"
 	"github.com/crierhq/crier/internal/dispatch"
@@ -46,14 +43,7 @@ func newRig(t *testing.T, residents int, extraCSV string) *rig {
 	t.Helper()
 	ctx := context.Background()
 	d := dbtest.New(t)
-	var buf bytes.Buffer
-	if err := demo.WriteCSV(&buf, demo.Options{Rows: residents, Seed: 5}); err != nil {
-		t.Fatal(err)
-	}
-	buf.WriteString(extraCSV)
-	p := filepath.Join(t.TempDir(), "borough.csv")
-	os.WriteFile(p, buf.Bytes(), 0o600)
-	if _, err := contact.NewStore(d, nil).Import(ctx, contact.ImportOptions{Path: p}); err != nil {
+	if _, err := demo.Seed(ctx, d, demo.Options{Rows: residents, Seed: 5}, extraCSV); err != nil {
 		t.Fatal(err)
 	}
 	srv, err := sandbox.StartSMTP(ctx, sandbox.SMTPConfig{Addr: "127.0.0.1:0"})

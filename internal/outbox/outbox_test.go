@@ -2,8 +2,6 @@ package outbox_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -11,7 +9,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
-	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/demo"
 	"github.com/crierhq/crier/internal/outbox"
@@ -21,13 +18,7 @@ import (
 func startRun(t testing.TB, d *sqlx.DB) int64 {
 	t.Helper()
 	ctx := context.Background()
-	p := filepath.Join(t.TempDir(), "b.csv")
-	f, _ := os.Create(p)
-	if err := demo.WriteCSV(f, demo.Options{Rows: 600, Seed: 2}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if _, err := contact.NewStore(d, nil).Import(ctx, contact.ImportOptions{Path: p}); err != nil {
+	if _, err := demo.Seed(ctx, d, demo.Options{Rows: 600, Seed: 2}, ""); err != nil {
 		t.Fatal(err)
 	}
 	cs := campaign.NewStore(d, nil)
