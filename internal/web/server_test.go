@@ -1,0 +1,73 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/crierhq/crier/internal/db/dbtest"
+	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/web"
+)
+
+func TestResidentPagesRefuseBadLinksAndSetSecurityHeaders(t *testing.T) {
+	d := dbtest.New(t)
+	signer, _ := email.NewSigner(bytes.Repeat([]byte("s"), 32))
+	other, _ := email.NewSigner(bytes.Repeat([]byte("o"), 32))
+	var pointID, topicID int64
+	d.Get(&topicID, `SELECT id FROM topics WHERE slug = 'general'`)
+	var contactID int64
+	d.Get(&contactID, `INSERT INTO contacts (first_name) VALUES ('Ada') RETURNING id`)
+	d.Get(&pointID, `INSERT INTO contact_points (contact_id, kind, value) VALUES ($1, 'email', 'ada@example.org') RETURNING id`, contactID)
+
+	srv, err := web.New(web.Config{DB: d, Signer: signer, Composer: email.NewComposer(d, email.ComposerConfig{Signer: signer})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+
+	cases := []struct {
+		name, method, path string
+		status             int
+		body               string
+	}{
+		{"health", "GET", "/healthz", 200, `"status":"ok"`},
+		{"unsubscribe confirmation", "GET", "/u/" + signer.Token("unsubscribe", pointID, topicID), 200, "Yes, unsubscribe me"},
+		{"token from another installation", "POST", "/u/" + other.Token("unsubscribe", pointID, topicID), 404, "This link does not work"},
+		{"token for another purpose", "POST", "/u/" + signer.Token("preferences", pointID, topicID), 404, "This link does not work"},
+		{"garbage token", "GET", "/b/%3Cscript%3E", 404, "This link does not work"},
+		{"preferences", "GET", "/p/" + signer.Token("preferences", contactID), 200, "Stop these emails"},
+		{"unknown page", "GET", "/admin", 404, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(context.Background(), tc.method, ts.URL+tc.path, strings.NewReader("List-Unsubscribe=One-Click"))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.body) {
+				t.Fatalf("%s %s = %d, want %d containing %q:\n%.300s", tc.method, tc.path, resp.StatusCode, tc.status, tc.body, b)
+			}
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+				t.Errorf("CSP = %q", csp)
+			}
+			if resp.Header.Get("Referrer-Policy") != "no-referrer" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("security headers: %v", resp.Header)
+			}
+		})
+	}
+	var withdrawals int
+	d.Get(&withdrawals, `SELECT count(*) FROM consents`)
+	if withdrawals != 0 {
+		t.Fatalf("a refused link recorded %d consent changes", withdrawals)
+	}
+}
