@@ -25,9 +25,10 @@ fuzz:
 	$(GO) test ./internal/contact/ -run '^$$' -fuzz '^FuzzNormalizeEmail$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/contact/ -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME)
 
-## bench: the import benchmark (1,000,000 messy rows) and the Go micro-benchmarks.
+## bench: the import and send benchmarks (tables as in README) and the Go micro-benchmarks.
 bench: build
 	./crier bench import
+	./crier bench send
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 demo:
