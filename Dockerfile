@@ -8,7 +8,8 @@ ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/crierhq/crier/internal/cli.version=${VERSION}" -o /out/crier ./cmd/crier
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata \
+# poppler-utils: pdftoppm draws the leaflet previews.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates tzdata poppler-utils \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/crier --create-home crier
 COPY --from=build /out/crier /usr/local/bin/crier

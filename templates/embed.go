@@ -9,5 +9,5 @@ import "embed"
 // FS holds every template directory. To add a channel, add its directory to the
 // go:embed line below; nothing else needs to change.
 //
-//go:embed email web
+//go:embed email web leaflet
 var FS embed.FS

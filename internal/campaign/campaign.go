@@ -7,10 +7,13 @@ package campaign
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/crierhq/crier/internal/reply"
 )
 
 // State is where a campaign is in its life.
@@ -65,32 +68,45 @@ func mustLondon() *time.Location {
 
 // Campaign is one campaign.
 type Campaign struct {
-	ID           int64      `db:"id"`
-	Name         string     `db:"name"`
-	TopicID      int64      `db:"topic_id"`
-	Topic        string     `db:"topic"` // slug, read-only
-	SegmentID    *int64     `db:"segment_id"`
-	Purpose      string     `db:"purpose"`  // service | marketing
-	Strategy     string     `db:"strategy"` // all | best
-	ChannelOrder []string   `db:"-"`
-	EmailSubject string     `db:"email_subject"`
-	EmailBody    string     `db:"email_body"`
-	SMSBody      string     `db:"sms_body"`
-	LeafletTitle string     `db:"leaflet_title"`
-	LeafletBody  string     `db:"leaflet_body"`
-	SenderName   string     `db:"sender_name"`
-	SenderEmail  string     `db:"sender_email"`
-	ReplyTo      string     `db:"reply_to"`
-	Urgent       bool       `db:"urgent"`
-	State        State      `db:"state"`
-	ScheduleKind string     `db:"schedule_kind"` // once | recurring
-	SendAt       *time.Time `db:"send_at"`
-	Recurrence   string     `db:"recurrence"` // cron, e.g. "0 9 1 * *" (09:00 on the 1st, London time)
-	TimeZone     string     `db:"time_zone"`
-	NextRunAt    *time.Time `db:"next_run_at"`
-	CreatedBy    string     `db:"created_by"`
-	CreatedAt    time.Time  `db:"created_at"`
-	UpdatedAt    time.Time  `db:"updated_at"`
+	ID           int64    `db:"id"`
+	Name         string   `db:"name"`
+	TopicID      int64    `db:"topic_id"`
+	Topic        string   `db:"topic"` // slug, read-only
+	SegmentID    *int64   `db:"segment_id"`
+	Purpose      string   `db:"purpose"`  // service | marketing
+	Strategy     string   `db:"strategy"` // all | best
+	ChannelOrder []string `db:"-"`
+	EmailSubject string   `db:"email_subject"`
+	EmailBody    string   `db:"email_body"`
+	SMSBody      string   `db:"sms_body"`
+	LeafletTitle string   `db:"leaflet_title"`
+	LeafletBody  string   `db:"leaflet_body"`
+	SenderName   string   `db:"sender_name"`
+	SenderEmail  string   `db:"sender_email"`
+	ReplyTo      string   `db:"reply_to"`
+	Urgent       bool     `db:"urgent"`
+	// Poll, when set, is a question residents answer by text; its prompt ("Reply 1 for
+	// ..., 2 for ...") ends the SMS, and replies are tallied (see internal/poll).
+	Poll         *reply.Poll `db:"-"`
+	State        State       `db:"state"`
+	ScheduleKind string      `db:"schedule_kind"` // once | recurring
+	SendAt       *time.Time  `db:"send_at"`
+	Recurrence   string      `db:"recurrence"` // cron, e.g. "0 9 1 * *" (09:00 on the 1st, London time)
+	TimeZone     string      `db:"time_zone"`
+	NextRunAt    *time.Time  `db:"next_run_at"`
+	CreatedBy    string      `db:"created_by"`
+	CreatedAt    time.Time   `db:"created_at"`
+	UpdatedAt    time.Time   `db:"updated_at"`
+}
+
+// SMSText is the text every recipient's SMS is made from (before merge fields are
+// filled in): the body, then the poll's prompt when the campaign has a poll.
+func (c *Campaign) SMSText() string {
+	body := strings.TrimSpace(c.SMSBody)
+	if c.Poll != nil && body != "" {
+		body += " " + c.Poll.Prompt()
+	}
+	return body
 }
 
 // Channels returns the channels this campaign will use, in preference order: those in
@@ -141,6 +157,14 @@ func (c *Campaign) Validate() error {
 	}
 	if c.EmailBody != "" && strings.TrimSpace(c.EmailSubject) == "" {
 		bad("email_subject", "the e-bulletin needs a subject")
+	}
+	if c.Poll != nil {
+		if err := c.Poll.Validate(); err != nil {
+			bad("poll", "%v", err)
+		}
+		if !slices.Contains(c.Channels(), "sms") {
+			bad("poll", "a poll is answered by text: give the campaign an SMS on the sms channel")
+		}
 	}
 	if c.ScheduleKind == "recurring" {
 		if _, err := c.schedule(); err != nil {

@@ -3,30 +3,34 @@ package campaign
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/crierhq/crier/internal/reply"
 )
 
 // fileFront is the front matter of a campaign file.
 type fileFront struct {
-	Name         string   `yaml:"name"`
-	Topic        string   `yaml:"topic"`
-	Purpose      string   `yaml:"purpose"`
-	Strategy     string   `yaml:"strategy"`
-	Channels     []string `yaml:"channels"`
-	Segment      string   `yaml:"segment"`
-	Subject      string   `yaml:"subject"`
-	SMS          string   `yaml:"sms"`
-	LeafletTitle string   `yaml:"leaflet_title"`
-	LeafletBody  string   `yaml:"leaflet_body"`
-	SenderName   string   `yaml:"sender_name"`
-	SenderEmail  string   `yaml:"sender_email"`
-	ReplyTo      string   `yaml:"reply_to"`
-	Urgent       bool     `yaml:"urgent"`
-	SendAt       string   `yaml:"send_at"`    // "2026-12-01 09:00", London time
-	Recurrence   string   `yaml:"recurrence"` // cron, London time
+	Name         string      `yaml:"name"`
+	Topic        string      `yaml:"topic"`
+	Purpose      string      `yaml:"purpose"`
+	Strategy     string      `yaml:"strategy"`
+	Channels     []string    `yaml:"channels"`
+	Segment      string      `yaml:"segment"`
+	Subject      string      `yaml:"subject"`
+	SMS          string      `yaml:"sms"`
+	LeafletTitle string      `yaml:"leaflet_title"`
+	LeafletBody  string      `yaml:"leaflet_body"`
+	SenderName   string      `yaml:"sender_name"`
+	SenderEmail  string      `yaml:"sender_email"`
+	ReplyTo      string      `yaml:"reply_to"`
+	Urgent       bool        `yaml:"urgent"`
+	SendAt       string      `yaml:"send_at"`    // "2026-12-01 09:00", London time
+	Recurrence   string      `yaml:"recurrence"` // cron, London time
+	Poll         *reply.Poll `yaml:"poll"`
 }
 
 // Definition is a campaign read from a reviewable file, plus the names it refers to.
@@ -78,7 +82,10 @@ func ParseFile(name string, data []byte) (*Definition, error) {
 	if c.LeafletBody == "" && c.LeafletTitle != "" {
 		c.LeafletBody = c.EmailBody
 	}
-	c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent = f.SenderName, f.SenderEmail, f.ReplyTo, f.Urgent
+	if len(f.Channels) > 0 && !slices.Contains(f.Channels, "email") && f.Subject == "" {
+		c.EmailBody = "" // a campaign without e-bulletins: the Markdown is the leaflet's
+	}
+	c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent, c.Poll = f.SenderName, f.SenderEmail, f.ReplyTo, f.Urgent, f.Poll
 	if c.Strategy == "" {
 		c.Strategy = "best"
 	}

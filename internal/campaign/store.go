@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/segment"
 )
 
@@ -36,17 +38,24 @@ const selectCampaign = `
 SELECT c.id, c.name, c.topic_id, t.slug AS topic, c.segment_id, c.purpose, c.strategy, c.channel_order,
        c.email_subject, c.email_body, c.sms_body, c.leaflet_title, c.leaflet_body, c.sender_name,
        c.sender_email, c.reply_to, c.urgent, c.state, c.schedule_kind, c.send_at, c.recurrence,
-       c.time_zone, c.next_run_at, c.created_by, c.created_at, c.updated_at
+       c.time_zone, c.next_run_at, c.created_by, c.created_at, c.updated_at, c.poll
   FROM campaigns c JOIN topics t ON t.id = c.topic_id`
 
 type row struct {
 	Campaign
-	Order pq.StringArray `db:"channel_order"`
+	Order    pq.StringArray `db:"channel_order"`
+	PollJSON []byte         `db:"poll"`
 }
 
 func (r row) campaign() *Campaign {
 	c := r.Campaign
 	c.ChannelOrder = r.Order
+	if len(r.PollJSON) > 0 {
+		var p reply.Poll
+		if json.Unmarshal(r.PollJSON, &p) == nil { // written by Create from a validated Poll
+			c.Poll = &p
+		}
+	}
 	return &c
 }
 
@@ -67,16 +76,23 @@ func (s *Store) Create(ctx context.Context, c *Campaign, topic, actor string) er
 	if topic == "" {
 		topic = "general"
 	}
+	var pollJSON []byte
+	if c.Poll != nil {
+		var err error
+		if pollJSON, err = json.Marshal(c.Poll); err != nil {
+			return fmt.Errorf("create campaign: poll: %w", err)
+		}
+	}
 	err := s.db.QueryRowxContext(ctx, `
 		INSERT INTO campaigns (name, topic_id, segment_id, purpose, strategy, channel_order, email_subject, email_body,
 		                       sms_body, leaflet_title, leaflet_body, sender_name, sender_email, reply_to, urgent,
-		                       schedule_kind, send_at, recurrence, created_by)
-		SELECT $1, t.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+		                       schedule_kind, send_at, recurrence, created_by, poll)
+		SELECT $1, t.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
 		  FROM topics t WHERE t.slug = $2
 		RETURNING id, topic_id, state, created_at, updated_at`,
 		c.Name, topic, c.SegmentID, c.Purpose, c.Strategy, pq.Array(c.ChannelOrder), c.EmailSubject, c.EmailBody,
 		c.SMSBody, c.LeafletTitle, c.LeafletBody, c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent,
-		c.ScheduleKind, c.SendAt, c.Recurrence, actor).
+		c.ScheduleKind, c.SendAt, c.Recurrence, actor, pollJSON).
 		Scan(&c.ID, &c.TopicID, &c.State, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: topic %q does not exist", ErrInvalid, topic)
@@ -417,12 +433,18 @@ type Count struct {
 	N       int    `db:"n"`
 }
 
-// Status counts a campaign's messages per run, channel, state and reason.
+// Status counts a campaign's messages per run, channel, state and reason. Pending rows
+// whose next try is later (after a temporary failure or throttling) count as "retry
+// later" rather than "pending", so a watcher can tell work due now from work waiting.
+// It reads the outbox through its runs: the (run_id, …) key is an index, campaign_id
+// alone is not, and the dashboard asks this for several campaigns per page.
 func (s *Store) Status(ctx context.Context, id int64) ([]Count, error) {
 	var out []Count
 	err := s.db.SelectContext(ctx, &out, `
-		SELECT run_id, channel, state, CASE WHEN state IN ('sent', 'delivered') THEN '' ELSE reason END AS reason, count(*) AS n
-		  FROM outbox WHERE campaign_id = $1 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, id)
+		SELECT run_id, channel, CASE WHEN state = 'pending' AND run_at > now() THEN 'retry later' ELSE state END AS state,
+		       CASE WHEN state IN ('sent', 'delivered') THEN '' ELSE reason END AS reason, count(*) AS n
+		  FROM outbox WHERE run_id IN (SELECT id FROM campaign_runs WHERE campaign_id = $1)
+		 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, id)
 	if err != nil {
 		return nil, fmt.Errorf("campaign status: %w", err)
 	}

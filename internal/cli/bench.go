@@ -22,13 +22,17 @@ func (a *App) runBench(ctx context.Context, args []string) error {
 			return a.runBenchImport(ctx, args)
 		case "send":
 			return a.runBenchSend(ctx, args)
+		case "sms":
+			return a.runBenchSMS(ctx, args)
+		case "leaflets":
+			return a.runBenchLeaflets(ctx, args)
 		}
 	}
-	fmt.Fprintln(a.Stderr, "Usage: crier bench import [--rows N]\n       crier bench send [--contacts N] [--send N]")
+	fmt.Fprintln(a.Stderr, "Usage: crier bench import [--rows N]\n       crier bench send [--contacts N] [--send N]\n       crier bench sms [--rate N] [--window 30s] [--inbound N]\n       crier bench leaflets [--leaflets N]")
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return usagef("bench needs a benchmark name: import or send")
+	return usagef("bench needs a benchmark name: import, send, sms or leaflets")
 }
 
 func (a *App) runBenchImport(ctx context.Context, args []string) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/segment"
+	"github.com/crierhq/crier/internal/sms"
 )
 
 func (a *App) runCampaign(ctx context.Context, args []string) error {
@@ -49,7 +51,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 	defer d.Close()
 	cs := campaign.NewStore(d.DB, a.logger())
 	if sub == "create" {
-		return a.createCampaign(ctx, cs, segment.NewStore(d.DB), fs.Arg(0))
+		return a.createCampaign(ctx, d, cs, segment.NewStore(d.DB), fs.Arg(0))
 	}
 	if sub == "list" {
 		list, err := cs.List(ctx)
@@ -73,7 +75,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 	}
 	switch sub {
 	case "show":
-		return a.showCampaign(ctx, cs, c)
+		return a.showCampaign(ctx, d, cs, c)
 	case "schedule", "send":
 		var when time.Time
 		if sub == "schedule" && *at != "" {
@@ -82,6 +84,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 			}
 		}
 		a.plainLanguage(c)
+		a.smsSummary(ctx, d, c)
 		if err := cs.Schedule(ctx, c.ID, when, actor(), checkContent); err != nil {
 			return campaignError(err)
 		}
@@ -111,14 +114,55 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 // checkContent compiles the campaign's e-bulletin so a bad merge field or template
 // blocks scheduling instead of failing mid-send.
 func checkContent(c *campaign.Campaign) error {
-	if c.EmailBody == "" {
-		return nil
+	if c.EmailBody != "" {
+		_, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody, Topic: c.Topic}, email.Branding{})
+		if err != nil {
+			return exitError{code: ExitData, err: err}
+		}
 	}
-	_, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody, Topic: c.Topic}, email.Branding{})
-	if err != nil {
-		return exitError{code: ExitData, err: err}
+	if c.SMSBody != "" {
+		if _, err := email.CompileText(c.Name, "sms", c.SMSText()); err != nil {
+			return exitError{code: ExitData, err: err}
+		}
 	}
 	return nil
+}
+
+// smsSummary shows the officer what the SMS will cost before it is scheduled: its
+// characters, encoding and segments (for a resident with a long name), the audience it
+// can reach by text and the estimated cost, and warnings (UCS-2, more than 3 segments).
+func (a *App) smsSummary(ctx context.Context, d *database, c *campaign.Campaign) {
+	if strings.TrimSpace(c.SMSBody) == "" {
+		return
+	}
+	if !slices.Contains(c.Channels(), "sms") {
+		// Runs send only on c.Channels(): a cost here would be for texts that never go.
+		fmt.Fprintln(a.Stdout, "SMS: not sent, because sms is not among the campaign's channels")
+		return
+	}
+	t, err := email.CompileText(c.Name, "sms", c.SMSText())
+	if err != nil {
+		return // checkContent reports it
+	}
+	// Measured as sent to "Christopher Montgomery-Smith" of a long-named ward: most
+	// residents' texts are no longer than this.
+	sample := t.Render(email.Recipient{FirstName: "Christopher", LastName: "Montgomery-Smith", Ward: "St Margaret's and North Twickenham"})
+	m := sms.MeasureText(sample)
+	fmt.Fprintf(a.Stdout, "SMS: %d characters, %s, %d segment(s) of %d (for a resident with a long name)\n",
+		m.Characters, m.Encoding, m.Segments, m.PerSegment)
+	var rule segment.Rule
+	if c.SegmentID != nil {
+		if seg, err := segment.NewStore(d.DB).Get(ctx, strconv.FormatInt(*c.SegmentID, 10)); err == nil {
+			rule = seg.Rules
+		}
+	}
+	if n, err := segment.NewStore(d.DB).Count(ctx, rule, c.Topic, c.Purpose); err == nil {
+		fmt.Fprintf(a.Stdout, "SMS: up to %d residents can be reached by text; estimated cost up to £%.2f at £%.4f a segment\n",
+			n.SMS, sms.Cost(m, n.SMS, a.Config.SMSPrice), a.Config.SMSPrice)
+	}
+	for _, w := range sms.Warnings(m) {
+		fmt.Fprintf(a.Stdout, "  warning: %s\n", w)
+	}
 }
 
 func campaignError(err error) error {
@@ -128,7 +172,7 @@ func campaignError(err error) error {
 	return err
 }
 
-func (a *App) createCampaign(ctx context.Context, cs *campaign.Store, ss *segment.Store, path string) error {
+func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Store, ss *segment.Store, path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("campaign file: %w", err)
@@ -153,6 +197,7 @@ func (a *App) createCampaign(ctx context.Context, cs *campaign.Store, ss *segmen
 	}
 	fmt.Fprintf(a.Stdout, "campaign %d %q created as a draft (channels: %s)\n", c.ID, c.Name, strings.Join(c.Channels(), ", "))
 	a.plainLanguage(c)
+	a.smsSummary(ctx, d, c)
 	fmt.Fprintf(a.Stdout, "next: crier campaign send %d (or schedule %d --at \"YYYY-MM-DD HH:MM\")\n", c.ID, c.ID)
 	return nil
 }
@@ -172,11 +217,18 @@ func (a *App) plainLanguage(c *campaign.Campaign) {
 	}
 }
 
-func (a *App) showCampaign(ctx context.Context, cs *campaign.Store, c *campaign.Campaign) error {
+func (a *App) showCampaign(ctx context.Context, d *database, cs *campaign.Store, c *campaign.Campaign) error {
 	fmt.Fprintf(a.Stdout, "campaign %d %q — %s, %s, strategy %s, channels %s, topic %s\n",
 		c.ID, c.Name, c.State, c.Purpose, c.Strategy, strings.Join(c.Channels(), ", "), c.Topic)
 	if c.EmailSubject != "" {
 		fmt.Fprintf(a.Stdout, "e-bulletin subject: %s\n", c.EmailSubject)
+	}
+	if c.SMSBody != "" {
+		fmt.Fprintf(a.Stdout, "SMS: %s\n", c.SMSText())
+		a.smsSummary(ctx, d, c)
+	}
+	if c.Urgent {
+		fmt.Fprintln(a.Stdout, "urgent: texts go out during quiet hours too")
 	}
 	h, err := cs.History(ctx, c.ID)
 	if err != nil {
@@ -199,10 +251,23 @@ func (a *App) printStatus(ctx context.Context, cs *campaign.Store, id int64) err
 	}
 	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tCHANNEL\tSTATE\tMESSAGES\tWHY")
+	heldSMS := 0
 	for _, c := range counts {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\n", c.RunID, c.Channel, c.State, c.N, c.Reason)
+		if c.Channel == "sms" && c.State == "pending" {
+			heldSMS += c.N
+		}
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if q, err := sms.ParseQuietHours(a.Config.QuietHours, campaign.London); err == nil && heldSMS > 0 && q.Contains(time.Now()) {
+		if c, err := cs.Get(ctx, strconv.FormatInt(id, 10)); err == nil && !c.Urgent {
+			fmt.Fprintf(a.Stdout, "%d texts wait for the end of quiet hours (%s London time) at %s\n", heldSMS, q,
+				q.Ends(time.Now()).In(campaign.London).Format("15:04 Mon 2 Jan"))
+		}
+	}
+	return nil
 }
 
 // campaignStatus prints the counts; with watch, a progress bar follows the latest run

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -65,8 +66,13 @@ func (a *App) commands() []command {
 		{"contacts", "import and export contacts (CSV)", (*App).runContacts},
 		{"segment", "create, list, show and count audience segments", (*App).runSegment},
 		{"campaign", "create, schedule, pause, resume, cancel campaigns and follow their progress", (*App).runCampaign},
+		{"replies", "the officers' inbox: residents' texts, reply back, tag, assign", (*App).runReplies},
+		{"poll", "tally the answers to a campaign's poll", (*App).runPoll},
+		{"leaflets", "print a campaign's leaflets and round sheets (PDF) in delivery rounds", (*App).runLeaflets},
+		{"rounds", "delivery rounds: list, show, assign to volunteers, record deliveries", (*App).runRounds},
+		{"user", "accounts for officers, admins and volunteers: add, passwd, list", (*App).runUser},
 		{"demo", "set up a demo borough with ~5,000 residents", (*App).runDemo},
-		{"serve", "run the HTTP server (health endpoint for now)", (*App).runServe},
+		{"serve", "run the web server, Twilio's webhooks, the scheduler and the senders", (*App).runServe},
 		{"bench", "run a benchmark and print a table (import, send)", (*App).runBench},
 		{"version", "print crier's version", (*App).runVersion},
 	}
@@ -74,6 +80,9 @@ func (a *App) commands() []command {
 
 // Run executes the command in args (without the program name) and returns an exit code.
 func (a *App) Run(ctx context.Context, args []string) int {
+	// Workers log while the command's own goroutine prints progress: one lock per stream
+	// keeps their lines whole (and a test's bytes.Buffer safe).
+	a.Stdout, a.Stderr = lockWriter(a.Stdout), lockWriter(a.Stderr)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		a.usage(a.Stdout)
 		if len(args) == 0 {
@@ -150,6 +159,25 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return exitError{code: ExitUsage, err: errors.New("")}
 	}
 	return nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func lockWriter(w io.Writer) io.Writer {
+	if _, ok := w.(*lockedWriter); ok || w == nil {
+		return w
+	}
+	return &lockedWriter{w: w}
 }
 
 func (a *App) logger() *slog.Logger {

@@ -238,7 +238,7 @@ func reorder(args []string) []string {
 // takesValue reports whether a flag of the import command needs a separate value.
 func takesValue(f string) bool {
 	switch strings.TrimLeft(f, "-") {
-	case "skip-invalid", "dry-run", "h", "help":
+	case "skip-invalid", "dry-run", "h", "help", "watch", "unread", "flagged", "remove", "unassigned", "failed", "preview", "password-stdin", "skip-print-run":
 		return false
 	}
 	return true

@@ -79,6 +79,12 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	if err := a.sendDemoCampaign(ctx, d); err != nil {
 		return fmt.Errorf("demo e-bulletin: %w", err)
 	}
+	if err := a.demoPeople(ctx, d); err != nil {
+		return fmt.Errorf("demo accounts: %w", err)
+	}
+	if err := a.demoLeaflets(ctx, d); err != nil {
+		return fmt.Errorf("demo leaflets: %w", err)
+	}
 	fmt.Fprintln(a.Stdout, "Next: crier campaign list, crier contacts export --out borough.csv, or crier serve.")
 	return nil
 }

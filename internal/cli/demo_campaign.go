@@ -1,17 +1,26 @@
 package cli
 
 import (
+	"bufio"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/segment"
+	"github.com/crierhq/crier/internal/web"
 )
 
 const demoCampaignName = "Bin collection day is changing (demo)"
@@ -31,16 +40,41 @@ If you need help moving your bin, or a bigger bin, [tell us online](https://crie
 
 Thank you for recycling.`
 
-// sendDemoCampaign creates (once) an e-bulletin to the Millbrook ward and sends it
-// through the real outbox and go-mail to the sandbox SMTP server, then writes what
-// arrived to DataDir/demo-mail so an officer can open the e-bulletins.
+// The demo's SMS: a poll to Millbrook's residents with mobiles, answered through the
+// sandbox phone.
+const (
+	demoPollName = "Bin day poll (demo)"
+	demoPollSMS  = "Hi {{first_name}}, Millbrook's bin day is changing in January."
+)
+
+// demoReplies are what a few residents text back, through the sandbox phone and the
+// real signed webhook: two poll answers written as people write them, one unclear, one
+// that reads like a wish to stop, and a STOP.
+var demoReplies = []string{" 1.", "Two please", "Depends, I work shifts", "please stop texting me", "STOP"}
+
+// sendDemoCampaign creates (once) an e-bulletin and an SMS poll to the Millbrook ward and
+// sends them through the real outbox: the e-bulletins with go-mail to the sandbox SMTP
+// server (written to DataDir/demo-mail so an officer can open them), the texts with
+// twilio-go to the Twilio-compatible sandbox. Then a few residents answer the poll on
+// the sandbox phone, through the signed webhook, and (at a terminal) you can text as one.
 func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 	cs := campaign.NewStore(d.DB, a.logger())
-	if c, err := cs.Get(ctx, demoCampaignName); err == nil {
-		fmt.Fprintf(a.Stdout, "\nDemo e-bulletin: campaign %d %q is %s already.\n", c.ID, c.Name, c.State)
-		return a.printStatus(ctx, cs, c.ID)
-	} else if !errors.Is(err, campaign.ErrNotFound) {
-		return err
+	var existing []*campaign.Campaign
+	for _, name := range []string{demoCampaignName, demoPollName} {
+		if c, err := cs.Get(ctx, name); err == nil {
+			existing = append(existing, c)
+		} else if !errors.Is(err, campaign.ErrNotFound) {
+			return err
+		}
+	}
+	if len(existing) == 2 {
+		for _, c := range existing {
+			fmt.Fprintf(a.Stdout, "\nDemo campaign %d %q is %s already.\n", c.ID, c.Name, c.State)
+			if err := a.printStatus(ctx, cs, c.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	ss := segment.NewStore(d.DB)
 	seg, err := ss.Get(ctx, "Millbrook ward")
@@ -54,23 +88,34 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 	if err != nil {
 		return err
 	}
-	c := &campaign.Campaign{Name: demoCampaignName, Purpose: "service", Strategy: "best",
+	bulletin := &campaign.Campaign{Name: demoCampaignName, Purpose: "service", Strategy: "best",
 		ChannelOrder: []string{"email"}, SegmentID: &seg.ID,
 		EmailSubject: "{{first_name}}, your bin day is changing", EmailBody: demoBulletin,
 		SenderName: "Millbrook Neighbourhood Services", SenderEmail: "bins@crier.example"}
-	if err := cs.Create(ctx, c, "general", "demo"); err != nil {
-		return err
-	}
-	if err := cs.Schedule(ctx, c.ID, time.Time{}, "demo", checkContent); err != nil {
-		return err
+	poll := &campaign.Campaign{Name: demoPollName, Purpose: "service", Strategy: "best",
+		ChannelOrder: []string{"sms"}, SegmentID: &seg.ID, SMSBody: demoPollSMS,
+		Poll: &reply.Poll{Question: "Which day suits you for bin collection?",
+			Options: []reply.PollOption{{Key: "1", Label: "Tuesday"}, {Key: "2", Label: "Wednesday"}}}}
+	for _, c := range []*campaign.Campaign{bulletin, poll} {
+		if err := cs.Create(ctx, c, "general", "demo"); err != nil {
+			return err
+		}
+		if err := cs.Schedule(ctx, c.ID, time.Time{}, "demo", checkContent); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	// Links in the e-bulletins point where `crier serve` will answer them, not at this
-	// short-lived listener.
-	e, err := a.newEngine(ctx, d, a.Config.HTTPAddr, true)
+	// short-lived listener; the sandbox's webhooks come here. The sandbox phone wakes no
+	// one, so quiet hours don't hold the demo's texts.
+	a.Config.QuietHours = "off"
+	if a.Config.TwilioAccountSID == "" {
+		a.Config.SMSRate = max(a.Config.SMSRate, 50) // the sandbox takes texts as fast as Twilio's short codes
+	}
+	e, err := a.newEngine(ctx, d, a.Config.HTTPAddr, ln.Addr().String(), true)
 	if err != nil {
 		ln.Close()
 		return err
@@ -79,32 +124,132 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- e.run(rctx, ln) }()
-	fmt.Fprintf(a.Stdout, "\nSending demo e-bulletin %q to Millbrook through the outbox…\n", c.Name)
-	werr := a.campaignStatus(ctx, cs, c.ID, true)
-	if werr == nil {
-		_, werr = cs.FinishRuns(ctx) // settle the run now rather than at the scheduler's next tick
-	}
+	werr := a.demoSend(ctx, e, cs, bulletin, poll)
 	stop()
 	if err := <-done; err != nil && werr == nil {
 		werr = err
 	}
-	if werr != nil {
-		return werr
+	return werr
+}
+
+// demoSend follows both campaigns to the end, then plays the residents' replies.
+func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulletin, poll *campaign.Campaign) error {
+	fmt.Fprintf(a.Stdout, "\nSending demo e-bulletin %q to Millbrook through the outbox…\n", bulletin.Name)
+	if err := a.campaignStatus(ctx, cs, bulletin.ID, true); err != nil {
+		return err
 	}
 	if e.sandbox == nil {
 		fmt.Fprintln(a.Stdout, "The e-bulletins went to the SMTP server in CRIER_SMTP_URL.")
-		return nil
+	} else {
+		dir := filepath.Join(a.Config.DataDir, "demo-mail")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		msgs := e.sandbox.Messages()
+		for i, m := range msgs {
+			if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i+1)+".eml"), m.Data, 0o600); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(a.Stdout, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", len(msgs), dir)
 	}
-	dir := filepath.Join(a.Config.DataDir, "demo-mail")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+
+	fmt.Fprintf(a.Stdout, "\nTexting demo poll %q to Millbrook's mobiles at %g a second…\n", poll.Name, a.Config.SMSRate)
+	if err := a.campaignStatus(ctx, cs, poll.ID, true); err != nil {
 		return err
 	}
-	msgs := e.sandbox.Messages()
-	for i, m := range msgs {
-		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i+1)+".eml"), m.Data, 0o600); err != nil {
+	if _, err := cs.FinishRuns(ctx); err != nil { // settle the runs now rather than at the scheduler's next tick
+		return err
+	}
+	if e.twilio == nil {
+		fmt.Fprintln(a.Stdout, "The texts went to Twilio (CRIER_TWILIO_ACCOUNT_SID); replies arrive at crier serve's webhook.")
+		return nil
+	}
+	texts := e.twilio.Messages()
+	fmt.Fprintf(a.Stdout, "%d texts reached the sandbox phone. The first reads:\n  %s\n", len(texts), texts[0].Body)
+
+	// Residents answer on the sandbox phone: a signed inbound webhook, as Twilio sends it.
+	var numbers []string
+	seen := map[string]bool{}
+	for _, m := range texts {
+		if !seen[m.To] {
+			seen[m.To] = true
+			numbers = append(numbers, m.To)
+		}
+	}
+	slices.Sort(numbers) // the same residents reply on every run, whatever order the texts left in
+	fmt.Fprintln(a.Stdout, "\nOn the sandbox phone, residents reply:")
+	for i, body := range demoReplies {
+		if i >= len(numbers) {
+			break
+		}
+		if err := a.demoText(ctx, e, numbers[i], body); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(a.Stdout, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", len(msgs), dir)
+	if f, ok := a.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && len(numbers) > len(demoReplies) {
+		from := numbers[len(demoReplies)]
+		fmt.Fprintf(a.Stdout, "\nYour turn: text the council as the resident on %s (an empty line ends).\n", from)
+		sc := bufio.NewScanner(f)
+		for fmt.Fprint(a.Stdout, "> "); sc.Scan(); fmt.Fprint(a.Stdout, "> ") {
+			body := strings.TrimSpace(sc.Text())
+			if body == "" {
+				break
+			}
+			if err := a.demoText(ctx, e, from, body); err != nil {
+				return err
+			}
+		}
+	}
+	res, err := e.inbox.Poll(ctx, poll.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "\nPoll so far: ")
+	for i, c := range res.Counts {
+		if i > 0 {
+			fmt.Fprint(a.Stdout, ", ")
+		}
+		fmt.Fprintf(a.Stdout, "%s %d", c.Label, c.Count)
+	}
+	fmt.Fprintf(a.Stdout, "; %d unclear.\nRead the replies: crier replies list; tally: crier poll results %d\n", res.Unclear, poll.ID)
 	return nil
+}
+
+// demoText sends body from a resident's number through the sandbox phone and prints
+// what crier made of it.
+func (a *App) demoText(ctx context.Context, e *engine, from, body string) error {
+	code, twiml, err := e.twilio.SendInbound(ctx, e.hookURL+web.InboundPath, from, e.smsFrom, body)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("the webhook answered %d", code)
+	}
+	fmt.Fprintf(a.Stdout, "  %s: %q", maskNumber(from), body)
+	if m := twimlMessage(twiml); m != "" {
+		fmt.Fprintf(a.Stdout, "  → crier answers %q", m)
+	}
+	fmt.Fprintln(a.Stdout)
+	return nil
+}
+
+// maskNumber shows the end of a phone number only: enough to tell residents apart on
+// screen.
+func maskNumber(n string) string {
+	if len(n) <= 4 {
+		return n
+	}
+	return strings.Repeat("•", 4) + n[len(n)-4:]
+}
+
+// twimlMessage pulls the text of a TwiML <Message> reply ("" for none).
+func twimlMessage(twiml string) string {
+	var resp struct {
+		Message string `xml:"Message"`
+	}
+	if err := xml.Unmarshal([]byte(twiml), &resp); err != nil {
+		return ""
+	}
+	return resp.Message
 }

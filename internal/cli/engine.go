@@ -17,11 +17,15 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/inbox"
 	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/sandbox"
+	"github.com/crierhq/crier/internal/sms"
 	"github.com/crierhq/crier/internal/web"
 )
 
@@ -34,6 +38,14 @@ type engine struct {
 	sandbox    *sandbox.SMTPServer
 	composer   *email.Composer
 	publicURL  string
+
+	// SMS: the Twilio sender, or nil; with useSandbox and no Twilio account, twilio is
+	// the Twilio-compatible sandbox ("sandbox phone") the sender talks to.
+	smsSender *sms.TwilioSender
+	twilio    *sandbox.TwilioServer
+	inbox     *inbox.Store
+	smsFrom   string
+	hookURL   string // http://hookAddr: where the sandbox sends its webhooks
 }
 
 // linkKey returns the key for signed links: CRIER_LINK_KEY, or one generated on first use
@@ -79,7 +91,10 @@ func (a *App) linkKey() ([]byte, error) {
 
 // newEngine wires the parts. With useSandbox and no CRIER_SMTP_URL, e-bulletins go to a
 // sandbox SMTP server on loopback whose messages can be inspected.
-func (a *App) newEngine(ctx context.Context, d *database, listenAddr string, useSandbox bool) (*engine, error) {
+//
+// listenAddr is where links in messages point (CRIER_PUBLIC_URL wins); hookAddr is where
+// this process listens, which the sandbox's webhooks call.
+func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr string, useSandbox bool) (*engine, error) {
 	key, err := a.linkKey()
 	if err != nil {
 		return nil, err
@@ -140,10 +155,26 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr string, use
 	} else {
 		fmt.Fprintln(a.Stderr, "smtp: none configured (CRIER_SMTP_URL): e-bulletins wait in the outbox")
 	}
+	if err := a.wireSMS(ctx, e, d, channels, hookAddr, useSandbox); err != nil {
+		return nil, err
+	}
 	e.dispatcher = dispatch.New(dispatch.Config{Instance: a.Config.Instance, Poll: time.Second, Lease: a.Config.OutboxLease,
 		Channels: channels, Logger: a.logger()}, outbox.NewStore(d.DB), campaign.NewStore(d.DB, a.logger()))
+	var hooks *web.TwilioHooks
+	if e.smsSender != nil {
+		hooks = &web.TwilioHooks{AuthToken: a.Config.TwilioAuthToken, PublicURL: e.publicURL, Inbox: e.inbox, Outbox: outbox.NewStore(d.DB)}
+		if e.twilio != nil {
+			// The sandbox calls this process directly and signs what it calls.
+			hooks.AuthToken, hooks.PublicURL = sandboxToken, e.hookURL
+		}
+	}
+	app := &web.App{Auth: auth.NewStore(d.DB), Rounds: printrun.NewStore(d.DB), Inbox: e.inbox,
+		SecureCookies: strings.HasPrefix(e.publicURL, "https://"), SMSPrice: a.Config.SMSPrice, PublicURL: e.publicURL}
+	if app.Inbox == nil {
+		app.Inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName}, nil) // read-only without SMS
+	}
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
-		Logger: a.logger(), Version: version})
+		Logger: a.logger(), Version: version, Twilio: hooks, App: app})
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +188,58 @@ func (e *engine) close() {
 	if e.sandbox != nil {
 		_ = e.sandbox.Close()
 	}
+	if e.twilio != nil {
+		_ = e.twilio.Close()
+	}
+}
+
+// The sandbox's fixed fake account: it only ever exists on loopback.
+const (
+	sandboxAccount = "AC00000000000000000000000000000000"
+	sandboxToken   = "sandbox0auth0token0not0a0secret0"
+	sandboxFrom    = "+447700900999"
+)
+
+// wireSMS adds the SMS channel when a Twilio account is configured, or (useSandbox) the
+// Twilio-compatible sandbox. Texts then leave through twilio-go at CRIER_SMS_RATE, held
+// during quiet hours unless urgent, and Twilio's webhooks come back to the web server.
+func (a *App) wireSMS(ctx context.Context, e *engine, d *database, channels map[dispatch.Channel]dispatch.ChannelConfig, hookAddr string, useSandbox bool) error {
+	e.hookURL = "http://" + hookAddr
+	cfg := sms.TwilioConfig{AccountSID: a.Config.TwilioAccountSID, AuthToken: a.Config.TwilioAuthToken,
+		From: a.Config.TwilioFrom, MessagingServiceSID: a.Config.TwilioMessagingService, APIURL: a.Config.TwilioAPIURL,
+		StatusCallback: e.publicURL + web.StatusPath}
+	switch {
+	case cfg.AccountSID != "":
+	case useSandbox:
+		var err error
+		e.twilio, err = sandbox.StartTwilio(ctx, sandbox.TwilioConfig{AccountSID: sandboxAccount, AuthToken: sandboxToken,
+			Logger: a.logger()})
+		if err != nil {
+			return err
+		}
+		cfg.AccountSID, cfg.AuthToken, cfg.From, cfg.MessagingServiceSID, cfg.APIURL = sandboxAccount, sandboxToken, sandboxFrom, "", e.twilio.URL()
+		cfg.StatusCallback = e.hookURL + web.StatusPath
+		fmt.Fprintf(a.Stderr, "sms: sandbox Twilio on %s (texts kept in memory)\n", e.twilio.URL())
+	default:
+		fmt.Fprintln(a.Stderr, "sms: none configured (CRIER_TWILIO_ACCOUNT_SID): texts wait in the outbox")
+		return nil
+	}
+	quiet, err := sms.ParseQuietHours(a.Config.QuietHours, campaign.London)
+	if err != nil {
+		return fmt.Errorf("CRIER_QUIET_HOURS: %w", err)
+	}
+	e.smsSender, err = sms.NewTwilioSender(cfg, a.logger())
+	if err != nil {
+		return err
+	}
+	e.smsFrom = cfg.From
+	e.inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName, HelpText: a.Config.SMSHelp}, e.smsSender)
+	// Small batches: at a few texts a second a big claim would hold rows for minutes,
+	// and quiet hours are checked at each claim.
+	batch := max(1, min(50, int(a.Config.SMSRate)))
+	channels[dispatch.SMS] = dispatch.ChannelConfig{Sender: e.smsSender, Composer: sms.NewComposer(d.DB),
+		Workers: a.Config.SMSWorkers, Rate: a.Config.SMSRate, Batch: batch, Chunk: batch, Quiet: quiet.Contains}
+	return nil
 }
 
 // run serves HTTP on ln and runs the dispatcher until ctx ends, then shuts both down.

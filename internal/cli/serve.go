@@ -12,7 +12,7 @@ through the outbox, and the HTTP server (health, one-click unsubscribe, view in
 browser). Several crier serve processes can share one database.`)
 	a.Config.RegisterFlags(fs)
 	a.Config.RegisterServeFlags(fs)
-	sandboxSMTP := fs.Bool("sandbox", false, "with no CRIER_SMTP_URL, send e-bulletins to a sandbox SMTP server on loopback")
+	sandboxSMTP := fs.Bool("sandbox", false, "with no CRIER_SMTP_URL, send e-bulletins to a sandbox SMTP server on loopback;\nwith no CRIER_TWILIO_ACCOUNT_SID, send texts to the Twilio-compatible sandbox (the sandbox phone)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -26,7 +26,7 @@ browser). Several crier serve processes can share one database.`)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.HTTPAddr, err)
 	}
-	e, err := a.newEngine(ctx, d, ln.Addr().String(), *sandboxSMTP)
+	e, err := a.newEngine(ctx, d, ln.Addr().String(), ln.Addr().String(), *sandboxSMTP)
 	if err != nil {
 		ln.Close()
 		return err

@@ -44,9 +44,24 @@ type Config struct {
 	DKIMSelector    string  // CRIER_DKIM_SELECTOR
 	DKIMKeyFile     string  // CRIER_DKIM_KEY_FILE: PEM private key (RSA or Ed25519)
 
+	// SMS through Twilio (or the sandbox). Without an account SID and token, texts wait
+	// in the outbox and the webhooks are off (the demo and `serve --sandbox` use the
+	// Twilio-compatible sandbox instead).
+	TwilioAccountSID       string  // CRIER_TWILIO_ACCOUNT_SID: AC...
+	TwilioAuthToken        string  // CRIER_TWILIO_AUTH_TOKEN (secret; also signs webhooks)
+	TwilioFrom             string  // CRIER_TWILIO_FROM: the sending number (E.164) or alphanumeric sender ID
+	TwilioMessagingService string  // CRIER_TWILIO_MESSAGING_SERVICE_SID: MG...; used instead of From when set
+	TwilioAPIURL           string  // CRIER_TWILIO_API_URL: a Twilio-compatible API (tests, sandboxes); unset = api.twilio.com
+	SMSRate                float64 // CRIER_SMS_RATE: texts per second per process (Twilio long codes take about 1, short codes and services more)
+	SMSWorkers             int     // CRIER_SMS_WORKERS
+	QuietHours             string  // CRIER_QUIET_HOURS: no texts then unless urgent, London time, e.g. 21:00-08:00, or off
+	SMSHelp                string  // CRIER_SMS_HELP: the answer to HELP or INFO
+	SMSPrice               float64 // CRIER_SMS_PRICE: cost of one segment in pounds, for estimates
+
 	OrgName    string // CRIER_ORG_NAME: shown in e-bulletins and pages
 	OrgAddress string // CRIER_ORG_ADDRESS: postal address in the e-bulletin footer
-	LogoURL    string // CRIER_LOGO_URL
+	LogoURL    string // CRIER_LOGO_URL: the logo in e-bulletins
+	LogoFile   string // CRIER_LOGO_FILE: a PNG logo for printed leaflets
 	BrandColor string // CRIER_BRAND_COLOUR: e.g. #0b3d59 (used only where contrast allows)
 }
 
@@ -60,23 +75,34 @@ func Default() Config {
 		DefaultRegion: envOr("CRIER_DEFAULT_REGION", "GB"),
 		LogLevel:      envOr("CRIER_LOG_LEVEL", "info"),
 
-		PublicURL:       os.Getenv("CRIER_PUBLIC_URL"),
-		LinkKey:         os.Getenv("CRIER_LINK_KEY"),
-		Instance:        envOr("CRIER_INSTANCE", defaultInstance()),
-		OutboxLease:     envDuration("CRIER_OUTBOX_LEASE", 2*time.Minute),
-		SMTPURL:         os.Getenv("CRIER_SMTP_URL"),
-		SMTPConnections: envInt("CRIER_SMTP_CONNECTIONS", 4),
-		EmailWorkers:    envInt("CRIER_EMAIL_WORKERS", 8),
-		EmailRate:       envFloat("CRIER_EMAIL_RATE", 0),
-		From:            envOr("CRIER_FROM", "Crier <news@crier.example>"),
-		ListDomain:      envOr("CRIER_LIST_DOMAIN", "crier.example"),
-		DKIMDomain:      os.Getenv("CRIER_DKIM_DOMAIN"),
-		DKIMSelector:    os.Getenv("CRIER_DKIM_SELECTOR"),
-		DKIMKeyFile:     os.Getenv("CRIER_DKIM_KEY_FILE"),
-		OrgName:         envOr("CRIER_ORG_NAME", "Crier demo borough"),
-		OrgAddress:      envOr("CRIER_ORG_ADDRESS", "Town Hall, 1 High Street, London SW2 1RW"),
-		LogoURL:         os.Getenv("CRIER_LOGO_URL"),
-		BrandColor:      envOr("CRIER_BRAND_COLOUR", "#0b3d59"),
+		PublicURL:              os.Getenv("CRIER_PUBLIC_URL"),
+		LinkKey:                os.Getenv("CRIER_LINK_KEY"),
+		Instance:               envOr("CRIER_INSTANCE", defaultInstance()),
+		OutboxLease:            envDuration("CRIER_OUTBOX_LEASE", 2*time.Minute),
+		SMTPURL:                os.Getenv("CRIER_SMTP_URL"),
+		SMTPConnections:        envInt("CRIER_SMTP_CONNECTIONS", 4),
+		EmailWorkers:           envInt("CRIER_EMAIL_WORKERS", 8),
+		EmailRate:              envFloat("CRIER_EMAIL_RATE", 0),
+		From:                   envOr("CRIER_FROM", "Crier <news@crier.example>"),
+		ListDomain:             envOr("CRIER_LIST_DOMAIN", "crier.example"),
+		DKIMDomain:             os.Getenv("CRIER_DKIM_DOMAIN"),
+		DKIMSelector:           os.Getenv("CRIER_DKIM_SELECTOR"),
+		DKIMKeyFile:            os.Getenv("CRIER_DKIM_KEY_FILE"),
+		TwilioAccountSID:       os.Getenv("CRIER_TWILIO_ACCOUNT_SID"),
+		TwilioAuthToken:        os.Getenv("CRIER_TWILIO_AUTH_TOKEN"),
+		TwilioFrom:             os.Getenv("CRIER_TWILIO_FROM"),
+		TwilioMessagingService: os.Getenv("CRIER_TWILIO_MESSAGING_SERVICE_SID"),
+		TwilioAPIURL:           os.Getenv("CRIER_TWILIO_API_URL"),
+		SMSRate:                envFloat("CRIER_SMS_RATE", 10),
+		SMSWorkers:             envInt("CRIER_SMS_WORKERS", 4),
+		QuietHours:             envOr("CRIER_QUIET_HOURS", "21:00-08:00"),
+		SMSHelp:                os.Getenv("CRIER_SMS_HELP"),
+		SMSPrice:               envFloat("CRIER_SMS_PRICE", 0.0463),
+		OrgName:                envOr("CRIER_ORG_NAME", "Crier demo borough"),
+		OrgAddress:             envOr("CRIER_ORG_ADDRESS", "Town Hall, 1 High Street, London SW2 1RW"),
+		LogoURL:                os.Getenv("CRIER_LOGO_URL"),
+		LogoFile:               os.Getenv("CRIER_LOGO_FILE"),
+		BrandColor:             envOr("CRIER_BRAND_COLOUR", "#0b3d59"),
 	}
 }
 
@@ -164,6 +190,15 @@ func (c Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if (c.TwilioAccountSID == "") != (c.TwilioAuthToken == "") {
+		errs = append(errs, errors.New("CRIER_TWILIO_ACCOUNT_SID and CRIER_TWILIO_AUTH_TOKEN go together: set both or neither"))
+	}
+	if c.TwilioAccountSID != "" && c.TwilioFrom == "" && c.TwilioMessagingService == "" {
+		errs = append(errs, errors.New("CRIER_TWILIO_FROM or CRIER_TWILIO_MESSAGING_SERVICE_SID is needed to send texts"))
+	}
+	if c.SMSRate <= 0 {
+		errs = append(errs, fmt.Errorf("CRIER_SMS_RATE %v must be more than 0 texts per second", c.SMSRate))
+	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
 		errs = append(errs, fmt.Errorf("CRIER_PUBLIC_URL %q must start with https://", c.PublicURL))
 	}
@@ -193,6 +228,13 @@ func (c Config) Describe() []string {
 		if s, err := c.SMTP(); err == nil {
 			out = append(out, fmt.Sprintf("smtp: %s:%d (%s)", s.Host, s.Port, s.TLS))
 		}
+	}
+	if c.TwilioAccountSID != "" {
+		api := "api.twilio.com"
+		if c.TwilioAPIURL != "" {
+			api = c.TwilioAPIURL
+		}
+		out = append(out, fmt.Sprintf("sms: Twilio account %s via %s, %g texts/s, quiet hours %s", c.TwilioAccountSID, api, c.SMSRate, c.QuietHours))
 	}
 	return out
 }

@@ -32,6 +32,9 @@ type ChannelConfig struct {
 	Batch    int     // rows claimed at once per worker (default 50)
 	Chunk    int     // rows handed to the provider and settled together (default 100): a crash leaves at most this many per worker unknown
 	Rate     float64 // messages per second across this process (0 = unlimited)
+	// Quiet, if set, says whether t falls in the channel's quiet hours (no texts late at
+	// night): then only urgent campaigns' messages are claimed; the rest wait, pending.
+	Quiet func(t time.Time) bool
 }
 
 // Config configures a Dispatcher.
@@ -126,7 +129,13 @@ func (d *Dispatcher) rescue(ctx context.Context) error {
 	if requeued+unknown > 0 {
 		d.log.WarnContext(ctx, "rescued expired leases", "requeued", requeued, "unknown", unknown)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if _, ok := d.cfg.Channels[SMS]; ok {
+		return d.outbox.ApplyLateStatuses(ctx)
+	}
+	return nil
 }
 
 // work is one worker: claim a batch, compose, record which rows are being handed to the
@@ -172,7 +181,9 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 	if chunk <= 0 {
 		chunk = 100
 	}
-	items, err := d.outbox.ClaimAndHand(ctx, string(ch), id, batch, chunk, d.cfg.Lease)
+	quiet := cc.Quiet != nil && cc.Quiet(time.Now())
+	items, err := d.outbox.ClaimFor(ctx, outbox.Claim{Channel: string(ch), Worker: id, N: batch, Hand: chunk,
+		Lease: d.cfg.Lease, UrgentOnly: quiet})
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
@@ -268,10 +279,14 @@ func classify(id int64, rcpt Receipt, err error) outbox.Result {
 		r.Reason = "provider timed out"
 	}
 	switch {
+	case errors.Is(err, ErrPermanent) && se != nil && se.MessageOnly:
+		r.Outcome = outbox.Failed
 	case errors.Is(err, ErrPermanent):
 		r.Outcome = outbox.Bounced
 	case errors.Is(err, ErrOptedOut):
 		r.Outcome = outbox.OptedOut
+	case errors.Is(err, ErrUnknown):
+		r.Outcome = outbox.Unknown
 	}
 	return r
 }

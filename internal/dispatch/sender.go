@@ -64,16 +64,23 @@ var (
 	ErrOptedOut = errors.New("recipient opted out")
 	// ErrThrottled: the provider asks us to slow down (SMTP 421/451 rate limits, HTTP 429); retry, and slow the channel.
 	ErrThrottled = errors.New("throttled by provider")
+	// ErrUnknown: the request went to the provider and no answer came back (a timeout
+	// after sending). It may have been taken, so it is neither resent automatically nor
+	// dropped: the outbox records it as unknown, as after a crash, for an officer to resend.
+	ErrUnknown = errors.New("outcome unknown")
 )
 
 // SendError is a classified send failure with the provider's code and a reason that
 // contains no personal data (it is stored).
 type SendError struct {
-	Kind       error         // one of ErrTemporary, ErrPermanent, ErrOptedOut, ErrThrottled
+	Kind       error         // one of ErrTemporary, ErrPermanent, ErrOptedOut, ErrThrottled, ErrUnknown
 	Code       string        // provider code: "550", "5.1.1", "21610", ...
 	Reason     string        // short text, free of personal data
 	RetryAfter time.Duration // a provider's hint, if any
-	Err        error         // the underlying error (not stored: it may quote the address)
+	// MessageOnly, with ErrPermanent, says the fault is this message's (e.g. too long),
+	// not the contact point's: the message fails and the address or number stays usable.
+	MessageOnly bool
+	Err         error // the underlying error (not stored: it may quote the address)
 }
 
 func (e *SendError) Error() string {

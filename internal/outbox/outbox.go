@@ -71,12 +71,14 @@ func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
 // claimSQL leases due rows of one channel. SKIP LOCKED lets any number of workers, in
 // any number of crier processes, claim disjoint batches without waiting on each other;
 // the claim commits before anything is sent, so no row lock is held across a provider
-// call. Rows of paused or cancelled runs are not claimed.
+// call. Rows of paused or cancelled runs are not claimed, and with urgentOnly ($6: quiet
+// hours) only rows of urgent campaigns are: the rest wait, pending, until morning.
 const claimSQL = `
 WITH due AS (
     SELECT o.id FROM outbox o
      WHERE o.state = 'pending' AND o.channel = $1 AND o.run_at <= now()
        AND EXISTS (SELECT 1 FROM campaign_runs r WHERE r.id = o.run_id AND r.state = 'sending')
+       AND (NOT $6 OR EXISTS (SELECT 1 FROM campaigns c WHERE c.id = o.campaign_id AND c.urgent))
      ORDER BY o.run_at, o.id
      LIMIT $3
      FOR UPDATE OF o SKIP LOCKED
@@ -100,12 +102,28 @@ func (s *Store) Claim(ctx context.Context, channel string, worker string, n int,
 // ClaimAndHand is Claim that also records the first hand of the claimed rows as handed
 // (Item.Handed), saving a round trip for the first chunk a worker sends.
 func (s *Store) ClaimAndHand(ctx context.Context, channel string, worker string, n, hand int, lease time.Duration) ([]Item, error) {
+	return s.ClaimFor(ctx, Claim{Channel: channel, Worker: worker, N: n, Hand: hand, Lease: lease})
+}
+
+// Claim says what a worker leases.
+type Claim struct {
+	Channel    string
+	Worker     string
+	N          int           // rows at most
+	Hand       int           // of which this many are recorded as handed at once
+	Lease      time.Duration // how long the claim lasts
+	UrgentOnly bool          // quiet hours: only rows of urgent campaigns
+}
+
+// ClaimFor leases rows as c says.
+func (s *Store) ClaimFor(ctx context.Context, c Claim) ([]Item, error) {
+	channel, worker, n, hand, lease := c.Channel, c.Worker, c.N, c.Hand, c.Lease
 	st, err := s.stmt(ctx, claimSQL)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
 	items := make([]Item, 0, n)
-	if err := st.SelectContext(ctx, &items, channel, worker, n, lease.Seconds(), hand); err != nil {
+	if err := st.SelectContext(ctx, &items, channel, worker, n, lease.Seconds(), hand, c.UrgentOnly); err != nil {
 		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
 	return items, nil
@@ -138,7 +156,9 @@ const (
 	Sent     Outcome = iota // the provider accepted it
 	Retry                   // temporary failure or throttling: try again after a backoff
 	Bounced                 // permanent failure of the contact point (e.g. SMTP 550, invalid number)
-	OptedOut                // the provider says the recipient opted out
+	OptedOut                // the provider says the recipient opted out: a withdrawal from every topic is recorded
+	Failed                  // this message can never be sent (e.g. too long); the contact point is fine
+	Unknown                 // the provider may or may not have taken it (no answer in time): an officer decides
 )
 
 // Result is the outcome of one send. Reason is stored, so it must hold no personal data.
@@ -183,15 +203,23 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 		deadIDs   []int64
 		deadState []string
 		deadWhy   []string
+		deadMark  []string // "point": mark the contact point; "optout": record a withdrawal; "": neither
 	)
+	dead := func(id int64, state, why, mark string) {
+		deadIDs, deadState, deadWhy, deadMark = append(deadIDs, id), append(deadState, state), append(deadWhy, why), append(deadMark, mark)
+	}
 	for _, r := range results {
 		switch r.Outcome {
 		case Sent:
 			sentIDs, sentProv = append(sentIDs, r.ID), append(sentProv, r.ProviderID)
 		case Bounced:
-			deadIDs, deadState, deadWhy = append(deadIDs, r.ID), append(deadState, "bounced"), append(deadWhy, r.Reason)
+			dead(r.ID, "bounced", r.Reason, "point")
 		case OptedOut:
-			deadIDs, deadState, deadWhy = append(deadIDs, r.ID), append(deadState, "failed"), append(deadWhy, r.Reason)
+			dead(r.ID, "failed", r.Reason, "optout")
+		case Failed:
+			dead(r.ID, "failed", r.Reason, "")
+		case Unknown:
+			dead(r.ID, "unknown", r.Reason, "")
 		default:
 			wait := r.RetryAfter.Seconds()
 			if r.Now {
@@ -206,6 +234,12 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 		return nil, fmt.Errorf("complete outbox rows: %w", err)
 	}
 	defer tx.Rollback()
+	sids := twilioSIDs(sentProv)
+	if len(sids) > 0 {
+		if err := s.lockSIDs(ctx, tx, sids); err != nil {
+			return nil, err
+		}
+	}
 	if len(sentIDs) > 0 {
 		st, err := s.stmt(ctx, completeSentSQL)
 		if err != nil {
@@ -213,6 +247,9 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 		}
 		if _, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(sentIDs), pq.Array(sentProv), worker); err != nil {
 			return nil, fmt.Errorf("record sent: %w", err)
+		}
+		if err := s.applyLate(ctx, tx, sids); err != nil {
+			return nil, err
 		}
 	}
 	if len(retryIDs) > 0 {
@@ -239,18 +276,27 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 	}
 	if len(deadIDs) > 0 {
 		if _, err := tx.ExecContext(ctx, `
-			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, st, why)),
+			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $5::text[]) AS v(id, st, why, mark)),
 			done AS (
 			    UPDATE outbox o SET state = v.st, reason = v.why, lease_until = NULL, updated_at = now()
 			      FROM v
 			     WHERE o.id = v.id AND o.locked_by = $4 AND o.state = 'sending'
-			 RETURNING o.id, o.state, o.contact_point_id, v.why)
+			 RETURNING o.id, o.state, o.channel, o.contact_point_id, v.why, v.mark)
 			, ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, state, why FROM done)
-			-- A permanent failure is the contact point's, not just this message's.
-			UPDATE contact_points cp SET status = CASE WHEN d.state = 'bounced' THEN 'bounced' ELSE 'opted_out' END,
-			       status_reason = d.why, updated_at = now()
-			  FROM done d WHERE cp.id = d.contact_point_id AND cp.status = 'active'`,
-			pq.Array(deadIDs), pq.Array(deadState), pq.Array(deadWhy), worker); err != nil {
+			-- A bounce is the contact point's, not just this message's: an address that
+			-- bounces, a number that is invalid or not a mobile.
+			, pts AS (
+			    UPDATE contact_points cp SET status = CASE WHEN d.mark = 'optout' THEN 'opted_out'
+			                                               WHEN d.channel = 'sms' THEN 'invalid' ELSE 'bounced' END,
+			           status_reason = d.why, updated_at = now()
+			      FROM done d WHERE d.mark <> '' AND cp.id = d.contact_point_id AND cp.status = 'active')
+			-- The provider says the resident opted out (Twilio 21610: they texted STOP): that
+			-- is their withdrawal from every topic, recorded as such until they text START.
+			INSERT INTO consents (contact_point_id, topic_id, status, source)
+			SELECT DISTINCT d.contact_point_id, t.id, 'withdrawn', 'provider reports opt-out: ' || d.why
+			  FROM done d CROSS JOIN topics t
+			 WHERE d.mark = 'optout' AND d.contact_point_id IS NOT NULL`,
+			pq.Array(deadIDs), pq.Array(deadState), pq.Array(deadWhy), worker, pq.Array(deadMark)); err != nil {
 			return nil, fmt.Errorf("record failures: %w", err)
 		}
 	}

@@ -24,6 +24,7 @@
 //	+447700900004   201 queued                    sent, undelivered (ErrorCode 30003)
 //	+447700900005   201 queued                    failed (ErrorCode 30007)
 //	+447700900006   400, 21611 queue overflow     none
+//	+447700900007   500, 20500 server error       none
 //	anything else   201 queued                    sent, delivered
 //
 // A resident who texts STOP (or STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT)
@@ -84,6 +85,7 @@ const (
 	twMagicUnreachable  = "+447700900004"
 	twMagicFiltered     = "+447700900005"
 	twMagicQueueFull    = "+447700900006"
+	twMagicServerError  = "+447700900007"
 )
 
 var (
@@ -399,6 +401,12 @@ func (s *TwilioServer) postSigned(ctx context.Context, rawURL string, form map[s
 	return resp.StatusCode, string(b), nil
 }
 
+// Sign computes X-Twilio-Signature for a form POST to fullURL exactly as Twilio does, for
+// tests and benchmarks that play Twilio's part.
+func Sign(authToken, fullURL string, params map[string]string) string {
+	return twSign(authToken, fullURL, params)
+}
+
 // twSign computes X-Twilio-Signature: the base64 HMAC-SHA1, keyed with the auth token, of
 // the full URL (with its query string) followed by every POST parameter's name and value,
 // sorted by name, with no separators.
@@ -514,6 +522,8 @@ func (s *TwilioServer) validateCreate(to, from, service, body, callback string) 
 		return 21614, http.StatusBadRequest, fmt.Sprintf("'To' number %s is not a valid mobile number", to)
 	case to == twMagicQueueFull:
 		return 21611, http.StatusBadRequest, "This 'From' number has exceeded the maximum number of queued messages"
+	case to == twMagicServerError:
+		return 20500, http.StatusInternalServerError, "Internal Server Error"
 	}
 	s.mu.Lock()
 	opted := s.optedOut[to]

@@ -266,22 +266,24 @@ func TestTwilioCreateErrors(t *testing.T) {
 		return &p
 	}
 	tests := []struct {
-		name     string
-		params   *openapi.CreateMessageParams
-		wantCode int
+		name       string
+		params     *openapi.CreateMessageParams
+		wantCode   int
+		wantStatus int // 0 means 400
 	}{
-		{"magic invalid", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900001") }), 21211},
-		{"magic not mobile", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900002") }), 21614},
-		{"magic unsubscribed", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900003") }), 21610},
-		{"magic queue full", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900006") }), 21611},
-		{"national format", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("07700900123") }), 21211},
-		{"no to", with(func(p *openapi.CreateMessageParams) { p.To = nil }), 21604},
-		{"no body", with(func(p *openapi.CreateMessageParams) { p.Body = nil }), 21602},
-		{"body too long", with(func(p *openapi.CreateMessageParams) { p.Body = twPtr(strings.Repeat("a", 1601)) }), 21617},
-		{"no sender", with(func(p *openapi.CreateMessageParams) { p.From = nil }), 21603},
-		{"bad from", with(func(p *openapi.CreateMessageParams) { p.From = twPtr("not-a-sender!") }), 21606},
-		{"bad service", with(func(p *openapi.CreateMessageParams) { p.From = nil; p.MessagingServiceSid = twPtr("MGnope") }), 21705},
-		{"bad callback", with(func(p *openapi.CreateMessageParams) { p.StatusCallback = twPtr("ftp://x") }), 21609},
+		{"magic invalid", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900001") }), 21211, 0},
+		{"magic not mobile", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900002") }), 21614, 0},
+		{"magic unsubscribed", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900003") }), 21610, 0},
+		{"magic queue full", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900006") }), 21611, 0},
+		{"magic server error", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("+447700900007") }), 20500, http.StatusInternalServerError},
+		{"national format", with(func(p *openapi.CreateMessageParams) { p.To = twPtr("07700900123") }), 21211, 0},
+		{"no to", with(func(p *openapi.CreateMessageParams) { p.To = nil }), 21604, 0},
+		{"no body", with(func(p *openapi.CreateMessageParams) { p.Body = nil }), 21602, 0},
+		{"body too long", with(func(p *openapi.CreateMessageParams) { p.Body = twPtr(strings.Repeat("a", 1601)) }), 21617, 0},
+		{"no sender", with(func(p *openapi.CreateMessageParams) { p.From = nil }), 21603, 0},
+		{"bad from", with(func(p *openapi.CreateMessageParams) { p.From = twPtr("not-a-sender!") }), 21606, 0},
+		{"bad service", with(func(p *openapi.CreateMessageParams) { p.From = nil; p.MessagingServiceSid = twPtr("MGnope") }), 21705, 0},
+		{"bad callback", with(func(p *openapi.CreateMessageParams) { p.StatusCallback = twPtr("ftp://x") }), 21609, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -290,8 +292,12 @@ func TestTwilioCreateErrors(t *testing.T) {
 			if !errors.As(err, &te) {
 				t.Fatalf("CreateMessage error = %v, want *client.TwilioRestError", err)
 			}
-			if te.Code != tt.wantCode || te.Status != http.StatusBadRequest {
-				t.Errorf("error = %d/%d, want %d/400", te.Code, te.Status, tt.wantCode)
+			wantStatus := tt.wantStatus
+			if wantStatus == 0 {
+				wantStatus = http.StatusBadRequest
+			}
+			if te.Code != tt.wantCode || te.Status != wantStatus {
+				t.Errorf("error = %d/%d, want %d/%d", te.Code, te.Status, tt.wantCode, wantStatus)
 			}
 			if te.MoreInfo != "https://www.twilio.com/docs/errors/"+strconv.Itoa(tt.wantCode) || te.Message == "" {
 				t.Errorf("error = %+v", te)

@@ -128,6 +128,10 @@ var campaignOps = map[string]string{
    GROUP BY o.contact_id HAVING NOT bool_or(o.state IN ('sent', 'delivered')))`,
 	"not_delivered": `c.id IN (SELECT o.contact_id FROM outbox o WHERE o.campaign_id = @campaign
    GROUP BY o.contact_id HAVING NOT bool_or(o.state = 'delivered'))`,
+	// replied: texted back about the campaign — not a bare STOP, START or HELP. The rule's
+	// tag and answer narrow it to replies an officer tagged so, or that answered the poll so.
+	"replied": `c.id IN (SELECT cv.contact_id FROM sms_messages m JOIN conversations cv ON cv.id = m.conversation_id
+   WHERE m.campaign_id = @campaign AND m.direction = 'in' AND m.keyword = '' AND cv.contact_id IS NOT NULL @extra)`,
 }
 
 // stringCols are the plain text columns of contacts a leaf may compare, by field.
@@ -208,7 +212,15 @@ func (b *builder) leaf(r Rule) string {
 		return fmt.Sprintf(reachSQL, topic, reachChannels[r.Value.(string)])
 	case "campaign":
 		id, _ := intValue(r.Value)
-		return strings.ReplaceAll(campaignOps[r.Op], "@campaign", b.arg(id))
+		extra := ""
+		if r.Tag != "" {
+			extra += " AND " + b.arg(strings.TrimSpace(r.Tag)) + " = ANY(m.tags)"
+		}
+		if r.Answer != "" {
+			extra += " AND m.poll_answer = " + b.arg(strings.ToUpper(strings.TrimSpace(r.Answer)))
+		}
+		q := strings.ReplaceAll(campaignOps[r.Op], "@extra", extra)
+		return strings.ReplaceAll(q, "@campaign", b.arg(id))
 	}
 	// Unreachable for a validated rule; a FALSE keeps a future slip from matching everyone.
 	return "FALSE"

@@ -54,11 +54,16 @@ type Rule struct {
 	Op    string `json:"op,omitempty"`
 	Value any    `json:"value,omitempty"` // string, number, bool or []string depending on field/op
 	Topic string `json:"topic,omitempty"` // reachable only: the consent's topic
+	// Tag and Answer narrow "campaign replied": to replies an officer tagged Tag, or whose
+	// poll answer (the option's key) is Answer.
+	Tag    string `json:"tag,omitempty"`
+	Answer string `json:"answer,omitempty"`
 }
 
 // IsEmpty reports whether r is the empty rule, which matches every contact.
 func (r Rule) IsEmpty() bool {
-	return r.All == nil && r.Any == nil && r.Not == nil && r.Field == "" && r.Op == "" && r.Value == nil && r.Topic == ""
+	return r.All == nil && r.Any == nil && r.Not == nil && r.Field == "" && r.Op == "" && r.Value == nil && r.Topic == "" &&
+		r.Tag == "" && r.Answer == ""
 }
 
 // RuleError is a problem at one place of a rule tree: Path is "rules" for the root,
@@ -334,7 +339,7 @@ func (v *validator) node(r Rule, path string, depth int) {
 	if r.Not != nil {
 		kinds = append(kinds, "not")
 	}
-	leaf := r.Field != "" || r.Op != "" || r.Value != nil || r.Topic != ""
+	leaf := r.Field != "" || r.Op != "" || r.Value != nil || r.Topic != "" || r.Tag != "" || r.Answer != ""
 	if leaf {
 		kinds = append(kinds, "field")
 	}
@@ -390,6 +395,10 @@ func (v *validator) leaf(r Rule, path string) {
 	}
 	if r.Topic != "" && r.Field != "reachable" {
 		v.fail(path, "topic applies only to the reachable field")
+		return
+	}
+	if (r.Tag != "" || r.Answer != "") && (r.Field != "campaign" || r.Op != "replied") {
+		v.fail(path, "tag and answer apply only to campaign replied")
 		return
 	}
 	if r.Topic != "" && !slugRE.MatchString(r.Topic) {

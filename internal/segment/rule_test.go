@@ -41,7 +41,7 @@ func TestParseErrorsNameThePlace(t *testing.T) {
 		{"fractional id", `{"field":"campaign","op":"delivered","value":1.5}`,
 			[]string{`rules: campaign delivered needs a campaign id (a whole number), but has 1.5`}},
 		{"unknown engagement op", `{"field":"campaign","op":"opened","value":1}`,
-			[]string{`rules: op "opened" does not apply to field campaign: use one of delivered, not_delivered, not_sent, sent`}},
+			[]string{`rules: op "opened" does not apply to field campaign: use one of delivered, not_delivered, not_sent, replied, sent`}},
 		{"partial postcode for eq", `{"field":"postcode","op":"eq","value":"SE24"}`,
 			[]string{`rules: "SE24" is not a full postcode (e.g. "SE24 9HB"); use prefix for part of one`}},
 		{"bad sector", `{"field":"postcode_sector","op":"in","value":["SE24 9","nope"]}`,
@@ -166,8 +166,17 @@ func TestCampaignOpsAreTheAllowList(t *testing.T) {
 			t.Errorf("%s: %v", op, err)
 		}
 	}
-	if err := (Rule{Field: "campaign", Op: "replied", Value: 1}).Validate(); err == nil {
-		t.Error("replied accepted before it is defined")
+	if err := (Rule{Field: "campaign", Op: "opened", Value: 1}).Validate(); err == nil {
+		t.Error("opened accepted though it is not defined")
+	}
+	// tag and answer narrow "replied" only.
+	if err := (Rule{Field: "campaign", Op: "replied", Value: 1, Tag: "praise", Answer: "1"}).Validate(); err != nil {
+		t.Errorf("replied with tag and answer: %v", err)
+	}
+	for _, r := range []Rule{{Field: "campaign", Op: "sent", Value: 1, Tag: "praise"}, {Field: "ward", Op: "eq", Value: "x", Answer: "1"}} {
+		if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "tag and answer apply only to campaign replied") {
+			t.Errorf("%+v: %v", r, err)
+		}
 	}
 }
 

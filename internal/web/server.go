@@ -11,10 +11,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/twilio/twilio-go/client"
 
+	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/templates"
@@ -29,6 +32,10 @@ type Server struct {
 	tmpl     *template.Template
 	log      *slog.Logger
 	version  string
+
+	twilio    *TwilioHooks // nil: no SMS webhooks
+	validator client.RequestValidator
+	app       *App // nil: no signed-in pages
 }
 
 // Config configures the Server.
@@ -39,6 +46,8 @@ type Config struct {
 	Branding email.Branding
 	Logger   *slog.Logger
 	Version  string
+	Twilio   *TwilioHooks // SMS webhooks; nil when no SMS provider is configured
+	App      *App         // officers' and volunteers' pages; nil for none
 }
 
 // New parses the web templates once and returns a Server; a missing or broken template
@@ -51,8 +60,16 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Server{db: cfg.DB, signer: cfg.Signer, composer: cfg.Composer, brand: cfg.Branding,
-		tmpl: t, log: cfg.Logger, version: cfg.Version}, nil
+	s := &Server{db: cfg.DB, signer: cfg.Signer, composer: cfg.Composer, brand: cfg.Branding,
+		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App}
+	if cfg.Twilio != nil {
+		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
+			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")
+		}
+		cfg.Twilio.PublicURL = strings.TrimRight(cfg.Twilio.PublicURL, "/")
+		s.validator = newValidator(cfg.Twilio.AuthToken)
+	}
+	return s, nil
 }
 
 // Handler returns the routes, with security headers on every response.
@@ -63,18 +80,51 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /u/{token}", s.handleUnsubscribe)
 	mux.HandleFunc("GET /b/{token}", s.handleViewInBrowser)
 	mux.HandleFunc("GET /p/{token}", s.handlePreferences)
+	mux.HandleFunc("GET /c/{id}", s.handleCampaignPage)
+	if s.app != nil {
+		s.registerApp(mux)
+	}
+	if s.twilio != nil {
+		mux.HandleFunc("POST "+InboundPath, s.handleInbound)
+		mux.HandleFunc("POST "+StatusPath, s.handleStatus)
+	}
 	return secure(mux)
 }
 
 func secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("Content-Security-Policy", contentSecurityPolicy(r.URL.Path))
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
-		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		limit := int64(64 << 10)
+		if r.URL.Path == importPath {
+			limit = maxImportBytes // an officer's CSV (importLimit answers 413 above it)
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// The pages' Content-Security-Policy: no script anywhere, images only from https (or
+// inline), forms only to this site, and no site may frame a page, with two exceptions for
+// the campaign editor. Its page (and its actions, which show it again on an error)
+// frames the e-bulletin preview and shows the leaflet preview, both from this site; the
+// e-bulletin preview may be framed by this site only, and is sandboxed besides.
+const (
+	policyDefault       = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	policyEditor        = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	policyEditorPreview = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'; sandbox"
+)
+
+func contentSecurityPolicy(path string) string {
+	switch {
+	case editorPagePath.MatchString(path):
+		return policyEditor
+	case editorPreviewPath.MatchString(path):
+		return policyEditorPreview
+	}
+	return policyDefault
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -125,6 +175,16 @@ type page struct {
 	Already bool
 	Message string
 	Topics  []topicChoice
+	Body    template.HTML // campaign page: the leaflet's text, rendered from Markdown without raw HTML
+	Prompt  string        // campaign page: how to answer the poll
+
+	// Signed-in pages.
+	Session *auth.Session // nil when nobody is signed in
+	CSRF    string        // the login form's token
+	Next    string        // where to go after signing in
+	Email   string        // the login form's email, kept after a failed attempt
+	Error   string        // a form's error, shown at the top and tied to its field
+	Data    any           // the page's own data
 }
 
 // topicChoice is one line of the preferences page.

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/leaflet"
+	"github.com/crierhq/crier/internal/printrun"
+)
+
+// benchLeafletBody is a typical one-page leaflet, with Welsh letters so the font subset
+// is exercised.
+const benchLeafletBody = `## What is changing
+
+From **Monday 4 January**, bins in Millbrook are collected on a **Tuesday** instead of a Monday.
+
+## What you need to do
+
+- Put your bins out by 7am on Tuesday.
+- Keep using the same bins. Nothing else changes.
+- Garden waste is still collected every other week.
+
+If you need help moving your bin, call 020 7946 0000. Croeso i bawb — Ŵyn a Llŷr.`
+
+// runBenchLeaflets renders personalised A5 leaflets with a QR code, as a print run does,
+// and reports time, memory and file size.
+func (a *App) runBenchLeaflets(ctx context.Context, args []string) error {
+	fs := a.flags("bench leaflets", "[flags]", "Render personalised A5 leaflets (two per A4 sheet, QR code, address panel, embedded\n"+
+		"UTF-8 fonts) into one PDF, as a print run does, and print a table.")
+	n := fs.Int("leaflets", 10_000, "leaflets to render")
+	format := fs.String("format", "a5", "a5, a4 or large")
+	keep := fs.String("out", "", "keep the PDF at this path")
+	skipRun := fs.Bool("skip-print-run", false, "render only; skip the full print run in a scratch database")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	rcpts := make([]leaflet.Recipient, *n)
+	streets := []string{"Acre Lane", "Brixton Hill", "Coldharbour Lane", "Ffordd Llŷr", "Heol Ŵyn"}
+	for i := range rcpts {
+		rcpts[i] = leaflet.Recipient{Name: fmt.Sprintf("Resident %d", i+1), Lines: []string{
+			fmt.Sprintf("%d %s", 1+i%180, streets[i%len(streets)]), "London", fmt.Sprintf("SW2 %d%s", 1+i%9, "RW")}}
+	}
+	content := leaflet.Content{CampaignName: "Bin day (bench)", Title: "Your bin collection day is changing",
+		Body: benchLeafletBody, Lang: "en", OrgName: "Millbrook Council",
+		Contact:      "Millbrook Council\nTown Hall, 1 High Street\nLondon SW2 1RW\n020 7946 0000",
+		CallToAction: "Which day suits you? Text 1 for Tuesday or 2 for Wednesday to 07700 900999.",
+		QRURL:        "https://crier.example/c/42"}
+	var w io.Writer = io.Discard
+	var f *os.File
+	path := *keep
+	if path == "" {
+		dir, err := os.MkdirTemp("", "crier-bench-leaflets-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "leaflets.pdf")
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w = f
+	bar := a.newProgress(int64(*n), "bench leaflets", "leaflets")
+	runtime.GC()
+	start := time.Now()
+	err = leaflet.Render(w, content, rcpts, leaflet.Options{Format: leaflet.Format(*format), Personalised: true,
+		Progress: func(done, total int) { bar.set(int64(done), int64(total), int64(done), "reading") }})
+	dur := time.Since(start)
+	bar.finish()
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	pages := "?"
+	if out, err := exec.CommandContext(ctx, "pdfinfo", path).Output(); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(line, "Pages:"); ok {
+				pages = strings.TrimSpace(v)
+			}
+		}
+	}
+	renderRSS := peakRSS()
+
+	// The whole print run: the post audience read and locked in the database, rounds
+	// planned in walking order, every round's leaflets and round sheet rendered (in
+	// parallel), and the run, rounds, doors and messages recorded.
+	var run *printrun.Result
+	var runDur time.Duration
+	if !*skipRun {
+		run, runDur, err = a.benchPrintRun(ctx, *n, leaflet.Format(*format), content)
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.Stdout, "crier bench leaflets: %d personalised %s leaflets with a QR code and address panel\n\n", *n, *format)
+	fmt.Fprintln(a.Stdout, "| step | leaflets | seconds | leaflets/s | output | peak RSS (MB) | target |")
+	fmt.Fprintln(a.Stdout, "|---|---:|---:|---:|---|---:|---|")
+	fmt.Fprintf(a.Stdout, "| render one PDF | %d | %.2f | %.0f | %s pages, %.1f MB | %.0f | 10,000 A5 ≤ 10 s, ≤ 300 MB |\n", *n, dur.Seconds(),
+		float64(*n)/dur.Seconds(), pages, float64(st.Size())/1e6, float64(renderRSS)/(1<<20))
+	if run != nil {
+		fmt.Fprintf(a.Stdout, "| print run: DB → rounds → PDFs → DB | %d | %.2f | %.0f | %d rounds, %d files | %.0f | |\n", run.Leaflets,
+			runDur.Seconds(), float64(run.Leaflets)/runDur.Seconds(), run.Rounds, len(run.Files), float64(peakRSS())/(1<<20))
+	}
+	return nil
+}
+
+// benchPrintRunSQL gives residents 1..$1 a postal address each (the only way to reach
+// them) on 50 streets of 10 sectors, numbered 1..200 along each street.
+var benchPrintRunSQL = []string{
+	`INSERT INTO addresses (house_number, street, town, postcode, postcode_sector, ward)
+	 SELECT (1 + n / 50)::text, (ARRAY['Acre Lane','Brixton Hill','Coldharbour Lane','Heol Ŵyn','Ffordd Llŷr'])[1 + n % 5] || ' ' || (n % 50 / 5),
+	        'London', 'SW' || (2 + n % 10) || ' ' || (1 + n % 9) || 'AB', 'SW' || (2 + n % 10) || ' ' || (1 + n % 9), 'Millbrook'
+	   FROM generate_series(0, $1 - 1) n`,
+	`INSERT INTO contacts (first_name, last_name, ward)
+	 SELECT (ARRAY['Amira','Ben','Chloé','Dai','Eilidh'])[1 + id % 5], (ARRAY['Adebayo','Brown','Llŷr','Ŵyn','Evans'])[1 + id % 5], 'Millbrook'
+	   FROM addresses ORDER BY id`,
+	`INSERT INTO contact_points (contact_id, kind, address_id) SELECT id, 'postal', id FROM contacts`,
+}
+
+func (a *App) benchPrintRun(ctx context.Context, n int, format leaflet.Format, content leaflet.Content) (*printrun.Result, time.Duration, error) {
+	pool, done, err := a.scratchDB(ctx, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer done()
+	for _, q := range benchPrintRunSQL {
+		args := []any{}
+		if strings.Contains(q, "$1") {
+			args = append(args, n)
+		}
+		if _, err := pool.ExecContext(ctx, q, args...); err != nil {
+			return nil, 0, fmt.Errorf("bench setup: %w", err)
+		}
+	}
+	c := &campaign.Campaign{Name: "Bin day leaflet (bench)", Purpose: "service", ChannelOrder: []string{"post"},
+		LeafletTitle: content.Title, LeafletBody: content.Body}
+	if _, _, _, err := benchStart(ctx, campaign.NewStore(pool, nil), c); err != nil {
+		return nil, 0, err
+	}
+	dir, err := os.MkdirTemp("", "crier-bench-print-")
+	if err != nil {
+		return nil, 0, err
+	}
+	defer os.RemoveAll(dir)
+	bar := a.newProgress(int64(n), "bench print run", "leaflets")
+	start := time.Now()
+	res, err := printrun.NewStore(pool).Print(ctx, printrun.Request{CampaignID: c.ID, Format: format, RoundSize: 150, OutDir: dir,
+		Actor: "bench", Content: content, Progress: func(d, t int) { bar.set(int64(d), int64(t), int64(d), "reading") }})
+	dur := time.Since(start)
+	bar.finish()
+	return res, dur, err
+}

@@ -1,0 +1,265 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/dispatch"
+	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/inbox"
+	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/reply"
+	"github.com/crierhq/crier/internal/sandbox"
+	"github.com/crierhq/crier/internal/sms"
+	"github.com/crierhq/crier/internal/web"
+)
+
+// The bench's fake Twilio account; it exists only in the sandbox on loopback.
+const (
+	benchTwAccount = "AC0000000000000000000000000000bec4"
+	benchTwToken   = "benchtoken0123456789abcdef"
+)
+
+// benchSMSSetupSQL gives residents 1..$1 a mobile each. The numbers are in the UK's
+// personal-numbering range (+44 70), not mobiles anyone holds, and the sandbox never
+// sends anything anywhere.
+const benchSMSSetupSQL = `
+WITH c AS (
+    INSERT INTO contacts (first_name, last_name, ward)
+    SELECT (ARRAY['Amira','Ben','Chloé','Dev','Eilidh','Femi','Grace','Hamza','Iwona','Jack'])[1 + n % 10],
+           (ARRAY['Adebayo','Brown','Chen','Davies','Evans','Fraser','Green','Hughes','Islam','Jones'])[1 + (n / 10) % 10],
+           'Millbrook'
+      FROM generate_series(1, $1) n
+    RETURNING id)
+INSERT INTO contact_points (contact_id, kind, value, phone_type)
+SELECT id, 'phone', '+4470000' || lpad(id::text, 6, '0'), 'mobile' FROM c`
+
+func (a *App) runBenchSMS(ctx context.Context, args []string) error {
+	fs := a.flags("bench sms", "[flags]", "Send an SMS campaign through the real outbox, dispatcher and twilio-go sender to the\n"+
+		"Twilio-compatible sandbox (which answers 429 above --rate) with the web server taking its\n"+
+		"signed status callbacks, and measure the rate held over a window; then fire signed inbound\n"+
+		"texts at the webhook and measure throughput and latency. Scratch database; prints a table.")
+	a.Config.RegisterFlags(fs)
+	ratePerSec := fs.Float64("rate", 50, "configured texts per second (the sandbox allows exactly this many)")
+	window := fs.Duration("window", 30*time.Second, "the window the rate is measured over (after a 2 s warm-up)")
+	inbound := fs.Int("inbound", 20_000, "signed inbound texts to post")
+	clients := fs.Int("clients", 32, "concurrent inbound clients")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	warm := 2 * time.Second
+	residents := int(math.Ceil(*ratePerSec*(window.Seconds()+warm.Seconds()+3))) + 10
+	pool, done, err := a.scratchDB(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if _, err := pool.ExecContext(ctx, benchSMSSetupSQL, residents); err != nil {
+		return fmt.Errorf("bench setup: %w", err)
+	}
+	if _, err := pool.ExecContext(ctx, `ANALYZE`); err != nil {
+		return err
+	}
+
+	tw, err := sandbox.StartTwilio(ctx, sandbox.TwilioConfig{AccountSID: benchTwAccount, AuthToken: benchTwToken, RatePerSec: *ratePerSec})
+	if err != nil {
+		return err
+	}
+	defer tw.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	sender, err := sms.NewTwilioSender(sms.TwilioConfig{AccountSID: benchTwAccount, AuthToken: benchTwToken,
+		From: "+447700900999", StatusCallback: base + web.StatusPath, APIURL: tw.URL()}, nil)
+	if err != nil {
+		return err
+	}
+	ob := outbox.NewStore(pool)
+	ib := inbox.NewStore(pool, inbox.Config{OrgName: "Millbrook Council"}, sender)
+	signer, err := email.NewSigner(bytes.Repeat([]byte("bench-link-key:"), 3))
+	if err != nil {
+		return err
+	}
+	ws, err := web.New(web.Config{DB: pool, Signer: signer, Twilio: &web.TwilioHooks{AuthToken: benchTwToken,
+		PublicURL: base, Inbox: ib, Outbox: ob}})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	// 1. The send rate.
+	cs := campaign.NewStore(pool, nil)
+	c := &campaign.Campaign{Name: "Bin day poll (bench)", Purpose: "service", ChannelOrder: []string{"sms"},
+		SMSBody: "Hi {{first_name}}, we're changing bin day in Millbrook.",
+		Poll:    &reply.Poll{Question: "Which day?", Options: []reply.PollOption{{Key: "1", Label: "Tuesday"}, {Key: "2", Label: "Wednesday"}}}}
+	runID, _, _, err := benchStart(ctx, cs, c)
+	if err != nil {
+		return err
+	}
+	batch := max(1, min(50, int(*ratePerSec)))
+	disp := dispatch.New(dispatch.Config{Instance: "bench", Poll: 100 * time.Millisecond,
+		Channels: map[dispatch.Channel]dispatch.ChannelConfig{dispatch.SMS: {Sender: sender, Composer: sms.NewComposer(pool),
+			Workers: 4, Batch: batch, Chunk: batch, Rate: *ratePerSec}}}, ob, cs)
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	dispDone := make(chan error, 1)
+	start := time.Now()
+	go func() { dispDone <- disp.Run(rctx) }()
+	ticks := int64((warm + *window + time.Second).Seconds() * 10)
+	bar := a.newProgress(ticks, "bench sms: sending at a held rate", "texts accepted")
+	for t := time.Now(); time.Since(start) < warm+*window+time.Second; t = time.Now() {
+		select {
+		case <-ctx.Done():
+			stop()
+			<-dispDone
+			return ctx.Err()
+		case <-time.After(100*time.Millisecond - time.Since(t)%(100*time.Millisecond)):
+		}
+		n := min(ticks, int64(time.Since(start)/(100*time.Millisecond)))
+		bar.set(n, ticks, int64(len(tw.Messages())), "reading")
+	}
+	bar.finish()
+	stop()
+	if err := <-dispDone; err != nil {
+		return err
+	}
+	from, to := start.Add(warm), start.Add(warm+*window)
+	inWindow := 0
+	for _, m := range tw.Messages() {
+		if !m.At.Before(from) && m.At.Before(to) {
+			inWindow++
+		}
+	}
+	held := float64(inWindow) / window.Seconds()
+	var throttled int
+	if err := pool.GetContext(ctx, &throttled, `SELECT count(*) FROM message_events e JOIN outbox o ON o.id = e.outbox_id
+		WHERE o.run_id = $1 AND e.event = 'retry' AND e.detail LIKE '%20429%'`, runID); err != nil {
+		return err
+	}
+	// Let the last status callbacks land, then wait for nothing: the rate table is done.
+	time.Sleep(500 * time.Millisecond)
+
+	// 2. Inbound texts: every resident texted answers (a poll answer, an unclear reply,
+	// a question), plus some from numbers crier doesn't know.
+	res, err := benchInbound(ctx, pool, base, *inbound, *clients, residents)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(a.Stdout, "crier bench sms: %d residents with mobiles; rate %g/s over %s; %d inbound texts from %d clients\n\n",
+		residents, *ratePerSec, *window, *inbound, *clients)
+	fmt.Fprintln(a.Stdout, "| measure | result | target | notes |")
+	fmt.Fprintln(a.Stdout, "|---|---:|---|---|")
+	fmt.Fprintf(a.Stdout, "| send rate held over %s | %.2f texts/s (%+.2f%%) | within 2%% of %g/s | %d accepted in the window |\n",
+		*window, held, 100*(held-*ratePerSec) / *ratePerSec, *ratePerSec, inWindow)
+	fmt.Fprintf(a.Stdout, "| 429s from the sandbox | %d | 0 | sandbox bucket = the configured rate |\n", throttled)
+	fmt.Fprintf(a.Stdout, "| inbound webhook throughput | %.0f req/s | ≥ 2,000 req/s | %d signed requests validated and stored |\n",
+		res.rate, res.stored)
+	fmt.Fprintf(a.Stdout, "| inbound latency p50 / p99 | %.1f / %.1f ms | p99 ≤ 50 ms | max %.1f ms |\n",
+		ms(res.p50), ms(res.p99), ms(res.max))
+	fmt.Fprintf(a.Stdout, "| peak RSS | %.0f MB | | |\n", float64(peakRSS())/(1<<20))
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+type benchInboundResult struct {
+	rate          float64
+	stored        int
+	p50, p99, max time.Duration
+}
+
+// benchInbound posts n signed inbound texts to the webhook from clients goroutines and
+// checks that every one was stored.
+func benchInbound(ctx context.Context, pool *sqlx.DB, base string, n, clients, residents int) (benchInboundResult, error) {
+	var res benchInboundResult
+	bodies := []string{"1", " 2.", "One please", "maybe", "Is this about the brown bin?", "yes!", "2"}
+	target := base + web.InboundPath
+	type req struct {
+		body, sig string
+	}
+	reqs := make([]req, n)
+	for i := range reqs {
+		from := fmt.Sprintf("+4470000%06d", 1+i%residents)
+		if i%20 == 19 {
+			from = fmt.Sprintf("+4470001%06d", i) // not a resident
+		}
+		p := map[string]string{"MessageSid": fmt.Sprintf("SM%032x", i+1), "AccountSid": benchTwAccount, "From": from,
+			"To": "+447700900999", "Body": bodies[i%len(bodies)], "NumMedia": "0", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+		form := url.Values{}
+		for k, v := range p {
+			form.Set(k, v)
+		}
+		reqs[i] = req{form.Encode(), sandbox.Sign(benchTwToken, target, p)}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr error
+	var errOnce sync.Once
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				hr, _ := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(reqs[i].body))
+				hr.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				hr.Header.Set("X-Twilio-Signature", reqs[i].sig)
+				t0 := time.Now()
+				resp, err := client.Do(hr)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("inbound %d: HTTP %d", i, resp.StatusCode)
+					}
+				}
+				lat[i] = time.Since(t0)
+				if err != nil {
+					errOnce.Do(func() { firstErr = err })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return res, firstErr
+	}
+	if err := pool.GetContext(ctx, &res.stored, `SELECT count(*) FROM sms_messages WHERE direction = 'in'`); err != nil {
+		return res, err
+	}
+	if res.stored != n {
+		return res, errors.New("bench inbound: not every text was stored")
+	}
+	slices.Sort(lat)
+	res.rate = float64(n) / elapsed.Seconds()
+	res.p50, res.p99, res.max = lat[n/2], lat[n*99/100], lat[n-1]
+	return res, nil
+}

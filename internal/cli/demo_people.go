@@ -1,0 +1,123 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crierhq/crier/internal/auth"
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/leaflet"
+	"github.com/crierhq/crier/internal/printrun"
+	"github.com/crierhq/crier/internal/segment"
+)
+
+const demoLeafletName = "Bin day leaflet (demo)"
+
+// demoLogins are the demo's accounts: an officer and a volunteer.
+var demoLogins = []struct{ email, name, role string }{
+	{"officer@crier.example", "Olu Officer", auth.Officer},
+	{"volunteer@crier.example", "Val Volunteer", auth.Volunteer},
+}
+
+// demoPeople creates (once) the demo's officer and volunteer with random passwords,
+// kept in DATA_DIR/demo-logins.txt (mode 0600) so a second run can show them again.
+func (a *App) demoPeople(ctx context.Context, d *database) error {
+	path := filepath.Join(a.Config.DataDir, "demo-logins.txt")
+	st := auth.NewStore(d.DB)
+	saved, _ := os.ReadFile(path)
+	var lines []string
+	for _, l := range demoLogins {
+		if _, err := st.Get(ctx, l.email); err == nil {
+			continue
+		} else if !errors.Is(err, auth.ErrNotFound) {
+			return err
+		}
+		pw := strings.ReplaceAll(auth.NewCSRF()[:20], "_", "x")
+		if _, err := st.Add(ctx, l.email, l.name, l.role, pw); err != nil {
+			return err
+		}
+		lines = append(lines, fmt.Sprintf("%-9s %s  password: %s", l.role, l.email, pw))
+	}
+	if len(lines) > 0 {
+		saved = []byte(strings.Join(lines, "\n") + "\n")
+		if err := os.MkdirAll(a.Config.DataDir, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(path, saved, 0o600); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.Stdout, "\nSign in at %s/login (run crier serve):\n", a.webBase())
+	if len(saved) == 0 {
+		fmt.Fprintln(a.Stdout, "  the demo accounts exist; set a password with crier user passwd officer@crier.example")
+		return nil
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(saved)), "\n") {
+		fmt.Fprintf(a.Stdout, "  %s\n", l)
+	}
+	return nil
+}
+
+// demoLeaflets prints (once) a leaflet for Millbrook's residents on paper and gives the
+// first round to the demo volunteer, so "My rounds" has something to walk.
+func (a *App) demoLeaflets(ctx context.Context, d *database) error {
+	cs := campaign.NewStore(d.DB, a.logger())
+	if c, err := cs.Get(ctx, demoLeafletName); err == nil {
+		fmt.Fprintf(a.Stdout, "\nDemo leaflet: campaign %d %q is %s already (crier rounds list).\n", c.ID, c.Name, c.State)
+		return nil
+	} else if !errors.Is(err, campaign.ErrNotFound) {
+		return err
+	}
+	seg, err := segment.NewStore(d.DB).Get(ctx, "Millbrook ward")
+	if err != nil {
+		return err
+	}
+	c := &campaign.Campaign{Name: demoLeafletName, Purpose: "service", Strategy: "best", SegmentID: &seg.ID,
+		ChannelOrder: []string{"email", "sms", "post"}, EmailSubject: "{{first_name}}, your bin day is changing",
+		EmailBody: demoBulletin, LeafletTitle: "Your bin collection day is changing", LeafletBody: demoBulletin}
+	if err := cs.Create(ctx, c, "general", "demo"); err != nil {
+		return err
+	}
+	if err := cs.Schedule(ctx, c.ID, time.Time{}, "demo", checkContent); err != nil {
+		return err
+	}
+	if _, err := cs.StartDue(ctx, time.Now()); err != nil {
+		return err
+	}
+	// Only its paper audience is printed here; its e-bulletins and texts wait in the
+	// outbox for crier serve.
+	var bar *progress
+	res, err := printrun.NewStore(d.DB).Print(ctx, printrun.Request{CampaignID: c.ID, Format: leaflet.A5, RoundSize: 60,
+		OutDir: filepath.Join(a.Config.DataDir, "leaflets"), Actor: "demo", Content: a.leafletContent(c),
+		Progress: func(done, total int) {
+			if bar == nil {
+				bar = a.newProgress(int64(total), "printing the demo leaflets", "leaflets")
+			}
+			bar.set(int64(done), int64(total), int64(done), "reading")
+		}})
+	if bar != nil {
+		bar.finish()
+	}
+	if err != nil {
+		return err
+	}
+	rounds, err := printrun.NewStore(d.DB).Rounds(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if len(rounds) > 0 {
+		if err := printrun.NewStore(d.DB).Assign(ctx, rounds[0].ID, demoLogins[1].email); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.Stdout, "\nPrinted %d leaflets for Millbrook's residents on paper in %d delivery rounds: %s\n", res.Leaflets, res.Rounds, res.Dir)
+	if len(rounds) > 0 {
+		fmt.Fprintf(a.Stdout, "Round %d (%s) is assigned to %s.\n", rounds[0].ID, rounds[0].Name, demoLogins[1].name)
+	}
+	return nil
+}

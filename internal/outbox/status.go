@@ -1,0 +1,173 @@
+package outbox
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// ProviderStatus is one status report from a provider's callback (Twilio's
+// StatusCallback), already judged: State is what it makes the outbox row.
+type ProviderStatus struct {
+	ProviderID string // Twilio's MessageSid
+	Status     string // the provider's word: queued, sent, delivered, undelivered, failed, ...
+	Rank       int    // a later status has a higher rank; a report never lowers the rank
+	State      string // sent, delivered or failed
+	Reason     string // stored; no personal data
+	ErrorCode  int
+	// PointStatus is what the status says of the number: "invalid" (dead), "opted_out"
+	// (the resident texted STOP: a withdrawal from every topic is recorded too), or "".
+	PointStatus string
+}
+
+// applyStatusSQL applies a status to the outbox row and to an officer's reply with that
+// SID, each only if it raises the row's rank: a repeated callback changes nothing and a
+// late "sent" never overwrites "delivered". The status is also kept (rank-guarded) in
+// provider_statuses, marked applied when a row took it: a callback that beats the worker's
+// settle is applied by the settle (applyLateSQL) or by the rescuer.
+const applyStatusSQL = `
+WITH o AS (
+    UPDATE outbox SET state = $4, provider_status = $2, provider_rank = $3, reason = $5, updated_at = now()
+     WHERE provider_id = $1 AND provider_rank < $3 AND state IN ('sent', 'delivered', 'failed')
+ RETURNING id, contact_point_id),
+sm AS (
+    UPDATE sms_messages SET status = $4, status_rank = $3, status_reason = $5
+     WHERE provider_sid = $1 AND direction = 'out' AND status_rank < $3
+ RETURNING id),
+ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, $2, $5 FROM o),
+cp AS (
+    UPDATE contact_points cp SET status = $7, status_reason = $5, updated_at = now()
+      FROM o WHERE $7 <> '' AND cp.id = o.contact_point_id AND cp.status = 'active'),
+wd AS (
+    INSERT INTO consents (contact_point_id, topic_id, status, source)
+    SELECT o.contact_point_id, t.id, 'withdrawn', 'provider reports opt-out: ' || $5
+      FROM o CROSS JOIN topics t WHERE $7 = 'opted_out' AND o.contact_point_id IS NOT NULL),
+ps AS (
+    INSERT INTO provider_statuses (provider_id, status, rank, state, reason, error_code, point_status, applied)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, EXISTS (SELECT 1 FROM o) OR EXISTS (SELECT 1 FROM sm))
+    ON CONFLICT (provider_id) DO UPDATE SET status = EXCLUDED.status, rank = EXCLUDED.rank, state = EXCLUDED.state,
+           reason = EXCLUDED.reason, error_code = EXCLUDED.error_code, point_status = EXCLUDED.point_status,
+           applied = EXCLUDED.applied, updated_at = now()
+     WHERE provider_statuses.rank < EXCLUDED.rank)
+SELECT (SELECT count(*) FROM o) + (SELECT count(*) FROM sm)`
+
+// lockSIDsSQL serialises a callback with the settle of the same message: both take a
+// transaction lock per SID first (in SID order, so settles never deadlock), and every
+// statement after it sees what the other committed. Without it a callback that arrives
+// while its send is being settled could miss the outbox row, and the settle miss the
+// kept status, leaving it for the rescuer. The two-key form keeps these locks apart
+// from the single-key locks of the referential-integrity triggers.
+const lockSIDsSQL = `SELECT count(pg_advisory_xact_lock(29571, h))
+  FROM (SELECT DISTINCT hashtext(sid) AS h FROM unnest($1::text[]) AS sid ORDER BY 1) s`
+
+// RecordProviderStatus applies one callback. It reports whether a message took it now
+// (false for a repeat, a late lower status, or a message whose send is not yet settled).
+func (s *Store) RecordProviderStatus(ctx context.Context, ps ProviderStatus) (bool, error) {
+	st, err := s.stmt(ctx, applyStatusSQL)
+	if err != nil {
+		return false, fmt.Errorf("record provider status: %w", err)
+	}
+	lock, err := s.stmt(ctx, lockSIDsSQL)
+	if err != nil {
+		return false, fmt.Errorf("record provider status: %w", err)
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("record provider status: %w", err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.StmtxContext(ctx, lock).GetContext(ctx, &n, pq.Array([]string{ps.ProviderID})); err != nil {
+		return false, fmt.Errorf("record provider status: %w", err)
+	}
+	if err := tx.StmtxContext(ctx, st).GetContext(ctx, &n, ps.ProviderID, ps.Status, ps.Rank, ps.State, ps.Reason, ps.ErrorCode, ps.PointStatus); err != nil {
+		return false, fmt.Errorf("record provider status: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("record provider status: %w", err)
+	}
+	return n > 0, nil
+}
+
+// twilioSIDs returns the Twilio message SIDs among provs, sorted.
+func twilioSIDs(provs []string) []string {
+	var sids []string
+	for _, p := range provs {
+		if twilioSID.MatchString(p) {
+			sids = append(sids, p)
+		}
+	}
+	slices.Sort(sids)
+	return sids
+}
+
+// lockSIDs takes the SIDs' locks in tx (see lockSIDsSQL).
+func (s *Store) lockSIDs(ctx context.Context, tx *sqlx.Tx, sids []string) error {
+	st, err := s.stmt(ctx, lockSIDsSQL)
+	if err != nil {
+		return fmt.Errorf("lock provider ids: %w", err)
+	}
+	var n int
+	if err := tx.StmtxContext(ctx, st).GetContext(ctx, &n, pq.Array(sids)); err != nil {
+		return fmt.Errorf("lock provider ids: %w", err)
+	}
+	return nil
+}
+
+// applyLateSQL applies kept statuses that no row took when they arrived: those of the
+// given SIDs (a worker's settle, in its transaction), or ($1 NULL) every unapplied one
+// from the last two days (the rescuer).
+const applyLateSQL = `
+WITH ps AS (
+    UPDATE provider_statuses SET applied = true
+     WHERE NOT applied AND ($1::text[] IS NULL AND updated_at > now() - interval '2 days' OR provider_id = ANY($1))
+       AND (EXISTS (SELECT 1 FROM outbox o WHERE o.provider_id = provider_statuses.provider_id AND o.state IN ('sent', 'delivered', 'failed'))
+         OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.provider_sid = provider_statuses.provider_id))
+ RETURNING provider_id, status, rank, state, reason, point_status),
+o AS (
+    UPDATE outbox o SET state = ps.state, provider_status = ps.status, provider_rank = ps.rank, reason = ps.reason,
+           updated_at = now()
+      FROM ps WHERE o.provider_id = ps.provider_id AND o.provider_rank < ps.rank AND o.state IN ('sent', 'delivered', 'failed')
+ RETURNING o.id, o.contact_point_id, ps.status, ps.reason, ps.point_status),
+sm AS (
+    UPDATE sms_messages m SET status = ps.state, status_rank = ps.rank, status_reason = ps.reason
+      FROM ps WHERE m.provider_sid = ps.provider_id AND m.direction = 'out' AND m.status_rank < ps.rank),
+ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, status, reason FROM o),
+wd AS (
+    INSERT INTO consents (contact_point_id, topic_id, status, source)
+    SELECT o.contact_point_id, t.id, 'withdrawn', 'provider reports opt-out: ' || o.reason
+      FROM o CROSS JOIN topics t WHERE o.point_status = 'opted_out' AND o.contact_point_id IS NOT NULL)
+UPDATE contact_points cp SET status = o.point_status, status_reason = o.reason, updated_at = now()
+  FROM o WHERE o.point_status <> '' AND cp.id = o.contact_point_id AND cp.status = 'active'`
+
+// twilioSID matches Twilio message SIDs: only settles of such messages look for statuses
+// that arrived first (e-bulletins never have any).
+var twilioSID = regexp.MustCompile(`^[SM]M[0-9a-f]{32}$`)
+
+// applyLate runs applyLateSQL for sids inside tx, which holds their locks.
+func (s *Store) applyLate(ctx context.Context, tx *sqlx.Tx, sids []string) error {
+	if len(sids) == 0 {
+		return nil
+	}
+	st, err := s.stmt(ctx, applyLateSQL)
+	if err != nil {
+		return fmt.Errorf("apply early statuses: %w", err)
+	}
+	if _, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(sids)); err != nil {
+		return fmt.Errorf("apply early statuses: %w", err)
+	}
+	return nil
+}
+
+// ApplyLateStatuses applies every kept status that no message has taken yet (a callback
+// and the settle of its send raced); the dispatcher's rescuer calls it.
+func (s *Store) ApplyLateStatuses(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, applyLateSQL, nil); err != nil {
+		return fmt.Errorf("apply late statuses: %w", err)
+	}
+	return nil
+}

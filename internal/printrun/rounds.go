@@ -1,0 +1,252 @@
+package printrun
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/leaflet"
+)
+
+// RoundInfo is one round as volunteers and officers list it.
+type RoundInfo struct {
+	ID           int64          `db:"id"`
+	PrintRunID   int64          `db:"print_run_id"`
+	CampaignID   int64          `db:"campaign_id"`
+	CampaignName string         `db:"campaign_name"`
+	Name         string         `db:"name"`
+	Streets      pq.StringArray `db:"streets"`
+	Volunteer    string         `db:"volunteer"`
+	State        string         `db:"state"`
+	Doors        int            `db:"doors"`
+	Delivered    int            `db:"delivered"`
+	NotDelivered int            `db:"not_delivered"`
+	Skipped      int            `db:"skipped"`
+	Pending      int            `db:"pending"`
+	VolunteerID  *int64         `db:"volunteer_user_id"`
+	Dir          string         `db:"out_dir"`
+	Files        pq.StringArray `db:"files"`
+	AssignedAt   *time.Time     `db:"assigned_at"`
+	CompletedAt  *time.Time     `db:"completed_at"`
+}
+
+// Rounds lists rounds, newest print run first; campaignID 0 means every campaign.
+func (s *Store) Rounds(ctx context.Context, campaignID int64) ([]RoundInfo, error) {
+	return s.RoundsFor(ctx, RoundFilter{CampaignID: campaignID})
+}
+
+// RoundFilter narrows RoundsFor; zero fields don't filter.
+type RoundFilter struct {
+	CampaignID  int64
+	VolunteerID int64 // a volunteer's account: "My rounds"
+	RoundID     int64
+}
+
+// RoundsFor lists the rounds f selects.
+func (s *Store) RoundsFor(ctx context.Context, f RoundFilter) ([]RoundInfo, error) {
+	var out []RoundInfo
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT r.id, r.print_run_id, p.campaign_id, c.name AS campaign_name, r.name, r.streets, r.volunteer, r.state,
+		       r.assigned_at, r.completed_at, r.volunteer_user_id, p.out_dir, r.files,
+		       count(st.id) AS doors,
+		       count(st.id) FILTER (WHERE st.state = 'delivered') AS delivered,
+		       count(st.id) FILTER (WHERE st.state = 'not_delivered') AS not_delivered,
+		       count(st.id) FILTER (WHERE st.state = 'skipped') AS skipped,
+		       count(st.id) FILTER (WHERE st.state = 'pending') AS pending
+		  FROM rounds r JOIN print_runs p ON p.id = r.print_run_id JOIN campaigns c ON c.id = p.campaign_id
+		  LEFT JOIN round_stops st ON st.round_id = r.id
+		 WHERE ($1 = 0 OR p.campaign_id = $1) AND ($2 = 0 OR r.volunteer_user_id = $2) AND ($3 = 0 OR r.id = $3)
+		 GROUP BY r.id, p.campaign_id, c.name, p.out_dir
+		 ORDER BY r.print_run_id DESC, r.id`, f.CampaignID, f.VolunteerID, f.RoundID)
+	if err != nil {
+		return nil, fmt.Errorf("list rounds: %w", err)
+	}
+	return out, nil
+}
+
+// StopInfo is one door of a round.
+type StopInfo struct {
+	Seq     int    `db:"seq"`
+	Address string `db:"address"`
+	Notes   string `db:"notes"`
+	State   string `db:"state"`
+	Reason  string `db:"reason"`
+}
+
+// Stops lists a round's doors in walking order.
+func (s *Store) Stops(ctx context.Context, roundID int64) ([]StopInfo, error) {
+	var out []StopInfo
+	err := s.db.SelectContext(ctx, &out, `
+		SELECT st.seq, concat_ws(', ', nullif(a.flat, ''), trim(a.house_number || ' ' || a.street), a.postcode) AS address,
+		       a.delivery_notes AS notes, st.state, st.reason
+		  FROM round_stops st JOIN addresses a ON a.id = st.address_id
+		 WHERE st.round_id = $1 ORDER BY st.seq`, roundID)
+	if err != nil {
+		return nil, fmt.Errorf("round %d: %w", roundID, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("round %d: %w", roundID, ErrNotFound)
+	}
+	return out, nil
+}
+
+// Assign gives a round to a volunteer.
+func (s *Store) Assign(ctx context.Context, roundID int64, volunteer string) error {
+	volunteer = strings.TrimSpace(volunteer)
+	if volunteer == "" {
+		return fmt.Errorf("%w: name the volunteer", ErrInvalid)
+	}
+	// A volunteer with an account (named by email address or name) sees the round in
+	// "My rounds" on the web.
+	res, err := s.db.ExecContext(ctx, `
+		WITH u AS (SELECT id, name FROM users WHERE NOT disabled AND (lower(email) = lower($2) OR lower(name) = lower($2))
+		            ORDER BY lower(email) = lower($2) DESC, id LIMIT 1)
+		UPDATE rounds SET volunteer = coalesce((SELECT name FROM u), $2), volunteer_user_id = (SELECT id FROM u),
+		       assigned_at = now(), state = CASE WHEN state = 'done' THEN state ELSE 'assigned' END
+		 WHERE id = $1`, roundID, volunteer)
+	if err != nil {
+		return fmt.Errorf("assign round %d: %w", roundID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("round %d: %w", roundID, ErrNotFound)
+	}
+	return nil
+}
+
+// Delivery is what a volunteer reports for a round.
+type Delivery struct {
+	RoundID int64
+	Seqs    []int  // the doors (by number on the round sheet); none: every door still pending
+	Failed  bool   // could not deliver
+	Reason  string // why not (required when Failed): "no letterbox", "access gate locked"
+	Actor   string // who reports it
+}
+
+// Deliver records a volunteer's report: doors delivered or not, and the post messages
+// behind them delivered or failed, each with an event. A door already reported is
+// changed only by a new report for that door (a correction). The round is done when no
+// door is pending.
+func (s *Store) Deliver(ctx context.Context, d Delivery) (int, error) {
+	if d.Failed && strings.TrimSpace(d.Reason) == "" {
+		return 0, fmt.Errorf("%w: say why the leaflet could not be delivered (--reason)", ErrInvalid)
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var volunteer string
+	if err := tx.GetContext(ctx, &volunteer, `SELECT volunteer FROM rounds WHERE id = $1 FOR UPDATE`, d.RoundID); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, fmt.Errorf("round %d: %w", d.RoundID, ErrNotFound)
+		}
+		return 0, err
+	}
+	state, outState, event := "delivered", "delivered", "delivered"
+	if d.Failed {
+		state, outState, event = "not_delivered", "failed", "not delivered"
+	}
+	who := d.Actor
+	if volunteer != "" {
+		who = volunteer
+	}
+	detail := fmt.Sprintf("round %d by %s", d.RoundID, who)
+	reason := ""
+	if d.Failed {
+		reason = "could not deliver: " + strings.TrimSpace(d.Reason)
+		detail += ": " + reason
+	}
+	var n int
+	if len(d.Seqs) > 0 {
+		var known int
+		if err := tx.GetContext(ctx, &known, `SELECT count(*) FROM round_stops WHERE round_id = $1 AND seq = ANY($2) AND state <> 'skipped'`,
+			d.RoundID, pq.Array(d.Seqs)); err != nil {
+			return 0, err
+		}
+		if known != len(uniqueInts(d.Seqs)) {
+			return 0, fmt.Errorf("%w: round %d has no door numbered %s to deliver to (see crier rounds show %d)", ErrInvalid, d.RoundID, intsList(d.Seqs), d.RoundID)
+		}
+	}
+	err = tx.GetContext(ctx, &n, `
+		WITH st AS (
+		    UPDATE round_stops SET state = $3, reason = $4, updated_at = now()
+		     WHERE round_id = $1 AND state <> 'skipped'
+		       AND (coalesce(cardinality($2::int[]), 0) = 0 AND state = 'pending' OR seq = ANY($2))
+		 RETURNING outbox_ids),
+		ob AS (
+		    UPDATE outbox o SET state = $5, reason = $4, updated_at = now()
+		      FROM (SELECT unnest(outbox_ids) AS id FROM st) x
+		     WHERE o.id = x.id AND o.state IN ('sent', 'delivered', 'failed')
+		 RETURNING o.id),
+		ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, $6, $7 FROM ob)
+		SELECT count(*) FROM st`,
+		d.RoundID, pq.Array(d.Seqs), state, reason, outState, event, detail)
+	if err != nil {
+		return 0, fmt.Errorf("record delivery: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE rounds SET state = 'done', completed_at = now()
+		 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM round_stops WHERE round_id = $1 AND state = 'pending')`, d.RoundID); err != nil {
+		return 0, err
+	}
+	return n, tx.Commit()
+}
+
+func uniqueInts(v []int) map[int]bool {
+	m := map[int]bool{}
+	for _, x := range v {
+		m[x] = true
+	}
+	return m
+}
+
+func intsList(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Sheet returns a round's sheet as it stands: its volunteer, and each door with its
+// notes and, once reported, what happened there — for printing again after the round
+// is assigned.
+func (s *Store) Sheet(ctx context.Context, roundID int64) (leaflet.RoundSheet, error) {
+	var r struct {
+		Name      string         `db:"name"`
+		Volunteer string         `db:"volunteer"`
+		Campaign  string         `db:"campaign"`
+		Streets   pq.StringArray `db:"streets"`
+	}
+	err := s.db.GetContext(ctx, &r, `SELECT r.name, r.volunteer, c.name AS campaign, r.streets
+		FROM rounds r JOIN print_runs p ON p.id = r.print_run_id JOIN campaigns c ON c.id = p.campaign_id WHERE r.id = $1`, roundID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return leaflet.RoundSheet{}, fmt.Errorf("round %d: %w", roundID, ErrNotFound)
+	}
+	if err != nil {
+		return leaflet.RoundSheet{}, err
+	}
+	stops, err := s.Stops(ctx, roundID)
+	if err != nil {
+		return leaflet.RoundSheet{}, err
+	}
+	sheet := leaflet.RoundSheet{Round: r.Name, Volunteer: r.Volunteer, Campaign: r.Campaign, Streets: r.Streets}
+	for _, st := range stops {
+		notes := st.Notes
+		switch st.State {
+		case "skipped":
+			notes = strings.TrimSpace(st.Reason + ". " + notes)
+		case "delivered":
+			notes = strings.TrimSpace("Delivered. " + notes)
+		case "not_delivered":
+			notes = strings.TrimSpace("Not delivered: " + strings.TrimPrefix(st.Reason, "could not deliver: ") + ". " + notes)
+		}
+		sheet.Stops = append(sheet.Stops, leaflet.Stop{Address: st.Address, Notes: notes, DoNotDeliver: st.State == "skipped"})
+	}
+	return sheet, nil
+}

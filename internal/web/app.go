@@ -1,0 +1,393 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/crierhq/crier/internal/auth"
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/inbox"
+	"github.com/crierhq/crier/internal/printrun"
+)
+
+// The cookies.
+const (
+	sessionCookie = "crier_session"
+	loginCSRF     = "crier_login_csrf"
+)
+
+// App is the signed-in side of the web server: officers' and volunteers' pages.
+type App struct {
+	Auth   *auth.Store
+	Rounds *printrun.Store
+	Inbox  *inbox.Store // replies (read-only here); may be nil without SMS
+	// SecureCookies marks cookies Secure (served over https, as CRIER_PUBLIC_URL says).
+	SecureCookies bool
+	// SMSPrice is what one SMS segment costs, in pounds (CRIER_SMS_PRICE), for the
+	// campaign editor's cost estimate; 0 shows no estimate.
+	SMSPrice float64
+	// PublicURL is where residents reach crier (CRIER_PUBLIC_URL): the campaign editor's
+	// leaflet preview prints its QR code and link to the campaign's page there, as the
+	// printed leaflet does; empty previews the leaflet without them.
+	PublicURL string
+}
+
+type ctxKey struct{}
+
+// sessionOf returns the request's session, or nil.
+func sessionOf(r *http.Request) *auth.Session {
+	s, _ := r.Context().Value(ctxKey{}).(*auth.Session)
+	return s
+}
+
+// withUser requires a signed-in user with one of roles. An anonymous GET is sent to the
+// login page; anything else anonymous gets 401; a signed-in user without the role gets
+// 403. Every POST must carry the session's CSRF token.
+func (s *Server) withUser(roles []string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, _ := r.Cookie(sessionCookie)
+		var token string
+		if c != nil {
+			token = c.Value
+		}
+		sess, err := s.app.Auth.Session(r.Context(), token)
+		switch {
+		case errors.Is(err, auth.ErrNoSession):
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.render(w, http.StatusUnauthorized, "message.html", page{Title: "Please sign in", OrgName: s.brand.OrgName,
+				Message: "Your session has ended. Sign in again to carry on."})
+			return
+		case err != nil:
+			s.fail(w, r, err)
+			return
+		}
+		if !sess.User.Can(roles...) {
+			s.render(w, http.StatusForbidden, "message.html", page{Title: "Not for your account", OrgName: s.brand.OrgName,
+				Message: "This page is for " + strings.Join(roles, " and ") + " accounts.", Session: sess})
+			return
+		}
+		if r.Method == http.MethodPost && !sess.ValidCSRF(r.PostFormValue("csrf")) {
+			s.render(w, http.StatusForbidden, "message.html", page{Title: "This form has expired", OrgName: s.brand.OrgName,
+				Message: "Go back, reload the page and try again.", Session: sess})
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)))
+	}
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: s.app.SecureCookies, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	token := auth.NewCSRF()
+	s.setCookie(w, loginCSRF, token, 3600)
+	s.render(w, http.StatusOK, "login.html", page{Title: "Sign in", OrgName: s.brand.OrgName, CSRF: token,
+		Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return ""
+	}
+	return next
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	c, _ := r.Cookie(loginCSRF)
+	form := r.PostFormValue("csrf")
+	if c == nil || form == "" || c.Value != form {
+		s.render(w, http.StatusForbidden, "message.html", page{Title: "This form has expired", OrgName: s.brand.OrgName,
+			Message: "Go back, reload the sign-in page and try again."})
+		return
+	}
+	email := strings.TrimSpace(r.PostFormValue("email"))
+	u, err := s.app.Auth.Authenticate(r.Context(), email, r.PostFormValue("password"), clientIP(r))
+	if err != nil {
+		code, msg := http.StatusUnauthorized, "The email address or password is not right."
+		if errors.Is(err, auth.ErrRateLimited) {
+			code, msg = http.StatusTooManyRequests, "Too many attempts. Wait 15 minutes and try again."
+		} else if !errors.Is(err, auth.ErrBadLogin) {
+			s.fail(w, r, err)
+			return
+		}
+		token := auth.NewCSRF()
+		s.setCookie(w, loginCSRF, token, 3600)
+		s.render(w, code, "login.html", page{Title: "Sign in", OrgName: s.brand.OrgName, CSRF: token, Email: email,
+			Error: msg, Next: safeNext(r.PostFormValue("next"))})
+		return
+	}
+	token, _, err := s.app.Auth.StartSession(r.Context(), u)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.setCookie(w, sessionCookie, token, 0)
+	s.setCookie(w, loginCSRF, "", -1)
+	next := safeNext(r.PostFormValue("next"))
+	if next == "" {
+		next = "/"
+		if u.Role == auth.Volunteer {
+			next = "/rounds"
+		}
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if c, _ := r.Cookie(sessionCookie); c != nil {
+		if err := s.app.Auth.EndSession(r.Context(), c.Value); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.setCookie(w, sessionCookie, "", -1)
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// channelProgress is one campaign's messages on one channel, for the dashboard.
+type channelProgress struct {
+	Channel                                   string
+	Total, Done, Delivered, Failed, Suppressd int
+}
+
+type dashboardCampaign struct {
+	ID       int64
+	Name     string
+	State    string
+	Channels []channelProgress
+}
+
+// handleDashboard shows an officer the recent campaigns with progress per channel and
+// the replies waiting.
+func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
+	sess := sessionOf(r)
+	if sess.User.Role == auth.Volunteer {
+		http.Redirect(w, r, "/rounds", http.StatusSeeOther)
+		return
+	}
+	list, err := campaign.NewStore(s.db, s.log).List(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var cards []dashboardCampaign
+	for _, c := range list[:min(len(list), 10)] {
+		counts, err := campaign.NewStore(s.db, s.log).Status(r.Context(), c.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d := dashboardCampaign{ID: c.ID, Name: c.Name, State: string(c.State)}
+		by := map[string]*channelProgress{}
+		for _, n := range counts {
+			p := by[n.Channel]
+			if p == nil {
+				p = &channelProgress{Channel: n.Channel}
+				by[n.Channel] = p
+			}
+			switch n.State {
+			case "suppressed":
+				p.Suppressd += n.N
+				continue
+			case "sent", "delivered":
+				p.Done += n.N
+			case "failed", "bounced", "cancelled", "unknown":
+				p.Failed += n.N
+			}
+			if n.State == "delivered" {
+				p.Delivered += n.N
+			}
+			p.Total += n.N
+		}
+		for _, ch := range []string{"email", "sms", "post"} {
+			if p := by[ch]; p != nil {
+				d.Channels = append(d.Channels, *p)
+			}
+		}
+		cards = append(cards, d)
+	}
+	unread := 0
+	if s.app.Inbox != nil {
+		convs, err := s.app.Inbox.List(r.Context(), inbox.Filter{Unread: true, Limit: 1000})
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		unread = len(convs)
+	}
+	s.render(w, http.StatusOK, "dashboard.html", page{Title: "Dashboard", OrgName: s.brand.OrgName, Session: sess,
+		Data: map[string]any{"Campaigns": cards, "Unread": unread}})
+}
+
+// handleReplies lists residents' conversations for officers.
+func (s *Server) handleReplies(w http.ResponseWriter, r *http.Request) {
+	var convs []inbox.Conversation
+	if s.app.Inbox != nil {
+		var err error
+		if convs, err = s.app.Inbox.List(r.Context(), inbox.Filter{Limit: 200}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	s.render(w, http.StatusOK, "replies.html", page{Title: "Replies", OrgName: s.brand.OrgName, Session: sessionOf(r),
+		Data: convs})
+}
+
+// roundFor returns a round the signed-in user may see: a volunteer only their own.
+func (s *Server) roundFor(r *http.Request) (*printrun.RoundInfo, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return nil, printrun.ErrNotFound
+	}
+	f := printrun.RoundFilter{RoundID: id}
+	if u := sessionOf(r).User; u.Role == auth.Volunteer {
+		f.VolunteerID = u.ID
+	}
+	list, err := s.app.Rounds.RoundsFor(r.Context(), f)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, printrun.ErrNotFound
+	}
+	return &list[0], nil
+}
+
+// handleRounds lists a volunteer's rounds (an officer sees every round).
+func (s *Server) handleRounds(w http.ResponseWriter, r *http.Request) {
+	sess := sessionOf(r)
+	f := printrun.RoundFilter{}
+	if sess.User.Role == auth.Volunteer {
+		f.VolunteerID = sess.User.ID
+	}
+	list, err := s.app.Rounds.RoundsFor(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	title := "My rounds"
+	if sess.User.Role != auth.Volunteer {
+		title = "Delivery rounds"
+	}
+	s.render(w, http.StatusOK, "rounds.html", page{Title: title, OrgName: s.brand.OrgName, Session: sess, Data: list})
+}
+
+// handleRound shows a round's doors in walking order, one tap each.
+func (s *Server) handleRound(w http.ResponseWriter, r *http.Request) {
+	rd, err := s.roundFor(r)
+	if errors.Is(err, printrun.ErrNotFound) {
+		s.render(w, http.StatusNotFound, "message.html", page{Title: "Round not found", OrgName: s.brand.OrgName,
+			Message: "There is no such round among yours.", Session: sessionOf(r)})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	stops, err := s.app.Rounds.Stops(r.Context(), rd.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "round.html", page{Title: rd.Name, OrgName: s.brand.OrgName, Session: sessionOf(r),
+		Data: map[string]any{"Round": rd, "Stops": stops, "Reasons": notDeliveredReasons}})
+}
+
+// notDeliveredReasons are the usual reasons a volunteer picks from (or writes their own).
+var notDeliveredReasons = []string{"No access (gate or door locked)", "No letterbox", "Letterbox sealed or full",
+	"Dog", "Address not found", "Resident refused"}
+
+// handleDoor records one door: delivered, or not delivered with a reason.
+func (s *Server) handleDoor(w http.ResponseWriter, r *http.Request) {
+	rd, err := s.roundFor(r)
+	if err != nil {
+		s.render(w, http.StatusNotFound, "message.html", page{Title: "Round not found", OrgName: s.brand.OrgName,
+			Message: "There is no such round among yours.", Session: sessionOf(r)})
+		return
+	}
+	seq, err := strconv.Atoi(r.PathValue("seq"))
+	if err != nil || seq <= 0 {
+		http.Error(w, "no such door", http.StatusBadRequest)
+		return
+	}
+	d := printrun.Delivery{RoundID: rd.ID, Seqs: []int{seq}, Actor: sessionOf(r).User.Name}
+	if r.PostFormValue("outcome") == "not_delivered" {
+		d.Failed = true
+		d.Reason = strings.TrimSpace(r.PostFormValue("other"))
+		if d.Reason == "" {
+			d.Reason = r.PostFormValue("reason")
+		}
+	}
+	if _, err := s.app.Rounds.Deliver(r.Context(), d); err != nil {
+		if errors.Is(err, printrun.ErrInvalid) {
+			stops, _ := s.app.Rounds.Stops(r.Context(), rd.ID)
+			s.render(w, http.StatusUnprocessableEntity, "round.html", page{Title: rd.Name, OrgName: s.brand.OrgName,
+				Session: sessionOf(r), Error: "Door " + strconv.Itoa(seq) + ": choose or write why the leaflet could not be delivered.",
+				Data: map[string]any{"Round": rd, "Stops": stops, "Reasons": notDeliveredReasons, "ErrorDoor": seq}})
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/rounds/"+strconv.FormatInt(rd.ID, 10)+"#door-"+strconv.Itoa(seq), http.StatusSeeOther)
+}
+
+// handleRoundFile downloads one of a round's PDFs.
+func (s *Server) handleRoundFile(w http.ResponseWriter, r *http.Request) {
+	rd, err := s.roundFor(r)
+	name := r.PathValue("name")
+	if err != nil || !slices.Contains(rd.Files, name) || filepath.Base(name) != name {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	http.ServeFile(w, r, filepath.Join(rd.Dir, name))
+}
+
+// registerApp adds the signed-in pages to mux.
+func (s *Server) registerApp(mux *http.ServeMux) {
+	officers := []string{auth.Officer}
+	everyone := []string{auth.Officer, auth.Volunteer}
+	mux.HandleFunc("GET /login", s.handleLoginForm)
+	mux.HandleFunc("POST /login", s.handleLogin)
+	mux.HandleFunc("POST /logout", s.withUser(everyone, s.handleLogout))
+	mux.HandleFunc("GET /{$}", s.withUser(everyone, s.handleDashboard))
+	mux.HandleFunc("GET /replies", s.withUser(officers, s.handleReplies))
+	mux.HandleFunc("GET /rounds", s.withUser(everyone, s.handleRounds))
+	mux.HandleFunc("GET /rounds/{id}", s.withUser(everyone, s.handleRound))
+	mux.HandleFunc("POST /rounds/{id}/doors/{seq}", s.withUser(everyone, s.handleDoor))
+	mux.HandleFunc("GET /rounds/{id}/files/{name}", s.withUser(everyone, s.handleRoundFile))
+	s.registerInbox(mux)
+	s.registerContacts(mux)
+	s.registerResults(mux)
+	s.registerEditor(mux)
+	s.registerSegments(mux)
+}
+
+// OfficerRoutes lists the officer-only pages (with placeholder ids), for authorisation
+// tests.
+var OfficerRoutes = append([]string{"/replies", "/contacts", "/contacts/1", importPath, "/campaigns", "/campaigns/1/results",
+	"/reach", "/campaigns/new", "/campaigns/1/edit", "/campaigns/1/preview/email", "/segments", "/segments/new", "/segments/1"}, InboxRoutes...)
