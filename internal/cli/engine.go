@@ -170,6 +170,9 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	}
 	app := &web.App{Auth: auth.NewStore(d.DB), Rounds: printrun.NewStore(d.DB), Inbox: e.inbox,
 		SecureCookies: strings.HasPrefix(e.publicURL, "https://"), SMSPrice: a.Config.SMSPrice, PublicURL: e.publicURL}
+	if e.sender != nil {
+		app.Mail, app.MailFrom = e.sender, a.Config.From
+	}
 	if app.Inbox == nil {
 		app.Inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName}, nil) // read-only without SMS
 	}

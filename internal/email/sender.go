@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -279,6 +280,9 @@ func (s *SMTPSender) sendBuild(m dispatch.Message) (*mail.Msg, string, error) {
 	msg.Subject(m.Subject)
 	msg.SetDateWithValue(time.Now())
 	msgID := "outbox-" + strconv.FormatInt(m.OutboxID, 10) + ".crier@" + from.domain
+	if m.OutboxID == 0 { // sent directly (a confirmation, a test send): no outbox row to name it
+		msgID = "direct-" + rand.Text() + ".crier@" + from.domain
+	}
 	msg.SetMessageIDWithValue(msgID)
 	for k, v := range m.Headers {
 		if sendReservedHeader(k) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/inbox"
 	"github.com/crierhq/crier/internal/printrun"
 )
@@ -37,6 +38,12 @@ type App struct {
 	// leaflet preview prints its QR code and link to the campaign's page there, as the
 	// printed leaflet does; empty previews the leaflet without them.
 	PublicURL string
+	// Mail sends one email now, outside any campaign run: sign-up confirmations and
+	// officers' test sends. It is the e-bulletins' SMTP sender; nil when none is
+	// configured, and those pages say so rather than pretend.
+	Mail dispatch.Sender
+	// MailFrom is the From of those emails (CRIER_FROM, "Name <address>").
+	MailFrom string
 }
 
 type ctxKey struct{}
