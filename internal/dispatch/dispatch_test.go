@@ -270,7 +270,7 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 		t.Fatal("no https unsubscribe URL")
 	}
 	consents := func() (n int) {
-		r.db.Get(&n, `SELECT count(*) FROM consents WHERE source = 'email unsubscribe link'`)
+		r.db.Get(&n, `SELECT count(*) FROM consents WHERE source = 'web' AND detail = 'one-click unsubscribe from the email'`)
 		return n
 	}
 	resp, err = http.Get(first.unsubscribe)

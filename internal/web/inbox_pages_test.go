@@ -452,8 +452,8 @@ func TestInboxPollResultsPage(t *testing.T) {
 	if got := strings.Count(html, `<li><a href="/replies/`); got != res.Unclear {
 		t.Errorf("%d unclear answers listed, the inbox counts %d", got, res.Unclear)
 	}
-	if strings.Contains(html, "please stop texting me") || strings.Contains(html, "<script") {
-		t.Error("the poll page lists a likely opt-out as unclear, or has a script")
+	if strings.Contains(html, "please stop texting me") || strings.Contains(html, "<script>") {
+		t.Error("the poll page lists a likely opt-out as unclear, or has an inline script")
 	}
 
 	// No poll: a campaign without one, one that doesn't exist, a bad id.

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
@@ -62,6 +65,17 @@ func (s *residentSite) resident(t *testing.T, firstName string, addresses ...str
 	return contactID, pointIDs
 }
 
+// mobile adds a mobile number to the contact and returns its contact point id.
+func (s *residentSite) mobile(t *testing.T, contactID int64, e164 string) int64 {
+	t.Helper()
+	var id int64
+	if err := s.db.Get(&id, `INSERT INTO contact_points (contact_id, kind, value, phone_type, fictional)
+		VALUES ($1, 'phone', $2, 'mobile', true) RETURNING id`, contactID, e164); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func (s *residentSite) topic(t *testing.T, slug, name string) int64 {
 	t.Helper()
 	var id int64
@@ -76,13 +90,14 @@ func (s *residentSite) topic(t *testing.T, slug, name string) int64 {
 type consentRow struct {
 	Status string `db:"status"`
 	Source string `db:"source"`
+	Detail string `db:"detail"`
 }
 
 // consents lists a contact point's consent history for a topic, oldest first.
 func (s *residentSite) consents(t *testing.T, pointID, topicID int64) []consentRow {
 	t.Helper()
 	var rows []consentRow
-	if err := s.db.Select(&rows, `SELECT status, source FROM consents WHERE contact_point_id = $1 AND topic_id = $2
+	if err := s.db.Select(&rows, `SELECT status, source, detail FROM consents WHERE contact_point_id = $1 AND topic_id = $2
 		ORDER BY recorded_at, id`, pointID, topicID); err != nil {
 		t.Fatal(err)
 	}
@@ -120,8 +135,8 @@ func TestBrowserUnsubscribe(t *testing.T) {
 	wantText(t, "result page", text(t, ctx, "main"), "You will not get any more emails about General news.")
 	checkPage(t, ctx, "unsubscribed")
 	got := site.consents(t, points[0], topicID)
-	if len(got) != 1 || got[0] != (consentRow{Status: "withdrawn", Source: "email unsubscribe link"}) {
-		t.Fatalf("consents after the button = %+v, want one withdrawal from the email unsubscribe link", got)
+	if len(got) != 1 || got[0] != (consentRow{Status: "withdrawn", Source: "web", Detail: "unsubscribe link"}) {
+		t.Fatalf("consents after the button = %+v, want one withdrawal from the web's unsubscribe link", got)
 	}
 
 	open(t, ctx, link, 200)
@@ -132,48 +147,99 @@ func TestBrowserUnsubscribe(t *testing.T) {
 	}
 }
 
-// The preferences page lists every email the resident can get, each with its own stop
-// button; a long address must not push the page sideways on a phone.
+// The preference centre shows a box per topic and channel the resident can be reached
+// on. Saving records each change, and only the changes, as consent from the web; a box
+// ticked again after a withdrawal grants; "unsubscribe from everything" withdraws the
+// lot. A long address must not push the page sideways on a phone.
 func TestBrowserPreferences(t *testing.T) {
 	t.Parallel()
 	ctx := newBrowser(t)
 	site := newResidentSite(t)
 	general := site.topic(t, "general", "General news")
-	site.topic(t, "roadworks", "Roadworks and closures")
+	roads := site.topic(t, "roadworks", "Roadworks and closures")
 	contactID, points := site.resident(t, "Bea", "bea@example.org",
 		"beatrice.fitzwilliam.montgomery@millbrookanddistrictparish.example.org")
+	mobile := site.mobile(t, contactID, "+447700900123")
+	prefs := site.url + "/p/" + site.signer.Token("preferences", contactID)
 
-	open(t, ctx, site.url+"/p/"+site.signer.Token("preferences", contactID), 200)
-	wantText(t, "heading", text(t, ctx, "h1"), "Your email preferences")
+	open(t, ctx, prefs, 200)
+	wantText(t, "heading", text(t, ctx, "h1"), "Your preferences")
 	main := text(t, ctx, "main")
-	wantText(t, "page", main, "These are the emails you can get from us.")
-	wantText(t, "page", main, "Roadworks and closures to beatrice.fitzwilliam.montgomery@millbrookanddistrictparish.example.org")
-	if n := evaluate[int](t, ctx, "count buttons", `document.querySelectorAll('main li form button').length`); n != 4 {
-		t.Fatalf("%d stop buttons, want 4 (2 topics × 2 addresses)", n)
+	wantText(t, "page", main, "By email to beatrice.fitzwilliam.montgomery@millbrookanddistrictparish.example.org")
+	wantText(t, "page", main, "By text to the mobile ending 0123")
+	if n := evaluate[int](t, ctx, "count boxes", `document.querySelectorAll('main fieldset input[type=checkbox]:checked').length`); n != 6 {
+		t.Fatalf("%d ticked boxes, want 6 (2 topics × 2 addresses and a mobile, none withdrawn)", n)
 	}
 	checkPage(t, ctx, "preferences")
 
-	// Stop General news to bea@example.org: the first line (topics by name, then address).
-	submit(t, ctx, `main li:first-child form button`, 200)
-	wantText(t, "result heading", text(t, ctx, "h1"), "You have unsubscribed")
-	got := site.consents(t, points[0], general)
-	if len(got) != 1 || got[0] != (consentRow{Status: "withdrawn", Source: "email unsubscribe link"}) {
-		t.Fatalf("consents after the stop button = %+v, want one withdrawal", got)
+	// Untick General news by email to bea@ and Roadworks by text; save.
+	uncheck := func(point, topic int64) {
+		t.Helper()
+		sel := fmt.Sprintf("#c-%d-%d", point, topic)
+		browse(t, ctx, "untick "+sel, chromedp.Click(chromedp.CSS(sel)))
+	}
+	uncheck(points[0], general)
+	uncheck(mobile, roads)
+	submit(t, ctx, `main form[action$="`+site.signer.Token("preferences", contactID)+`"] button`, 200)
+	wantText(t, "saved", text(t, ctx, "#saved"), "We recorded 2 changes just now.")
+	checkPage(t, ctx, "preferences saved")
+	want := consentRow{Status: "withdrawn", Source: "web", Detail: "preference centre"}
+	if got := site.consents(t, points[0], general); len(got) != 1 || got[0] != want {
+		t.Fatalf("General news by email: %+v, want %+v", got, want)
+	}
+	if got := site.consents(t, mobile, roads); len(got) != 1 || got[0] != want {
+		t.Fatalf("Roadworks by text: %+v, want %+v", got, want)
+	}
+	if got := site.consents(t, points[1], general); len(got) != 0 {
+		t.Fatalf("an unchanged box recorded %+v: a ticked box nobody ticked is not consent", got)
 	}
 
-	open(t, ctx, site.url+"/p/"+site.signer.Token("preferences", contactID), 200)
-	wantText(t, "first line after stopping", text(t, ctx, "main li:first-child"),
-		"General news to bea@example.org: you have unsubscribed")
-	if n := evaluate[int](t, ctx, "count buttons", `document.querySelectorAll('main li form button').length`); n != 3 {
-		t.Fatalf("%d stop buttons after stopping one, want 3", n)
+	// Saving again unchanged records nothing; ticking one back grants it.
+	submit(t, ctx, `main form[action$="`+site.signer.Token("preferences", contactID)+`"] button`, 200)
+	wantText(t, "saved again", text(t, ctx, "#saved"), "Nothing needed to change.")
+	browse(t, ctx, "tick General news by email again", chromedp.Click(chromedp.CSS(fmt.Sprintf("#c-%d-%d", points[0], general))))
+	submit(t, ctx, `main form[action$="`+site.signer.Token("preferences", contactID)+`"] button`, 200)
+	wantText(t, "saved, ticked back", text(t, ctx, "#saved"), "We recorded 1 change just now.")
+	if got := site.consents(t, points[0], general); len(got) != 2 || got[1] != (consentRow{Status: "granted", Source: "web", Detail: "preference centre"}) {
+		t.Fatalf("General news by email after ticking it again: %+v", got)
 	}
-	checkPage(t, ctx, "preferences, one stopped")
 
-	// A resident we only text has no emails to manage.
-	nobody, _ := site.resident(t, "Cy")
-	open(t, ctx, site.url+"/p/"+site.signer.Token("preferences", nobody), 200)
-	wantText(t, "no-email page", text(t, ctx, "main"), "We have no email address for you, so there is nothing to change here.")
-	checkPage(t, ctx, "preferences without email")
+	// Unsubscribe from everything.
+	submit(t, ctx, `main form[action$="/all"] button`, 200)
+	wantText(t, "stopped everything", text(t, ctx, "#saved"), "You are unsubscribed from everything")
+	if n := evaluate[int](t, ctx, "count ticked", `document.querySelectorAll('main fieldset input[type=checkbox]:checked').length`); n != 0 {
+		t.Fatalf("%d boxes still ticked after unsubscribing from everything", n)
+	}
+	checkPage(t, ctx, "unsubscribed from everything")
+	var open_ int
+	if err := site.db.Get(&open_, `
+		SELECT count(*) FROM contact_points cp CROSS JOIN topics t
+		 WHERE cp.contact_id = $1 AND (SELECT c.status FROM consents c WHERE c.contact_point_id = cp.id AND c.topic_id = t.id
+		                                ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) IS DISTINCT FROM 'withdrawn'`, contactID); err != nil || open_ != 0 {
+		t.Fatalf("%d topic × channel pairs not withdrawn after unsubscribing from everything (%v)", open_, err)
+	}
+
+	// A form naming another resident's contact point changes nothing at all.
+	_, otherPoints := site.resident(t, "Eve", "eve@example.org")
+	resp, err := http.PostForm(prefs, url.Values{"on": {fmt.Sprintf("%d:%d", points[0], general), fmt.Sprintf("%d:%d", otherPoints[0], general)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || len(site.consents(t, points[0], general)) != 3 || len(site.consents(t, otherPoints[0], general)) != 0 {
+		t.Fatalf("a tampered form: %d; consents changed", resp.StatusCode)
+	}
+
+	// A resident whose mobile texted STOP is told how to start texts again, and a
+	// resident we can't reach at all has nothing to choose.
+	cy, _ := site.resident(t, "Cy")
+	stopped := site.mobile(t, cy, "+447700900124")
+	if _, err := site.db.Exec(`UPDATE contact_points SET status = 'opted_out' WHERE id = $1`, stopped); err != nil {
+		t.Fatal(err)
+	}
+	open(t, ctx, site.url+"/p/"+site.signer.Token("preferences", cy), 200)
+	wantText(t, "nothing page", text(t, ctx, "main"), "there is nothing to choose here")
+	checkPage(t, ctx, "preferences with nothing to choose")
 }
 
 // A mangled or foreign link gets a page saying so, and what to do instead.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -76,10 +77,14 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /static/{name}", s.handleStatic)
 	mux.HandleFunc("GET /u/{token}", s.handleUnsubscribeConfirm)
 	mux.HandleFunc("POST /u/{token}", s.handleUnsubscribe)
 	mux.HandleFunc("GET /b/{token}", s.handleViewInBrowser)
 	mux.HandleFunc("GET /p/{token}", s.handlePreferences)
+	mux.HandleFunc("POST /p/{token}", s.handlePreferencesSave)
+	mux.HandleFunc("POST /p/{token}/all", s.handlePreferencesStopAll)
+	s.registerSignup(mux)
 	mux.HandleFunc("GET /c/{id}", s.handleCampaignPage)
 	if s.app != nil {
 		s.registerApp(mux)
@@ -106,14 +111,15 @@ func secure(next http.Handler) http.Handler {
 	})
 }
 
-// The pages' Content-Security-Policy: no script anywhere, images only from https (or
+// The pages' Content-Security-Policy: no script but this site's own files (live.js,
+// which only refreshes progress; every page works without it), images only from https (or
 // inline), forms only to this site, and no site may frame a page, with two exceptions for
 // the campaign editor. Its page (and its actions, which show it again on an error)
 // frames the e-bulletin preview and shows the leaflet preview, both from this site; the
 // e-bulletin preview may be framed by this site only, and is sandboxed besides.
 const (
-	policyDefault       = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-	policyEditor        = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	policyDefault       = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	policyEditor        = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	policyEditorPreview = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'; sandbox"
 )
 
@@ -125,6 +131,20 @@ func contentSecurityPolicy(path string) string {
 		return policyEditorPreview
 	}
 	return policyDefault
+}
+
+// handleStatic serves the embedded scripts (templates/web/static). They change only
+// with the binary, so a client may keep them for an hour.
+func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	b, err := fs.ReadFile(templates.FS, "web/static/"+name)
+	if err != nil || !strings.HasSuffix(name, ".js") {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(b)
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +194,6 @@ type page struct {
 	Done    bool
 	Already bool
 	Message string
-	Topics  []topicChoice
 	Body    template.HTML // campaign page: the leaflet's text, rendered from Markdown without raw HTML
 	Prompt  string        // campaign page: how to answer the poll
 
@@ -185,52 +204,6 @@ type page struct {
 	Email   string        // the login form's email, kept after a failed attempt
 	Error   string        // a form's error, shown at the top and tied to its field
 	Data    any           // the page's own data
-}
-
-// topicChoice is one line of the preferences page.
-type topicChoice struct {
-	Topic      string
-	Address    string
-	Subscribed bool
-	Token      string // unsubscribe token for this address and topic
-}
-
-// handlePreferences lists, for the resident the signed link names, every topic they hear
-// about by email, each with its own unsubscribe button. (Choosing channels and signing
-// up again come with the preference centre of the web app.)
-func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
-	ids, err := s.signer.Verify("preferences", r.PathValue("token"), 1)
-	if err != nil {
-		s.badLink(w, r, err)
-		return
-	}
-	var rows []struct {
-		PointID int64  `db:"point_id"`
-		TopicID int64  `db:"topic_id"`
-		Topic   string `db:"topic"`
-		Address string `db:"address"`
-		Status  string `db:"status"`
-	}
-	err = s.db.SelectContext(r.Context(), &rows, `
-		SELECT cp.id AS point_id, t.id AS topic_id, t.name AS topic, cp.value AS address,
-		       coalesce((SELECT c.status FROM consents c WHERE c.contact_point_id = cp.id AND c.topic_id = t.id
-		                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), '') AS status
-		  FROM contact_points cp CROSS JOIN topics t
-		 WHERE cp.contact_id = $1 AND cp.kind = 'email'
-		 ORDER BY t.name, cp.id`, ids[0])
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	p := page{Title: "Your email preferences", OrgName: s.brand.OrgName}
-	for _, row := range rows {
-		p.Topics = append(p.Topics, topicChoice{Topic: row.Topic, Address: row.Address,
-			Subscribed: row.Status != "withdrawn", Token: s.signer.Token("unsubscribe", row.PointID, row.TopicID)})
-	}
-	if len(p.Topics) == 0 {
-		p.Message = "We have no email address for you, so there is nothing to change here."
-	}
-	s.render(w, http.StatusOK, "preferences.html", p)
 }
 
 // handleUnsubscribeConfirm shows a confirmation page and changes nothing: link scanners
@@ -255,9 +228,13 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !t.AlreadyOut {
-		_, err := s.db.ExecContext(r.Context(), `INSERT INTO consents (contact_point_id, topic_id, status, source)
-			VALUES ($1, $2, 'withdrawn', 'email unsubscribe link')`, t.PointID, t.TopicID)
-		if err != nil {
+		// The confirmation page's button says so; anything else is a mail client's
+		// one-click POST (RFC 8058).
+		detail := "one-click unsubscribe from the email"
+		if r.PostFormValue("from") == "page" {
+			detail = "unsubscribe link"
+		}
+		if err := recordConsents(r.Context(), s.db, []int64{t.PointID}, []int64{t.TopicID}, []string{"withdrawn"}, detail); err != nil {
 			s.fail(w, r, err)
 			return
 		}

@@ -1,0 +1,272 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// The residents' preference centre, reached from the signed link in every e-bulletin: one
+// box per topic and channel (email, text, post) the resident can be reached on, and a
+// button to unsubscribe from everything. Every change is a consent row with source "web"
+// and the page named in its detail, recorded at the time it is made; nothing else about
+// the resident changes here.
+
+// consentSourceWeb is the source of every consent a resident records on these pages.
+const consentSourceWeb = "web"
+
+// prefChoice is one box: a topic on one of the resident's contact points.
+type prefChoice struct {
+	PointID int64  `db:"point_id"`
+	Kind    string `db:"kind"`
+	Value   string `db:"value"`
+	Street  string `db:"street"`
+	House   string `db:"house_number"`
+	Flat    string `db:"flat"`
+	Post    string `db:"postcode"`
+	PtState string `db:"point_status"`
+	TopicID int64  `db:"topic_id"`
+	Topic   string `db:"topic"`
+	About   string `db:"about"`
+	Status  string `db:"status"` // the latest consent: granted, withdrawn or ""
+}
+
+// Field is the box's form value.
+func (c prefChoice) Field() string {
+	return strconv.FormatInt(c.PointID, 10) + ":" + strconv.FormatInt(c.TopicID, 10)
+}
+
+// On says whether the box shows ticked: the resident gets this topic this way. A topic
+// with no consent on record shows ticked (service notices reach them), but saving it
+// unchanged records nothing: a ticked box they did not tick is not their consent.
+func (c prefChoice) On() bool { return c.Status != "withdrawn" }
+
+// ID is the box's element id.
+func (c prefChoice) ID() string {
+	return "c-" + strconv.FormatInt(c.PointID, 10) + "-" + strconv.FormatInt(c.TopicID, 10)
+}
+
+// Label says, in the resident's words, which way this box reaches them.
+func (c prefChoice) Label() string {
+	switch c.Kind {
+	case "email":
+		return "By email to " + c.Value
+	case "phone":
+		return "By text to the mobile ending " + lastDigits(c.Value, 4)
+	}
+	door := strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{c.Flat, c.House, c.Street}, func(s string) bool { return s == "" }), " "))
+	if door == "" {
+		return "By post, " + c.Post
+	}
+	return "By post to " + door + ", " + c.Post
+}
+
+func lastDigits(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// prefTopic is one topic's group of boxes.
+type prefTopic struct {
+	ID      int64
+	Name    string
+	About   string
+	Choices []prefChoice
+}
+
+type prefData struct {
+	Token        string
+	Topics       []prefTopic
+	Saved        int  // changes just saved (shown after the redirect)
+	JustSaved    bool // the page follows a save
+	StoppedAll   bool // the page follows "unsubscribe from everything"
+	TextsStopped bool // a mobile replied STOP: texts need START first
+	SignUpURL    string
+	Problem      string
+}
+
+// prefChoices loads the resident's boxes: every topic on every contact point that can
+// reach them (active, and a mobile rather than a landline), in topic order.
+func prefChoices(ctx context.Context, q sqlx.QueryerContext, contactID int64) (choices []prefChoice, textsStopped bool, err error) {
+	err = sqlx.SelectContext(ctx, q, &choices, `
+		SELECT cp.id AS point_id, cp.kind, cp.value, cp.status AS point_status,
+		       coalesce(a.street, '') AS street, coalesce(a.house_number, '') AS house_number,
+		       coalesce(a.flat, '') AS flat, coalesce(a.postcode, '') AS postcode,
+		       t.id AS topic_id, t.name AS topic, t.description AS about, coalesce(cur.status, '') AS status
+		  FROM contact_points cp
+		  LEFT JOIN addresses a ON a.id = cp.address_id
+		 CROSS JOIN topics t
+		  LEFT JOIN LATERAL (SELECT c.status FROM consents c WHERE c.contact_point_id = cp.id AND c.topic_id = t.id
+		                      ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) cur ON true
+		 WHERE cp.contact_id = $1 AND cp.status IN ('active', 'opted_out')
+		   AND (cp.kind <> 'phone' OR cp.phone_type = 'mobile')
+		 ORDER BY t.name, t.id, CASE cp.kind WHEN 'email' THEN 1 WHEN 'phone' THEN 2 ELSE 3 END, cp.id`, contactID)
+	if err != nil {
+		return nil, false, fmt.Errorf("preferences: %w", err)
+	}
+	// A mobile that texted STOP is blocked by the network as well as by us until the
+	// resident texts START, so its boxes would promise what can't happen.
+	choices = slices.DeleteFunc(choices, func(c prefChoice) bool {
+		if c.PtState == "opted_out" {
+			textsStopped = true
+			return true
+		}
+		return false
+	})
+	return choices, textsStopped, nil
+}
+
+func groupPrefTopics(choices []prefChoice) []prefTopic {
+	var out []prefTopic
+	for _, c := range choices {
+		if len(out) == 0 || out[len(out)-1].ID != c.TopicID {
+			out = append(out, prefTopic{ID: c.TopicID, Name: c.Topic, About: c.About})
+		}
+		out[len(out)-1].Choices = append(out[len(out)-1].Choices, c)
+	}
+	return out
+}
+
+// recordConsents appends one consent row per change, in one statement.
+func recordConsents(ctx context.Context, tx sqlx.ExecerContext, points, topics []int64, statuses []string, detail string) error {
+	if len(points) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO consents (contact_point_id, topic_id, status, source, detail)
+		SELECT p, t, s, $4, $5 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS v(p, t, s)`,
+		pq.Array(points), pq.Array(topics), pq.Array(statuses), consentSourceWeb, detail)
+	if err != nil {
+		return fmt.Errorf("record consents: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) preferencesContact(r *http.Request) (int64, error) {
+	ids, err := s.signer.Verify("preferences", r.PathValue("token"), 1)
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// handlePreferences shows the boxes, ticked as the resident's consents stand now.
+func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
+	contactID, err := s.preferencesContact(r)
+	if err != nil {
+		s.badLink(w, r, err)
+		return
+	}
+	choices, stopped, err := prefChoices(r.Context(), s.db, contactID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := prefData{Token: r.PathValue("token"), Topics: groupPrefTopics(choices), TextsStopped: stopped}
+	if n, err := strconv.Atoi(r.URL.Query().Get("saved")); err == nil && n >= 0 {
+		d.Saved, d.JustSaved = n, true
+	}
+	d.StoppedAll = r.URL.Query().Has("stopped")
+	if s.signUpOpen() {
+		d.SignUpURL = "/signup"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, http.StatusOK, "preferences.html", page{Title: "Your preferences", OrgName: s.brand.OrgName, Data: d})
+}
+
+// handlePreferencesSave records what changed between the boxes as shown and as sent:
+// a box unticked withdraws, a box ticked again after a withdrawal grants. It answers
+// with a redirect, so reloading the page sends nothing twice.
+func (s *Server) handlePreferencesSave(w http.ResponseWriter, r *http.Request) {
+	s.changePreferences(w, r, false)
+}
+
+// handlePreferencesStopAll withdraws every topic on every channel the page shows.
+func (s *Server) handlePreferencesStopAll(w http.ResponseWriter, r *http.Request) {
+	s.changePreferences(w, r, true)
+}
+
+func (s *Server) changePreferences(w http.ResponseWriter, r *http.Request, stopAll bool) {
+	contactID, err := s.preferencesContact(r)
+	if err != nil {
+		s.badLink(w, r, err)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.render(w, http.StatusBadRequest, "message.html", page{Title: "Your choices could not be read", OrgName: s.brand.OrgName,
+			Message: "Go back, reload the page and try again."})
+		return
+	}
+	wanted := map[string]bool{}
+	for _, v := range r.PostForm["on"] {
+		wanted[v] = true
+	}
+	tx, err := s.db.BeginTxx(r.Context(), nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer tx.Rollback()
+	// One resident's changes at a time, so two tabs saving at once can't both record
+	// the same change.
+	if _, err := tx.ExecContext(r.Context(), `SELECT pg_advisory_xact_lock(29573, $1::int)`, contactID%(1<<31)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	choices, _, err := prefChoices(r.Context(), tx, contactID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	known := map[string]bool{}
+	var points, topics []int64
+	var statuses []string
+	for _, c := range choices {
+		known[c.Field()] = true
+		var to string
+		switch on := wanted[c.Field()] && !stopAll; {
+		case on && c.Status == "withdrawn":
+			to = "granted"
+		case !on && c.Status != "withdrawn":
+			to = "withdrawn"
+		default:
+			continue
+		}
+		points, topics, statuses = append(points, c.PointID), append(topics, c.TopicID), append(statuses, to)
+	}
+	for v := range wanted {
+		if !known[v] {
+			// Not a box of this resident's page: a stale page after a contact point was
+			// removed, or a tampered form. Change nothing rather than half of it.
+			s.render(w, http.StatusConflict, "message.html", page{Title: "This page is out of date", OrgName: s.brand.OrgName,
+				Message: "Your details changed since the page was opened, so nothing was saved. Open the link again to see your choices as they are now."})
+			return
+		}
+	}
+	detail := "preference centre"
+	if stopAll {
+		detail = "preference centre: unsubscribe from everything"
+	}
+	if err := recordConsents(r.Context(), tx, points, topics, statuses, detail); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), "preferences saved", "contact_id", contactID, "changes", len(points), "stop_all", stopAll)
+	to := "/p/" + r.PathValue("token") + "?saved=" + strconv.Itoa(len(points))
+	if stopAll {
+		to += "&stopped"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

@@ -1,0 +1,471 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/dispatch"
+)
+
+// Sign-up for new residents, with double opt-in: the form records nothing about anyone
+// until the emailed link is followed and confirmed (a POST, so mail scanners that open
+// links confirm nothing). Then the resident becomes a contact, or an existing one is
+// found by email, and each chosen topic is granted on each chosen channel with source
+// "web". Unconfirmed sign-ups expire after signupTTL and are deleted.
+
+const (
+	signupTTL = 72 * time.Hour
+	// signupsPerClient bounds sign-ups from one IP address an hour; signupMailsPerEmail
+	// bounds the confirmation emails one address gets a day, whoever asks.
+	signupsPerClient    = 10
+	signupMailsPerEmail = 3
+	signupNameMax       = 100
+)
+
+func (s *Server) registerSignup(mux *http.ServeMux) {
+	mux.HandleFunc("GET /signup", s.handleSignupForm)
+	mux.HandleFunc("POST /signup", s.handleSignup)
+	mux.HandleFunc("GET /signup/sent", s.handleSignupSent)
+	mux.HandleFunc("GET /signup/confirm/{token}", s.handleSignupConfirmPage)
+	mux.HandleFunc("POST /signup/confirm/{token}", s.handleSignupConfirm)
+}
+
+// signUpOpen says whether sign-up can work here: it needs an SMTP server for the
+// confirmation emails.
+func (s *Server) signUpOpen() bool { return s.app != nil && s.app.Mail != nil }
+
+type signupTopic struct {
+	ID      int64  `db:"id"`
+	Name    string `db:"name"`
+	About   string `db:"description"`
+	Checked bool
+}
+
+// signupForm is what the resident typed, and what is wrong with it.
+type signupForm struct {
+	FirstName, LastName, Email, Mobile string
+	Texts                              bool
+	Topics                             []signupTopic
+	Errors                             []fieldError
+}
+
+// fieldError is one problem, tied to its field by id for the error summary's link and
+// the field's aria-describedby.
+type fieldError struct {
+	Field, Message string
+}
+
+// ErrorFor returns the message for field, or "".
+func (f signupForm) ErrorFor(field string) string {
+	for _, e := range f.Errors {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+func (s *Server) signupTopics(ctx context.Context) ([]signupTopic, error) {
+	var ts []signupTopic
+	if err := s.db.SelectContext(ctx, &ts, `SELECT id, name, description FROM topics ORDER BY name, id`); err != nil {
+		return nil, fmt.Errorf("sign-up topics: %w", err)
+	}
+	return ts, nil
+}
+
+func (s *Server) renderSignup(w http.ResponseWriter, code int, f signupForm) {
+	w.Header().Set("Cache-Control", "no-store")
+	title := "Sign up for updates"
+	if len(f.Errors) > 0 {
+		title = "Error: " + title
+	}
+	s.render(w, code, "signup.html", page{Title: title, OrgName: s.brand.OrgName, Data: f})
+}
+
+func (s *Server) signupClosed(w http.ResponseWriter) {
+	s.render(w, http.StatusServiceUnavailable, "message.html", page{Title: "Sign-up is not available", OrgName: s.brand.OrgName,
+		Message: "We can’t send the confirmation email at the moment, so you can’t sign up here yet. Please try again later or contact us."})
+}
+
+func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
+	if !s.signUpOpen() {
+		s.signupClosed(w)
+		return
+	}
+	topics, err := s.signupTopics(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if len(topics) == 1 {
+		topics[0].Checked = true
+	}
+	s.renderSignup(w, http.StatusOK, signupForm{Topics: topics})
+}
+
+// handleSignup checks the form, keeps the sign-up as waiting and emails the link. The
+// answer is the same whether or not the address is known, so the form can't be used to
+// find out who is on the council's lists.
+func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
+	if !s.signUpOpen() {
+		s.signupClosed(w)
+		return
+	}
+	ctx := r.Context()
+	topics, err := s.signupTopics(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := signupForm{FirstName: strings.TrimSpace(r.PostFormValue("first_name")), LastName: strings.TrimSpace(r.PostFormValue("last_name")),
+		Email: strings.TrimSpace(r.PostFormValue("email")), Mobile: strings.TrimSpace(r.PostFormValue("mobile")),
+		Texts: r.PostFormValue("texts") != "", Topics: topics}
+	chosen := r.PostForm["topic"]
+	var topicIDs []int64
+	for i := range f.Topics {
+		if slices.Contains(chosen, strconv.FormatInt(f.Topics[i].ID, 10)) {
+			f.Topics[i].Checked = true
+			topicIDs = append(topicIDs, f.Topics[i].ID)
+		}
+	}
+	for _, n := range []struct{ field, value, what string }{{"first_name", f.FirstName, "First name"}, {"last_name", f.LastName, "Last name"}} {
+		if len([]rune(n.value)) > signupNameMax {
+			f.Errors = append(f.Errors, fieldError{n.field, fmt.Sprintf("%s must be %d characters or fewer", n.what, signupNameMax)})
+		}
+	}
+	addr, err := contact.NormalizeEmail(f.Email)
+	switch {
+	case f.Email == "":
+		f.Errors = append(f.Errors, fieldError{"email", "Enter your email address"})
+	case err != nil:
+		f.Errors = append(f.Errors, fieldError{"email", "Enter an email address in the right format, like name@example.com"})
+	}
+	var mobile string
+	switch {
+	case f.Texts && f.Mobile == "":
+		f.Errors = append(f.Errors, fieldError{"mobile", "Enter your mobile number, or untick “Text me as well”"})
+	case f.Mobile != "":
+		p, err := contact.NormalizePhone(f.Mobile, "GB")
+		switch {
+		case err != nil:
+			f.Errors = append(f.Errors, fieldError{"mobile", "Enter a mobile number, like 07700 900 982"})
+		case p.Type == contact.PhoneLandline:
+			f.Errors = append(f.Errors, fieldError{"mobile", "Enter a mobile number: that is a landline, which can’t get texts"})
+		case !f.Texts:
+			f.Errors = append(f.Errors, fieldError{"texts", "Tick “Text me as well” to get texts, or leave the mobile number empty"})
+		default:
+			mobile = p.E164
+		}
+	}
+	if len(topicIDs) == 0 {
+		f.Errors = append(f.Errors, fieldError{"topics", "Choose at least one topic"})
+	}
+	if len(f.Errors) > 0 {
+		s.renderSignup(w, http.StatusUnprocessableEntity, f)
+		return
+	}
+
+	client := sha256.Sum256([]byte(clientIP(r)))
+	var fromClient, toEmail int
+	err = s.db.QueryRowContext(ctx, `
+		WITH gone AS (DELETE FROM signups WHERE confirmed_at IS NULL AND expires_at < now())
+		SELECT (SELECT count(*) FROM signups WHERE client_hash = $1 AND created_at > now() - interval '1 hour'),
+		       (SELECT count(*) FROM signups WHERE lower(email) = lower($2) AND created_at > now() - interval '1 day')`,
+		client[:], addr).Scan(&fromClient, &toEmail)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if fromClient >= signupsPerClient {
+		s.render(w, http.StatusTooManyRequests, "message.html", page{Title: "Too many sign-ups", OrgName: s.brand.OrgName,
+			Message: "There have been too many sign-ups from your connection in the last hour. Please try again in an hour."})
+		return
+	}
+	if toEmail >= signupMailsPerEmail {
+		// Don't flood the address; say the same as always.
+		s.log.InfoContext(ctx, "sign-up: confirmation emails for this address capped", "count", toEmail)
+		http.Redirect(w, r, "/signup/sent", http.StatusSeeOther)
+		return
+	}
+	token := rand.Text()
+	hash := sha256.Sum256([]byte(token))
+	var id int64
+	err = s.db.GetContext(ctx, &id, `INSERT INTO signups (token_hash, email, first_name, last_name, mobile, topic_ids, client_hash, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 second') RETURNING id`,
+		hash[:], addr, f.FirstName, f.LastName, mobile, pq.Array(topicIDs), client[:], int(signupTTL.Seconds()))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.sendSignupEmail(ctx, r, addr, f, token); err != nil {
+		// The link never left: forget the sign-up rather than keep data for nothing.
+		_, _ = s.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM signups WHERE id = $1`, id)
+		s.log.WarnContext(ctx, "sign-up: confirmation email not sent", "signup_id", id, "err", err)
+		f.Errors = []fieldError{{"email", "We couldn’t send the confirmation email just now. Check the address, or try again in a few minutes"}}
+		s.renderSignup(w, http.StatusBadGateway, f)
+		return
+	}
+	s.log.InfoContext(ctx, "sign-up waiting for confirmation", "signup_id", id, "topics", len(topicIDs), "texts", mobile != "")
+	http.Redirect(w, r, "/signup/sent", http.StatusSeeOther)
+}
+
+func (s *Server) publicBase(r *http.Request) string {
+	if s.app != nil && s.app.PublicURL != "" {
+		return strings.TrimRight(s.app.PublicURL, "/")
+	}
+	return "http://" + r.Host
+}
+
+func (s *Server) sendSignupEmail(ctx context.Context, r *http.Request, to string, f signupForm, token string) error {
+	var names []string
+	for _, t := range f.Topics {
+		if t.Checked {
+			names = append(names, "- "+t.Name)
+		}
+	}
+	hello := "Hello,"
+	if f.FirstName != "" {
+		hello = "Hello " + f.FirstName + ","
+	}
+	how := "by email"
+	if f.Texts {
+		how = "by email and by text"
+	}
+	link := s.publicBase(r) + "/signup/confirm/" + token
+	org := cmpOr(s.brand.OrgName, "us")
+	text := fmt.Sprintf("%s\n\nPlease confirm that you want updates from %s %s about:\n\n%s\n\nTo confirm, open this link and press the button:\n%s\n\n"+
+		"The link works for %d days. If you did not ask for this, ignore this email: we will not contact you, and we will delete your details.\n",
+		hello, org, how, strings.Join(names, "\n"), link, int(signupTTL.Hours()/24))
+	msg := dispatch.Message{Channel: dispatch.Email, To: to, From: s.app.MailFrom,
+		Subject: "Confirm your sign-up for updates from " + org, Text: text,
+		Headers: map[string]string{"Auto-Submitted": "auto-generated"}}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := s.app.Mail.Send(ctx, msg)
+	return err
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (s *Server) handleSignupSent(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "signup_status.html", page{Title: "Check your email", OrgName: s.brand.OrgName,
+		Data: signupStatus{State: "sent", Days: int(signupTTL.Hours() / 24)}})
+}
+
+// signupStatus is what the confirmation pages say.
+type signupStatus struct {
+	State       string // sent, confirm, done, already, expired
+	Days        int
+	Token       string
+	Topics      []string
+	Texts       bool
+	TextsHeld   bool   // the mobile texted STOP before: START first
+	Preferences string // the preference centre's link, once confirmed
+}
+
+type signupRow struct {
+	ID          int64          `db:"id"`
+	Email       string         `db:"email"`
+	FirstName   string         `db:"first_name"`
+	LastName    string         `db:"last_name"`
+	Mobile      string         `db:"mobile"`
+	TopicIDs    pq.Int64Array  `db:"topic_ids"`
+	CreatedAt   time.Time      `db:"created_at"`
+	Expired     bool           `db:"expired"`
+	ConfirmedAt sql.NullTime   `db:"confirmed_at"`
+	ContactID   sql.NullInt64  `db:"contact_id"`
+	Topics      pq.StringArray `db:"topics"`
+}
+
+const signupSelect = `SELECT s.id, s.email, s.first_name, s.last_name, s.mobile, s.topic_ids, s.created_at,
+	s.expires_at < now() AS expired, s.confirmed_at, s.contact_id,
+	ARRAY(SELECT t.name FROM topics t WHERE t.id = ANY(s.topic_ids) ORDER BY t.name) AS topics
+	FROM signups s WHERE s.token_hash = $1`
+
+func signupHash(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// signupLinkProblem shows the page for a link that can't be confirmed, or returns false.
+func (s *Server) signupLinkProblem(w http.ResponseWriter, row *signupRow, err error) bool {
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		s.render(w, http.StatusNotFound, "signup_status.html", page{Title: "This link does not work", OrgName: s.brand.OrgName,
+			Data: signupStatus{State: "expired"}})
+	case err != nil:
+		return false
+	case row.ConfirmedAt.Valid:
+		st := signupStatus{State: "already"}
+		if row.ContactID.Valid {
+			st.Preferences = "/p/" + s.signer.Token("preferences", row.ContactID.Int64)
+		}
+		s.render(w, http.StatusOK, "signup_status.html", page{Title: "You are already signed up", OrgName: s.brand.OrgName, Data: st})
+	case row.Expired:
+		s.render(w, http.StatusGone, "signup_status.html", page{Title: "This link has expired", OrgName: s.brand.OrgName,
+			Data: signupStatus{State: "expired", Days: int(signupTTL.Hours() / 24)}})
+	default:
+		return false
+	}
+	return true
+}
+
+// handleSignupConfirmPage shows what will be confirmed, and the button. It changes
+// nothing: mail scanners open links.
+func (s *Server) handleSignupConfirmPage(w http.ResponseWriter, r *http.Request) {
+	var row signupRow
+	err := s.db.GetContext(r.Context(), &row, signupSelect, signupHash(r.PathValue("token")))
+	if s.signupLinkProblem(w, &row, err) {
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, http.StatusOK, "signup_status.html", page{Title: "Confirm your sign-up", OrgName: s.brand.OrgName,
+		Data: signupStatus{State: "confirm", Token: r.PathValue("token"), Topics: row.Topics, Texts: row.Mobile != ""}})
+}
+
+// handleSignupConfirm makes the sign-up real, in one transaction: the contact (found by
+// email, or new), its email and mobile, and a granted consent per topic and channel.
+func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer tx.Rollback()
+	var row signupRow
+	err = tx.GetContext(ctx, &row, signupSelect+` FOR UPDATE OF s`, signupHash(r.PathValue("token")))
+	if s.signupLinkProblem(w, &row, err) {
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Two sign-ups for one new address confirmed at once must make one contact.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(29574, hashtext(lower($1)))`, row.Email); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var contactID, emailPoint int64
+	err = tx.QueryRowxContext(ctx, `SELECT contact_id, id FROM contact_points WHERE kind = 'email' AND lower(value) = lower($1)`,
+		row.Email).Scan(&contactID, &emailPoint)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		err = tx.GetContext(ctx, &contactID, `INSERT INTO contacts (first_name, last_name) VALUES ($1, $2) RETURNING id`,
+			row.FirstName, row.LastName)
+		if err == nil {
+			err = tx.GetContext(ctx, &emailPoint, `INSERT INTO contact_points (contact_id, kind, value) VALUES ($1, 'email', $2) RETURNING id`,
+				contactID, row.Email)
+		}
+	case err == nil:
+		// Known already: fill in a name we lack, and the address works (they just read
+		// our email), so a bounce recorded against it no longer holds.
+		_, err = tx.ExecContext(ctx, `UPDATE contacts SET first_name = CASE WHEN first_name = '' THEN $2 ELSE first_name END,
+			last_name = CASE WHEN last_name = '' THEN $3 ELSE last_name END, updated_at = now() WHERE id = $1`,
+			contactID, row.FirstName, row.LastName)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, `UPDATE contact_points SET status = 'active', status_reason = 'confirmed by the resident on the web',
+				updated_at = now() WHERE id = $1 AND status IN ('bounced', 'invalid')`, emailPoint)
+		}
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	points := []int64{emailPoint}
+	st := signupStatus{State: "done", Topics: row.Topics}
+	if row.Mobile != "" {
+		phone, held, err := signupMobile(ctx, tx, contactID, row.Mobile)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if phone != 0 {
+			points = append(points, phone)
+			st.Texts = true
+		}
+		st.TextsHeld = held
+	}
+	// Grant what isn't granted already, for topics that still exist.
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO consents (contact_point_id, topic_id, status, source, detail)
+		SELECT p, t.id, 'granted', $3, $4
+		  FROM unnest($1::bigint[]) AS p, topics t
+		 WHERE t.id = ANY($2)
+		   AND coalesce((SELECT c.status FROM consents c WHERE c.contact_point_id = p AND c.topic_id = t.id
+		                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), '') <> 'granted'`,
+		pq.Array(points), pq.Array([]int64(row.TopicIDs)), consentSourceWeb,
+		"sign-up form, asked "+row.CreatedAt.In(campaign.London).Format("2 Jan 2006 15:04")+", confirmed by email")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// Keep the proof (when it was asked and confirmed, which topics), not the copy of
+	// the resident's details: those now live on the contact.
+	if _, err := tx.ExecContext(ctx, `UPDATE signups SET confirmed_at = now(), contact_id = $2,
+		email = '', first_name = '', last_name = '', mobile = '' WHERE id = $1`, row.ID, contactID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.InfoContext(ctx, "sign-up confirmed", "signup_id", row.ID, "contact_id", contactID, "channels", len(points))
+	st.Preferences = "/p/" + s.signer.Token("preferences", contactID)
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, http.StatusOK, "signup_status.html", page{Title: "You are signed up", OrgName: s.brand.OrgName, Data: st})
+}
+
+// signupMobile finds or adds the mobile on the contact. It returns 0 when the number
+// belongs to somebody else on the lists (it is not moved, and gets no consent from this
+// sign-up) or texted STOP (held: the network blocks texts to it until it texts START).
+func signupMobile(ctx context.Context, tx *sqlx.Tx, contactID int64, e164 string) (point int64, held bool, err error) {
+	var owner int64
+	var status string
+	err = tx.QueryRowxContext(ctx, `SELECT id, contact_id, status FROM contact_points WHERE kind = 'phone' AND value = $1`, e164).
+		Scan(&point, &owner, &status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		p, perr := contact.NormalizePhone(e164, "GB")
+		if perr != nil {
+			return 0, false, perr
+		}
+		err = tx.GetContext(ctx, &point, `INSERT INTO contact_points (contact_id, kind, value, phone_type, fictional)
+			VALUES ($1, 'phone', $2, $3, $4) RETURNING id`, contactID, p.E164, string(p.Type), p.Fictional)
+		return point, false, err
+	case err != nil:
+		return 0, false, err
+	case owner != contactID:
+		return 0, false, nil
+	case status == "opted_out":
+		return 0, true, nil
+	case status != "active":
+		return 0, false, nil
+	}
+	return point, false, nil
+}
