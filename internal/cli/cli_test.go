@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crierhq/crier/internal/cli"
 	"github.com/crierhq/crier/internal/config"
@@ -179,6 +183,65 @@ func TestDemoIsIdempotent(t *testing.T) {
 	if !regexp.MustCompile(`Printed \d+ leaflets for Millbrook's residents on paper in \d+ delivery rounds`).MatchString(first.stdout) ||
 		!strings.Contains(first.stdout, "is assigned to Val Volunteer") || !strings.Contains(second.stdout, `"Bin day leaflet (demo)" is sending already`) {
 		t.Errorf("demo leaflets:\n%s\nsecond:\n%s", first.stdout, second.stdout)
+	}
+}
+
+// At a terminal (or with --serve) the demo goes on to serve the web app with both
+// sandboxes, so the printed sign-in URL works at once, and sign-up can send its
+// confirmation emails; Ctrl-C stops it cleanly.
+func TestDemoServes(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var out, errb bytes.Buffer
+	cfg := config.Default()
+	cfg.DatabaseURL, cfg.DataDir, cfg.HTTPAddr = dsn, t.TempDir(), addr
+	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: cfg}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- app.Run(ctx, []string{"demo", "--rows", "300", "--serve"}) }()
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		code, body := get("/signup")
+		if code == http.StatusOK && strings.Contains(body, "Sign up for updates") {
+			break
+		}
+		select {
+		case c := <-done:
+			t.Fatalf("demo ended (exit %d) before serving:\n%s\n%s", c, out.String(), errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			<-done
+			t.Fatalf("the demo never served /signup (last answer %d):\n%s", code, errb.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code, body := get("/login"); code != http.StatusOK || !strings.Contains(body, "Sign in") {
+		t.Errorf("login page while the demo serves: %d", code)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("demo after Ctrl-C: exit %d\n%s", code, errb.String())
+	}
+	if want := "The demo is running at http://" + addr + "/login"; !strings.Contains(out.String(), want) {
+		t.Errorf("demo output lacks %q:\n%s", want, out.String())
 	}
 }
 

@@ -18,6 +18,7 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	fs := a.flags("demo", "[flags]", "Set up the demo borough: migrate, then import ~5,000 fictional residents in three wards\nthrough the real CSV importer, and print who can be reached how. Running it again changes nothing.\nEvery phone number is in Ofcom's drama ranges and every email at example.org/.com/.net.")
 	a.Config.RegisterFlags(fs)
 	rows := fs.Int("rows", demoRows, "how many residents")
+	serve := fs.Bool("serve", a.IsTerminal, "then serve the web app with the sandbox SMTP server and sandbox phone until Ctrl-C\n(the default at a terminal)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -79,12 +80,17 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	if err := a.sendDemoCampaign(ctx, d); err != nil {
 		return fmt.Errorf("demo e-bulletin: %w", err)
 	}
-	if err := a.demoPeople(ctx, d); err != nil {
+	if err := a.demoPeople(ctx, d, *serve); err != nil {
 		return fmt.Errorf("demo accounts: %w", err)
 	}
 	if err := a.demoLeaflets(ctx, d); err != nil {
 		return fmt.Errorf("demo leaflets: %w", err)
 	}
-	fmt.Fprintln(a.Stdout, "Next: crier campaign list, crier contacts export --out borough.csv, or crier serve.")
-	return nil
+	if !*serve {
+		fmt.Fprintln(a.Stdout, "Next: crier serve --sandbox, crier campaign list, or crier contacts export --out borough.csv.")
+		return nil
+	}
+	fmt.Fprintf(a.Stdout, "\nThe demo is running at %s/login — residents sign up at %s/signup. Press Ctrl-C to stop.\n",
+		a.webBase(), a.webBase())
+	return a.serve(ctx, d, true)
 }

@@ -26,7 +26,7 @@ var demoLogins = []struct{ email, name, role string }{
 
 // demoPeople creates (once) the demo's officer and volunteer with random passwords,
 // kept in DATA_DIR/demo-logins.txt (mode 0600) so a second run can show them again.
-func (a *App) demoPeople(ctx context.Context, d *database) error {
+func (a *App) demoPeople(ctx context.Context, d *database, serving bool) error {
 	path := filepath.Join(a.Config.DataDir, "demo-logins.txt")
 	st := auth.NewStore(d.DB)
 	saved, _ := os.ReadFile(path)
@@ -52,7 +52,11 @@ func (a *App) demoPeople(ctx context.Context, d *database) error {
 			return err
 		}
 	}
-	fmt.Fprintf(a.Stdout, "\nSign in at %s/login (run crier serve):\n", a.webBase())
+	how := " (run crier serve --sandbox)"
+	if serving {
+		how = ""
+	}
+	fmt.Fprintf(a.Stdout, "\nSign in at %s/login%s:\n", a.webBase(), how)
 	if len(saved) == 0 {
 		fmt.Fprintln(a.Stdout, "  the demo accounts exist; set a password with crier user passwd officer@crier.example")
 		return nil

@@ -21,12 +21,19 @@ browser). Several crier serve processes can share one database.`)
 		return err
 	}
 	defer d.Close()
+	return a.serve(ctx, d, *sandboxSMTP)
+}
+
+// serve runs the web server, the scheduler and the senders on CRIER_HTTP_ADDR until ctx
+// ends; with sandbox, e-bulletins and texts without a configured provider go to the
+// sandboxes on loopback.
+func (a *App) serve(ctx context.Context, d *database, sandbox bool) error {
 	// Listen first so a busy port is reported at once rather than from a goroutine.
 	ln, err := net.Listen("tcp", a.Config.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.Config.HTTPAddr, err)
 	}
-	e, err := a.newEngine(ctx, d, ln.Addr().String(), ln.Addr().String(), *sandboxSMTP)
+	e, err := a.newEngine(ctx, d, ln.Addr().String(), ln.Addr().String(), sandbox)
 	if err != nil {
 		ln.Close()
 		return err
