@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -82,6 +83,30 @@ func (s *Server) withUser(roles []string, h http.HandlerFunc) http.HandlerFunc {
 			s.render(w, http.StatusForbidden, "message.html", page{Title: "Not for your account", OrgName: s.brand.OrgName,
 				Message: "This page is for " + strings.Join(roles, " and ") + " accounts.", Session: sess})
 			return
+		}
+		if r.Method == http.MethodPost {
+			// Read the whole form now: a body over the cap must say so, not look like a
+			// form without its token.
+			// (ParseMultipartForm alone drops ParseForm's error on a url-encoded body.)
+			err := r.ParseForm()
+			if err == nil {
+				if err = r.ParseMultipartForm(32 << 20); errors.Is(err, http.ErrNotMultipart) {
+					err = nil
+				}
+			}
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooBig):
+				w.Header().Set("Connection", "close")
+				s.render(w, http.StatusRequestEntityTooLarge, "message.html", page{Title: "This is too long to save", OrgName: s.brand.OrgName,
+					Message: fmt.Sprintf("What you sent is over %d KB, the most this form takes, so nothing was saved. Go back and shorten it: put long documents on your website and link to them.", tooBig.Limit>>10),
+					Session: sess})
+				return
+			case err != nil:
+				s.render(w, http.StatusBadRequest, "message.html", page{Title: "The form could not be read", OrgName: s.brand.OrgName,
+					Message: "Go back, reload the page and try again.", Session: sess})
+				return
+			}
 		}
 		if r.Method == http.MethodPost && !sess.ValidCSRF(r.PostFormValue("csrf")) {
 			s.render(w, http.StatusForbidden, "message.html", page{Title: "This form has expired", OrgName: s.brand.OrgName,

@@ -245,6 +245,12 @@ func TestAppAuthorisation(t *testing.T) {
 	if body(t, res); res.StatusCode != http.StatusForbidden {
 		t.Errorf("POST with a forged CSRF token: %d", res.StatusCode)
 	}
+	// A form over the size cap says so (not "form expired", which it would look like
+	// with its token cut off).
+	res, _ = vol.PostForm(own+"/doors/1", url.Values{"csrf": {csrf}, "outcome": {"delivered"}, "reason": {strings.Repeat("x", 70<<10)}})
+	if b := body(t, res); res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(b, "over 64 KB") {
+		t.Errorf("oversized POST: %d %s", res.StatusCode, b)
+	}
 	var delivered int
 	r.db.Get(&delivered, `SELECT count(*) FROM round_stops WHERE state = 'delivered'`)
 	if delivered != 0 {
