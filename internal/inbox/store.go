@@ -104,7 +104,8 @@ SELECT cp.id AS point_id, cp.contact_id, o.id AS outbox_id, o.campaign_id,
 
 // receiveWriteSQL stores the text once per SID and, only for a new one, carries out
 // its keyword: STOP withdraws every topic's consent on that number; START grants again
-// the ones withdrawn and reopens a number the provider had opted out. One statement, so
+// the ones a STOP (ours or the provider's) withdrew, not those the resident turned off
+// elsewhere, and reopens a number the provider had opted out. One statement, so
 // a repeated webhook or a crash halfway can't leave half of it.
 const receiveWriteSQL = `
 WITH conv AS (
@@ -121,11 +122,14 @@ msg AS (
 stop AS (
     INSERT INTO consents (contact_point_id, topic_id, status, source)
     SELECT $11, t.id, 'withdrawn', 'SMS ' || $12 FROM topics t
-     WHERE $7 = 'stop' AND $11::bigint IS NOT NULL AND EXISTS (SELECT 1 FROM msg)),
+     WHERE $7 = 'stop' AND $11::bigint IS NOT NULL AND EXISTS (SELECT 1 FROM msg)
+       AND NOT EXISTS (SELECT 1 FROM current_consents cc
+                        WHERE cc.contact_point_id = $11 AND cc.topic_id = t.id AND cc.status = 'withdrawn')),
 start AS (
     INSERT INTO consents (contact_point_id, topic_id, status, source)
     SELECT $11, cc.topic_id, 'granted', 'SMS ' || $12 FROM current_consents cc
-     WHERE $7 = 'start' AND cc.contact_point_id = $11 AND cc.status = 'withdrawn' AND EXISTS (SELECT 1 FROM msg)),
+     WHERE $7 = 'start' AND cc.contact_point_id = $11 AND cc.status = 'withdrawn' AND EXISTS (SELECT 1 FROM msg)
+       AND (cc.source LIKE 'SMS %' OR cc.source LIKE 'provider reports opt-out%')),
 reopen AS (
     UPDATE contact_points SET status = 'active', status_reason = 'texted ' || $12, updated_at = now()
      WHERE $7 = 'start' AND id = $11 AND status = 'opted_out' AND EXISTS (SELECT 1 FROM msg))

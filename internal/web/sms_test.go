@@ -423,6 +423,28 @@ func TestSMSCampaignRepliesAndPoll(t *testing.T) {
 	if got := r.states(t, c3.ID)["+447700900105"]; got[0] != "delivered" {
 		t.Errorf("after START, Efa's text: %v", got)
 	}
+	// A topic she turned off in the preference centre stays off through STOP and START.
+	var roads, efa int64
+	if err := r.db.Get(&roads, `INSERT INTO topics (slug, name) VALUES ('roadworks', 'Roadworks') RETURNING id`); err != nil {
+		t.Fatal(err)
+	}
+	r.db.Get(&efa, `SELECT id FROM contact_points WHERE value = '+447700900105'`)
+	if _, err := r.db.Exec(`INSERT INTO consents (contact_point_id, topic_id, status, source, detail)
+		VALUES ($1, $2, 'withdrawn', 'web', 'preference centre')`, efa, roads); err != nil {
+		t.Fatal(err)
+	}
+	r.text(t, "+447700900105", "STOP")
+	r.text(t, "+447700900105", "Start")
+	var cur []struct {
+		Slug   string `db:"slug"`
+		Status string `db:"status"`
+		Source string `db:"source"`
+	}
+	r.db.Select(&cur, `SELECT t.slug, cc.status, cc.source FROM current_consents cc JOIN topics t ON t.id = cc.topic_id
+		WHERE cc.contact_point_id = $1 ORDER BY t.slug`, efa)
+	if len(cur) != 2 || cur[0].Slug != "general" || cur[0].Status != "granted" || cur[1].Status != "withdrawn" || cur[1].Source != "web" {
+		t.Errorf("after STOP and START, Efa's consents: %+v (want general granted, roadworks still withdrawn on the web)", cur)
+	}
 }
 
 // TestQuietHoursHoldTextsUnlessUrgent: during quiet hours an ordinary campaign's texts
