@@ -150,7 +150,7 @@ func TestDemoIsIdempotent(t *testing.T) {
 		!strings.Contains(second.stdout, "is completed already") {
 		t.Errorf("demo e-bulletin: first run:\n%s\nsecond run:\n%s", first.stdout, second.stdout)
 	}
-	mails, _ := filepath.Glob(filepath.Join(dataDir(t), "demo-mail", "*.eml"))
+	mails, _ := filepath.Glob(filepath.Join(dataDir(t), "sandbox-mail", "*.eml"))
 	if len(mails) < 500 {
 		t.Errorf("%d demo e-bulletins written", len(mails))
 	}

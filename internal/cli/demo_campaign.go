@@ -9,9 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -54,7 +52,7 @@ var demoReplies = []string{" 1.", "Two please", "Depends, I work shifts", "pleas
 
 // sendDemoCampaign creates (once) an e-bulletin and an SMS poll to the Millbrook ward and
 // sends them through the real outbox: the e-bulletins with go-mail to the sandbox SMTP
-// server (written to DataDir/demo-mail so an officer can open them), the texts with
+// server (written to DataDir/sandbox-mail so an officer can open them), the texts with
 // twilio-go to the Twilio-compatible sandbox. Then a few residents answer the poll on
 // the sandbox phone, through the signed webhook, and (at a terminal) you can text as one.
 func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
@@ -141,17 +139,7 @@ func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulle
 	if e.sandbox == nil {
 		fmt.Fprintln(a.Stdout, "The e-bulletins went to the SMTP server in CRIER_SMTP_URL.")
 	} else {
-		dir := filepath.Join(a.Config.DataDir, "demo-mail")
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		msgs := e.sandbox.Messages()
-		for i, m := range msgs {
-			if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i+1)+".eml"), m.Data, 0o600); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(a.Stdout, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", len(msgs), dir)
+		fmt.Fprintf(a.Stdout, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", e.sandbox.Count(), a.sandboxMailDir())
 	}
 
 	fmt.Fprintf(a.Stdout, "\nTexting demo poll %q to Millbrook's mobiles at %g a second…\n", poll.Name, a.Config.SMSRate)

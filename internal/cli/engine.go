@@ -126,7 +126,7 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 		}
 		smtpCfg.Host, smtpCfg.Port, smtpCfg.Username, smtpCfg.Password, smtpCfg.TLS = s.Host, s.Port, s.Username, s.Password, s.TLS
 	case useSandbox:
-		e.sandbox, err = sandbox.StartSMTP(ctx, sandbox.SMTPConfig{Addr: "127.0.0.1:0", Logger: a.logger()})
+		e.sandbox, err = sandbox.StartSMTP(ctx, sandbox.SMTPConfig{Addr: "127.0.0.1:0", Logger: a.logger(), Dir: a.sandboxMailDir()})
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +135,7 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 		if smtpCfg.Port, err = strconv.Atoi(port); err != nil {
 			return nil, fmt.Errorf("sandbox smtp port: %w", err)
 		}
-		fmt.Fprintf(a.Stderr, "smtp: sandbox server on %s (messages kept in memory)\n", e.sandbox.Addr())
+		fmt.Fprintf(a.Stderr, "smtp: sandbox server on %s (every message written to %s)\n", e.sandbox.Addr(), a.sandboxMailDir())
 	}
 	if a.Config.DKIMDomain != "" {
 		pem, err := os.ReadFile(a.Config.DKIMKeyFile)
@@ -183,6 +183,9 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	}
 	return e, nil
 }
+
+// sandboxMailDir is where the sandbox SMTP server writes what it receives, as .eml files.
+func (a *App) sandboxMailDir() string { return filepath.Join(a.Config.DataDir, "sandbox-mail") }
 
 func (e *engine) close() {
 	if e.sender != nil {

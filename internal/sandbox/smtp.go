@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,6 +43,11 @@ type SMTPConfig struct {
 	// Users, if not empty, are the only AUTH PLAIN credentials accepted (username to
 	// password). When empty any credentials are accepted. AUTH is always optional.
 	Users map[string]string
+	// Dir, if set, is where each kept message is also written, as
+	// <start time>-<number>.eml, for a mail client to open (the demo's e-bulletins and
+	// sign-up confirmations). A message that can't be written is refused with a
+	// temporary error, so the sender tries again.
+	Dir string
 }
 
 // ReceivedMessage is one message the sandbox accepted.
@@ -66,6 +73,8 @@ type SMTPServer struct {
 	closeErr  error
 
 	count   atomic.Int64
+	files   atomic.Int64 // messages written to Dir
+	started string       // Dir's file name prefix
 	waiting atomic.Int32 // number of WaitFor callers, so accepts skip the lock when zero
 
 	mu       sync.Mutex
@@ -108,6 +117,12 @@ func StartSMTP(ctx context.Context, cfg SMTPConfig) (*SMTPServer, error) {
 		return nil, fmt.Errorf("start smtp sandbox: %w", err)
 	}
 
+	if cfg.Dir != "" {
+		if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+			return nil, fmt.Errorf("start smtp sandbox: %w", err)
+		}
+	}
+
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", cfg.Addr)
 	if err != nil {
@@ -119,6 +134,7 @@ func StartSMTP(ctx context.Context, cfg SMTPConfig) (*SMTPServer, error) {
 		logger:    logger,
 		ln:        ln,
 		serveDone: make(chan struct{}),
+		started:   time.Now().UTC().Format("20060102-150405.000000000"),
 	}
 	srv := smtp.NewServer(smtpBackend{s: s})
 	srv.Domain = "crier-sandbox.localhost"
@@ -436,6 +452,13 @@ func (ss *smtpSession) Data(r io.Reader) error {
 		To:   append([]string(nil), ss.to...),
 		Data: bytes.Clone(ss.buf.Bytes()),
 		At:   time.Now(),
+	}
+	if dir := ss.s.cfg.Dir; dir != "" {
+		name := fmt.Sprintf("%s-%06d.eml", ss.s.started, ss.s.files.Add(1))
+		if err := os.WriteFile(filepath.Join(dir, name), m.Data, 0o600); err != nil {
+			ss.s.logger.Warn("smtp sandbox: message not written", slog.String("error", err.Error()))
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "cannot store the message now"}
+		}
 	}
 	ss.s.accept(&m)
 	return nil

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -81,6 +83,45 @@ func TestSMTPReceive(t *testing.T) {
 	msgs[0].Data[0] = 'X'
 	if s.Messages()[0].Data[0] == 'X' {
 		t.Error("Messages shares storage with the server")
+	}
+}
+
+// With Dir, each message is also a .eml file a mail client opens; two servers on one
+// directory (the demo, then crier serve --sandbox) never overwrite each other's; a
+// directory that can't be written refuses the message with a temporary error.
+func TestSMTPWritesMessagesToDir(t *testing.T) {
+	dir := t.TempDir()
+	a := smtpTestServer(t, SMTPConfig{Dir: dir})
+	for i := range 2 {
+		if err := smtpTestSend(a.Addr(), nil, "resident@example.com", smtpTestBody(i)); err != nil {
+			t.Fatalf("send: %v", err)
+		}
+	}
+	b := smtpTestServer(t, SMTPConfig{Dir: dir})
+	if err := smtpTestSend(b.Addr(), nil, "resident@example.com", smtpTestBody(2)); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 3 {
+		t.Fatalf("%d files, want 3: %v", len(files), files)
+	}
+	for i, f := range files {
+		if b, err := os.ReadFile(f); err != nil || !strings.Contains(string(b), fmt.Sprintf("hello %d", i)) {
+			t.Errorf("%s: %q %v", f, b, err)
+		}
+	}
+
+	// The directory gone and a file in its place: no write can succeed, even as root.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := smtpTestSend(a.Addr(), nil, "resident@example.com", smtpTestBody(3))
+	var se *smtp.SMTPError
+	if !errors.As(err, &se) || se.Code != 451 {
+		t.Fatalf("send to an unwritable directory: %v, want 451", err)
 	}
 }
 
