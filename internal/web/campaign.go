@@ -47,6 +47,9 @@ func (s *Server) handleCampaignPage(w http.ResponseWriter, r *http.Request) {
 	if c.Poll != nil {
 		p.Prompt = c.Poll.Question + " " + c.Poll.Prompt()
 	}
+	if s.signUpOpen() {
+		p.SignUp = "/signup"
+	}
 	s.render(w, http.StatusOK, "campaign.html", p)
 }
 

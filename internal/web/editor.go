@@ -46,6 +46,8 @@ func (s *Server) registerEditor(mux *http.ServeMux) {
 	mux.HandleFunc("POST /campaigns/{id}/pause", s.withUser(officers, s.handleEditorMove))
 	mux.HandleFunc("POST /campaigns/{id}/resume", s.withUser(officers, s.handleEditorMove))
 	mux.HandleFunc("POST /campaigns/{id}/cancel", s.withUser(officers, s.handleEditorMove))
+	mux.HandleFunc("POST /campaigns/{id}/test", s.withUser(officers, s.handleEditorTestSend))
+	mux.HandleFunc("GET /campaigns/{id}/progress", s.progressSignedIn(s.withUser(officers, s.handleCampaignProgress)))
 }
 
 // The paths whose responses secure() gives their own Content-Security-Policy: the
@@ -53,7 +55,7 @@ func (s *Server) registerEditor(mux *http.ServeMux) {
 // image from this site), also as the actions re-show it with an error; and the
 // e-bulletin preview, which only this site may frame.
 var (
-	editorPagePath    = regexp.MustCompile(`^/campaigns/[0-9]+/(?:edit|schedule|pause|resume|cancel)$`)
+	editorPagePath    = regexp.MustCompile(`^/campaigns/[0-9]+/(?:edit|schedule|pause|resume|cancel|test)$`)
 	editorPreviewPath = regexp.MustCompile(`^/campaigns/[0-9]+/preview/email$`)
 )
 
@@ -67,8 +69,6 @@ const (
 	editorMaxLabel    = 100
 	editorMaxSMSChars = 1600 // Twilio refuses longer bodies (error 21617)
 	editorPollOptions = 4
-	// editorRefreshSeconds is how often the page reloads itself while the campaign sends.
-	editorRefreshSeconds = 5
 )
 
 // editorSample is the resident the previews are personalised for: a long name in a
@@ -163,17 +163,17 @@ type editorNewView struct {
 var editorFieldOrder = []string{"name", "topic", "purpose", "segment", "channels", "order", "strategy",
 	"email_subject", "email_body", "sms_body", "leaflet_title", "leaflet_body", "urgent", "poll_question",
 	"poll_key_1", "poll_label_1", "poll_key_2", "poll_label_2", "poll_key_3", "poll_label_3", "poll_key_4", "poll_label_4",
-	"when", "send_at", "cancel_confirm", ""}
+	"when", "send_at", "cancel_confirm", "test", ""}
 
 // editorHints are the fields with a hint (its id is the field's + "-hint").
 var editorHints = map[string]bool{"name": true, "topic": true, "segment": true, "channels": true, "order": true,
 	"email_subject": true, "email_body": true, "sms_body": true, "leaflet_title": true, "leaflet_body": true,
-	"urgent": true, "poll_question": true, "send_at": true}
+	"urgent": true, "poll_question": true, "send_at": true, "test": true}
 
 // editorAnchors are where the summary links for fields that are a group of inputs: the
 // first of them.
 var editorAnchors = map[string]string{"purpose": "purpose-service", "strategy": "strategy-best",
-	"channels": "channel-email", "when": "when-now", "": "actions"}
+	"channels": "channel-email", "when": "when-now", "test": "test-send", "": "actions"}
 
 // editorErrors collects a form's problems by field ("" for the form as a whole).
 type editorErrors struct {
@@ -798,7 +798,6 @@ type editorReachView struct {
 	Marketing   bool
 	Topic       string
 	Problem     string
-	Skipped     bool // not counted: the page reloads itself while the campaign sends
 }
 
 type editorReachRow struct {
@@ -809,12 +808,6 @@ type editorReachRow struct {
 
 type editorHistoryRow struct {
 	When, ISO, Change, By, Note string
-}
-
-type editorProgressRow struct {
-	ID                                          string
-	Channel                                     string
-	Total, Done, Sent, Failed, Waiting, Skipped int
 }
 
 type editorPageView struct {
@@ -834,10 +827,16 @@ type editorPageView struct {
 	Reach   *editorReachView
 	History []editorHistoryRow
 
-	Progress    []editorProgressRow
-	Refresh     bool // reload every editorRefreshSeconds
-	RefreshOff  bool // the officer turned the reloading off
-	RefreshSecs int
+	// Progress is shown once the campaign is scheduled; Live, when it can still change
+	// and the officer has not turned the updates off, makes static/live.js follow it.
+	Progress *progressView
+	Live     bool
+	LiveOff  bool // the officer turned the updates off (?live=off)
+
+	// The test send: whether email is set up, where it goes, and how many an hour.
+	TestMail  bool
+	TestTo    string
+	TestLimit int
 
 	CanSchedule, CanPause, CanResume, CanCancel bool
 	When, SendAt                                string // the schedule form, as typed
@@ -884,11 +883,15 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 	st := campaign.NewStore(s.db, s.log)
 	v := &editorPageView{ID: c.ID, Name: c.Name, State: string(c.State), StateLabel: resultsState(string(c.State)),
 		Errors: errs.summary(), Fields: errs.fields(), When: when, SendAt: sendAt, Sample: editorSampleName(),
-		RefreshSecs: editorRefreshSeconds}
+		TestMail: s.app.Mail != nil, TestTo: sessionOf(r).User.Email, TestLimit: testSendLimit}
 	if code == http.StatusOK {
-		v.Notice = editorNotices[r.URL.Query().Get("done")]
-		if v.Notice == editorNotices["scheduled"] && c.NextRunAt != nil {
+		done := r.URL.Query().Get("done")
+		v.Notice = editorNotices[done]
+		switch {
+		case done == "scheduled" && c.NextRunAt != nil:
 			v.Notice = "Scheduled for " + editorWhen(*c.NextRunAt) + " (London time)."
+		case done == "tested":
+			v.Notice = "Test sent to " + v.TestTo + ". It is not part of the campaign: no resident gets it, and it counts in no results."
 		}
 	}
 
@@ -927,29 +930,17 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		v.Facts = append(v.Facts, editorFact{"Poll", c.Poll.Question + " " + c.Poll.Prompt()})
 	}
 
-	// Updating itself is the officer's choice (WCAG 2.2.1: a page must not refresh on its
-	// own unless the user asks), offered while the campaign sends.
-	v.Refresh = c.State == campaign.Sending && r.URL.Query().Get("refresh") == "on" && r.Method == http.MethodGet
-	v.RefreshOff = !v.Refresh
-
-	// Reach, live: who the audience is, and who can be reached on each channel. It is
-	// not counted on a page that reloads itself every few seconds: a campaign sending
-	// has its audience already, and the count is one of the heavier queries.
-	var count segment.Count
-	var countErr error
-	v.Reach = &editorReachView{Audience: audience, Marketing: c.Purpose == segment.PurposeMarketing, Topic: topicName,
-		Skipped: v.Refresh}
-	if !v.Refresh {
-		count, countErr = segment.NewStore(s.db).Count(ctx, rule, c.Topic, c.Purpose)
-		if countErr != nil {
-			s.log.ErrorContext(ctx, "campaign reach", "campaign_id", c.ID, "err", countErr)
-			v.Reach.Problem = "The reach could not be counted just now. Reload the page to try again."
-		} else {
-			v.Reach.Total, v.Reach.PostOnly, v.Reach.Unreachable, v.Reach.Excluded = count.Total, count.PostOnly, count.Unreachable, count.Excluded
-			for _, ch := range editorChannels {
-				n := map[string]int{"email": count.Email, "sms": count.SMS, "post": count.Post}[ch]
-				v.Reach.Rows = append(v.Reach.Rows, editorReachRow{Channel: editorChannelName(ch), N: n, Used: slices.Contains(channels, ch)})
-			}
+	// Reach, live: who the audience is, and who can be reached on each channel.
+	v.Reach = &editorReachView{Audience: audience, Marketing: c.Purpose == segment.PurposeMarketing, Topic: topicName}
+	count, countErr := segment.NewStore(s.db).Count(ctx, rule, c.Topic, c.Purpose)
+	if countErr != nil {
+		s.log.ErrorContext(ctx, "campaign reach", "campaign_id", c.ID, "err", countErr)
+		v.Reach.Problem = "The reach could not be counted just now. Reload the page to try again."
+	} else {
+		v.Reach.Total, v.Reach.PostOnly, v.Reach.Unreachable, v.Reach.Excluded = count.Total, count.PostOnly, count.Unreachable, count.Excluded
+		for _, ch := range editorChannels {
+			n := map[string]int{"email": count.Email, "sms": count.SMS, "post": count.Post}[ch]
+			v.Reach.Rows = append(v.Reach.Rows, editorReachRow{Channel: editorChannelName(ch), N: n, Used: slices.Contains(channels, ch)})
 		}
 	}
 
@@ -959,7 +950,7 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		case "email":
 			v.Email = s.editorEmail(c, topicName)
 		case "sms":
-			v.SMS = s.editorSMS(c, count, countErr == nil && !v.Refresh)
+			v.SMS = s.editorSMS(c, count, countErr == nil)
 		case "post":
 			v.Leaflet = s.editorLeaflet(c)
 		}
@@ -991,7 +982,13 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		s.fail(w, r, err)
 		return
 	}
-	v.Progress = editorProgress(counts)
+	// Progress, once it is scheduled. It updates itself (live.js) until the campaign
+	// completes or is cancelled, unless the officer asked it not to (WCAG 2.2.2).
+	if c.State != campaign.Draft {
+		v.Progress = campaignProgress(c, counts)
+		v.LiveOff = r.URL.Query().Get("live") == "off"
+		v.Live = !v.Progress.Done && !v.LiveOff
+	}
 	started := false
 	if c.State == campaign.Paused {
 		if started, err = s.editorStarted(ctx, c.ID); err != nil {
@@ -1038,12 +1035,17 @@ func (s *Server) editorEmail(c *campaign.Campaign, topicName string) *editorEmai
 // editorRenderEmail renders c's e-bulletin for the sample resident, as the composer
 // renders it for each resident.
 func (s *Server) editorRenderEmail(c *campaign.Campaign, topicName string) (email.Rendered, error) {
+	return s.editorRenderEmailFor(c, topicName, editorSample)
+}
+
+// editorRenderEmailFor renders c's e-bulletin for rec, with links that lead nowhere.
+func (s *Server) editorRenderEmailFor(c *campaign.Campaign, topicName string, rec email.Recipient) (email.Rendered, error) {
 	compiled, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody,
 		Topic: topicName, Service: c.Purpose == segment.PurposeService}, s.brand)
 	if err != nil {
 		return email.Rendered{}, err
 	}
-	return compiled.Render(editorSample, editorPreviewLinks)
+	return compiled.Render(rec, editorPreviewLinks)
 }
 
 // editorSMS measures the text as the CLI does before scheduling: its characters, encoding
@@ -1096,50 +1098,6 @@ func (s *Server) editorLeaflet(c *campaign.Campaign) *editorLeafletView {
 		}
 	}
 	return v
-}
-
-// editorProgress counts the latest run's messages per channel: processed (sent,
-// delivered, failed ...) of those to send, leaving out the suppressed.
-func editorProgress(counts []campaign.Count) []editorProgressRow {
-	var latest int64
-	for _, n := range counts {
-		latest = max(latest, n.RunID)
-	}
-	if latest == 0 {
-		return nil
-	}
-	by := map[string]*editorProgressRow{}
-	for _, n := range counts {
-		if n.RunID != latest {
-			continue
-		}
-		p := by[n.Channel]
-		if p == nil {
-			p = &editorProgressRow{ID: "progress-" + n.Channel, Channel: editorChannelName(n.Channel)}
-			by[n.Channel] = p
-		}
-		switch n.State {
-		case "suppressed":
-			p.Skipped += n.N
-			continue
-		case "pending", "retry later", "sending":
-			p.Waiting += n.N
-		case "sent", "delivered":
-			p.Sent += n.N
-			p.Done += n.N
-		default: // failed, bounced, unknown, cancelled
-			p.Failed += n.N
-			p.Done += n.N
-		}
-		p.Total += n.N
-	}
-	var out []editorProgressRow
-	for _, ch := range editorChannels {
-		if p := by[ch]; p != nil {
-			out = append(out, *p)
-		}
-	}
-	return out
 }
 
 // editorStarted reports whether a paused campaign had started sending when it was paused

@@ -3,8 +3,10 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -16,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +30,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db/dbtest"
+	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/inbox"
 	"github.com/crierhq/crier/internal/printrun"
@@ -47,7 +51,7 @@ Efa,Huws,efa@example.org,,1,Coldharbour Lane,London,SW9 8AB,Riverside,Yes,
 
 // The policies the editor's pages are served with.
 const (
-	editorPagePolicy    = "default-src 'none'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+	editorPagePolicy    = "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' https: data:; style-src 'unsafe-inline'; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 	editorPreviewPolicy = "default-src 'none'; img-src https: data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'; sandbox"
 )
 
@@ -59,7 +63,9 @@ type editorRig struct {
 	segment   int64 // Millbrook
 }
 
-func newEditorRig(t *testing.T) *editorRig {
+// newEditorRig serves the editor on a fresh database; opts change the server's
+// configuration first (a mail sender for test sends, a logger).
+func newEditorRig(t *testing.T, opts ...func(*web.Config)) *editorRig {
 	t.Helper()
 	ctx := t.Context()
 	d := dbtest.New(t)
@@ -94,10 +100,15 @@ func newEditorRig(t *testing.T) *editorRig {
 		t.Fatal(err)
 	}
 	signer, _ := email.NewSigner(bytes.Repeat([]byte("e"), 32))
-	ws, err := web.New(web.Config{DB: d, Signer: signer,
+	app := &web.App{Auth: as, Rounds: printrun.NewStore(d), Inbox: inbox.NewStore(d, inbox.Config{}, nil),
+		SMSPrice: 0.05, PublicURL: "https://crier.example.gov.uk"}
+	cfg := web.Config{DB: d, Signer: signer,
 		Branding: email.Branding{OrgName: "Millbrook Council", FooterAddress: "Town Hall\n1 High Street\nLondon SW2 1RW"},
-		App: &web.App{Auth: as, Rounds: printrun.NewStore(d), Inbox: inbox.NewStore(d, inbox.Config{}, nil),
-			SMSPrice: 0.05, PublicURL: "https://crier.example.gov.uk"}})
+		App:      app}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ws, err := web.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -499,7 +510,8 @@ func TestEditorSchedulesPausesResumesAndCancels(t *testing.T) {
 		t.Errorf("scheduled now, but next run %v", got.NextRunAt)
 	}
 
-	// The scheduler starts it: the page shows progress, and reloads itself while it sends.
+	// The scheduler starts it: the page shows progress, which live.js follows at
+	// /campaigns/{id}/progress (the same template, alone) until it is done.
 	if _, err := cs.StartDue(ctx, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -509,19 +521,33 @@ func TestEditorSchedulesPausesResumesAndCancels(t *testing.T) {
 	if _, err := r.db.Exec(`UPDATE outbox SET state = 'sent', sent_at = now() WHERE campaign_id = $1 AND channel = 'sms'`, id); err != nil {
 		t.Fatal(err)
 	}
-	_, _, doc = page(t, c, r.url+edit+"?refresh=on")
+	progress := "/campaigns/" + itoa(id) + "/progress"
+	_, _, doc = page(t, c, r.url+edit)
 	txt := editorText(doc)
-	if !strings.Contains(doc, `<meta http-equiv="refresh" content="5">`) || !strings.Contains(doc, `<progress id="progress-sms" max="2" value="2">`) ||
-		!strings.Contains(txt, "Text message (SMS): 2 of 2 done") || !strings.Contains(txt, "E-bulletin: 0 of 1 done") ||
-		!strings.Contains(txt, "Printed leaflet: 0 of 1 done") || !strings.Contains(txt, "Stop updating") ||
-		!strings.Contains(txt, "Not counted again while the page updates itself") {
+	if !strings.Contains(doc, `<div role="status" aria-live="polite" data-live="`+progress+`">`) ||
+		!strings.Contains(doc, `<progress aria-labelledby="progress-`+itoa(id)+`-sms" max="2" value="2">`) ||
+		strings.Contains(doc, `http-equiv="refresh"`) || strings.Contains(doc, "data-live-done") ||
+		!strings.Contains(txt, "Sending: 2 of 4 messages done.") || !strings.Contains(txt, "Text message (SMS): 2 of 2 done (100%)") ||
+		!strings.Contains(txt, "E-bulletin: 0 of 1 done (0%)") || !strings.Contains(txt, "Printed leaflet: 0 of 1 done (0%)") ||
+		!strings.Contains(txt, "Stop updating it") || !strings.Contains(txt, "Refresh the progress") ||
+		!strings.Contains(txt, "Segment “Millbrook”: 4 residents") {
 		t.Errorf("progress while sending:\n%s", txt)
 	}
-	// Without asking, the page doesn't reload itself (WCAG 2.2.1) and counts the reach.
-	_, _, doc = page(t, c, r.url+edit)
-	if txt := editorText(doc); strings.Contains(doc, `http-equiv="refresh"`) || !strings.Contains(txt, "Updating is off") ||
-		!strings.Contains(txt, "Segment “Millbrook”: 4 residents") {
-		t.Errorf("the page reloads itself unasked, or shows no reach:\n%s", txt)
+	code, _, frag := page(t, c, r.url+progress)
+	if ftxt := editorText(frag); code != http.StatusOK || strings.Contains(frag, "<html") || strings.Contains(frag, "data-live-done") ||
+		regexp.MustCompile(`<(form|input|button|select|textarea)\b`).MatchString(frag) ||
+		!strings.Contains(ftxt, "Sending: 2 of 4 messages done.") || !strings.Contains(ftxt, "Text message (SMS): 2 of 2 done (100%) 2 to send 2 sent 0 delivered 0 failed or bounced 0 waiting 0 suppressed") ||
+		!strings.Contains(ftxt, "E-bulletin: 0 of 1 done (0%) 1 to send 0 sent 0 failed or bounced 1 waiting 0 suppressed") {
+		t.Errorf("progress fragment while sending: %d\n%s", code, frag)
+	}
+	// The page's block is the fragment, byte for byte.
+	if !strings.Contains(doc, strings.TrimSpace(frag)) {
+		t.Errorf("the page's progress differs from the fragment:\n%s", frag)
+	}
+	// The officer can stop the updates (WCAG 2.2.2), and start them again.
+	_, _, doc = page(t, c, r.url+edit+"?live=off")
+	if strings.Contains(doc, "data-live=") || !strings.Contains(editorText(doc), "Updates are off. Turn them on again") {
+		t.Errorf("updates turned off:\n%s", editorText(doc))
 	}
 
 	// Paused while sending, resumed (sending again), a second resume refused.
@@ -563,6 +589,14 @@ func TestEditorSchedulesPausesResumesAndCancels(t *testing.T) {
 	}
 	_, _, doc = page(t, c, r.url+edit)
 	txt = editorText(doc)
+	// Cancelled: the progress stays, and nothing follows it any more.
+	if strings.Contains(doc, "data-live=") || !strings.Contains(doc, "data-live-done") || !strings.Contains(txt, "Cancelled: 2 messages done before it was cancelled; 2 will not be sent.") ||
+		!strings.Contains(txt, "E-bulletin: nothing to send 0 to send 0 sent 0 failed or bounced 0 waiting 1 cancelled, not sent") {
+		t.Errorf("progress after cancelling:\n%s", txt)
+	}
+	if _, _, frag := page(t, c, r.url+progress); !strings.Contains(frag, "data-live-done") {
+		t.Errorf("the fragment of a cancelled campaign goes on updating:\n%s", frag)
+	}
 	for _, want := range []string{`Created as a draft ` + r.officer, `Draft to scheduled \(due [^)]+\) ` + r.officer,
 		`Scheduled to paused ` + r.officer, `Scheduled to sending \(run \d+: 4 messages\) scheduler`,
 		`Paused to sending \(resumed\) ` + r.officer, `Sending to cancelled ` + r.officer,
@@ -575,6 +609,174 @@ func TestEditorSchedulesPausesResumesAndCancels(t *testing.T) {
 
 // Without pdftoppm the page says why there is no leaflet preview, and the image's address
 // answers 503: nothing crashes.
+// stubMail is a dispatch.Sender that keeps what it is given, or refuses it with err.
+type stubMail struct {
+	mu   sync.Mutex
+	sent []dispatch.Message
+	err  error
+}
+
+func (m *stubMail) Channel() dispatch.Channel { return dispatch.Email }
+
+func (m *stubMail) Send(_ context.Context, msg dispatch.Message) (dispatch.Receipt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return dispatch.Receipt{}, m.err
+	}
+	m.sent = append(m.sent, msg)
+	return dispatch.Receipt{ProviderID: "<direct-test.crier@millbrook.example>"}, nil
+}
+
+func (m *stubMail) refuse(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.err = err
+}
+
+func (m *stubMail) messages() []dispatch.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.sent)
+}
+
+// TestEditorTestSend: "Send a test e-bulletin to me" renders the e-bulletin for the
+// officer, "[Test]" before its subject and links leading nowhere, and sends it through
+// App.Mail at once: no outbox row, no state change. A refusal is shown; ten an hour
+// are allowed; the logs never name the address. Without a mail sender the page says so.
+func TestEditorTestSend(t *testing.T) {
+	mail := &stubMail{}
+	logs := &logBuffer{}
+	r := newEditorRig(t, func(cfg *web.Config) {
+		cfg.App.Mail, cfg.App.MailFrom = mail, "Millbrook Council <news@millbrook.example>"
+		cfg.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	c := r.signIn(t, r.officer)
+	id := r.create(t, c, editorGoodForm(r.csrf(t, c, "/campaigns/new"), r.segment))
+	edit := "/campaigns/" + itoa(id) + "/edit"
+	test := r.url + "/campaigns/" + itoa(id) + "/test"
+	csrf := r.csrf(t, c, edit)
+	_, _, doc := page(t, c, r.url+edit)
+	if !strings.Contains(doc, `<form method="post" action="/campaigns/`+itoa(id)+`/test">`) ||
+		!strings.Contains(editorText(doc), "It goes now to "+r.officer+", with your name in it") {
+		t.Fatalf("no test button:\n%s", editorText(doc))
+	}
+
+	code, loc, _ := editorPost(t, c, test, url.Values{"csrf": {csrf}})
+	if code != http.StatusSeeOther || loc != edit+"?done=tested" {
+		t.Fatalf("test send: %d → %q", code, loc)
+	}
+	sent := mail.messages()
+	if len(sent) != 1 {
+		t.Fatalf("%d messages sent", len(sent))
+	}
+	m := sent[0]
+	if m.To != r.officer || m.From != "Millbrook Council <news@millbrook.example>" || m.OutboxID != 0 || m.CampaignID != id ||
+		m.Subject != "[Test] Your bin day is changing, Jo" || !strings.Contains(m.HTML, "Dear Jo,") || !strings.Contains(m.Text, "Dear Jo,") ||
+		!strings.Contains(m.HTML, `href="#unsubscribe"`) || strings.Contains(m.HTML+m.Text, "crier.example.gov.uk/u/") || len(m.Headers) != 0 {
+		t.Errorf("the test message: %+v", m)
+	}
+	if _, _, doc := page(t, c, r.url+loc); !strings.Contains(editorText(doc), "Test sent to "+r.officer+".") {
+		t.Errorf("after the test send:\n%s", editorText(doc))
+	}
+	var rows int
+	if err := r.db.Get(&rows, `SELECT count(*) FROM outbox WHERE campaign_id = $1`, id); err != nil || rows != 0 {
+		t.Errorf("the test send made %d outbox rows (%v)", rows, err)
+	}
+	if got, _ := campaign.NewStore(r.db, nil).Get(t.Context(), itoa(id)); got.State != campaign.Draft {
+		t.Errorf("the test send moved the campaign to %s", got.State)
+	}
+
+	// The SMTP server refuses it: said plainly, at the button.
+	mail.refuse(&dispatch.SendError{Kind: dispatch.ErrPermanent, Code: "550", Reason: "mailbox unavailable (550 5.1.1)",
+		Err: errors.New("550 5.1.1 <" + r.officer + ">: no such user")})
+	code, _, doc = editorPost(t, c, test, url.Values{"csrf": {csrf}})
+	if txt := editorText(doc); code != http.StatusBadGateway || !strings.Contains(doc, `<a href="#test-send">`) ||
+		!strings.Contains(txt, "The email server did not take the test (permanent failure (550): mailbox unavailable (550 5.1.1))") ||
+		!strings.Contains(doc, `aria-describedby="test-hint test-error"`) {
+		t.Errorf("a refused test: %d\n%s", code, txt)
+	}
+	mail.refuse(nil)
+
+	// Ten an hour (two so far).
+	for i := 3; i <= 10; i++ {
+		if code, _, _ := editorPost(t, c, test, url.Values{"csrf": {csrf}}); code != http.StatusSeeOther {
+			t.Fatalf("test %d: %d", i, code)
+		}
+	}
+	code, _, doc = editorPost(t, c, test, url.Values{"csrf": {csrf}})
+	if code != http.StatusTooManyRequests || !strings.Contains(editorText(doc), "You have sent 10 tests in the last hour, the most allowed.") {
+		t.Errorf("an eleventh test: %d\n%s", code, editorText(doc))
+	}
+	if n := len(mail.messages()); n != 9 {
+		t.Errorf("%d tests sent, want 9 (one was refused, one over the limit)", n)
+	}
+
+	// Only the officer, with the form's token.
+	jar, _ := cookiejar.New(nil)
+	anon := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if code, _, _ := editorPost(t, anon, test, url.Values{}); code != http.StatusUnauthorized {
+		t.Errorf("anonymous test send: %d", code)
+	}
+	vol := r.signIn(t, r.volunteer)
+	if code, _, _ := editorPost(t, vol, test, url.Values{"csrf": {r.csrf(t, vol, "/rounds")}}); code != http.StatusForbidden {
+		t.Errorf("volunteer test send: %d", code)
+	}
+	if code, _, _ := editorPost(t, c, test, url.Values{"csrf": {"forged"}}); code != http.StatusForbidden {
+		t.Errorf("test send with a forged token: %d", code)
+	}
+	if n := len(mail.messages()); n != 9 {
+		t.Errorf("%d tests sent after refused requests", n)
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "test e-bulletin") && (strings.Contains(line, "@council") || strings.Contains(line, "Jo")) {
+			t.Errorf("a log line names the officer: %s", line)
+		}
+	}
+	if !strings.Contains(logs.String(), "test e-bulletin sent") || !strings.Contains(logs.String(), "test e-bulletin not sent") {
+		t.Errorf("test sends not logged:\n%s", logs)
+	}
+
+	// No mail sender: the page says so, and a post is refused.
+	plain := newEditorRig(t)
+	pc := plain.signIn(t, plain.officer)
+	pid := plain.create(t, pc, editorGoodForm(plain.csrf(t, pc, "/campaigns/new"), plain.segment))
+	pedit := "/campaigns/" + itoa(pid) + "/edit"
+	_, _, doc = page(t, pc, plain.url+pedit)
+	if strings.Contains(doc, "/test\"") || !strings.Contains(editorText(doc), "Email isn’t set up on this server (CRIER_SMTP_URL), so a test e-bulletin can’t be sent to you.") {
+		t.Errorf("without a mail sender:\n%s", editorText(doc))
+	}
+	code, _, doc = editorPost(t, pc, plain.url+"/campaigns/"+itoa(pid)+"/test", url.Values{"csrf": {plain.csrf(t, pc, pedit)}})
+	if code != http.StatusServiceUnavailable || !strings.Contains(editorText(doc), "Email isn't set up on this server, so a test can't be sent") {
+		t.Errorf("test send without a mail sender: %d", code)
+	}
+}
+
+// The progress fragment is an officer's: a volunteer is refused, and a signed-out
+// request gets a fragment saying so (which stops live.js) rather than the sign-in page.
+func TestEditorProgressFragmentIsForOfficers(t *testing.T) {
+	r := newEditorRig(t)
+	c := r.signIn(t, r.officer)
+	id := r.create(t, c, editorGoodForm(r.csrf(t, c, "/campaigns/new"), r.segment))
+	progress := r.url + "/campaigns/" + itoa(id) + "/progress"
+	if code, _, frag := page(t, c, progress); code != http.StatusOK || !strings.Contains(editorText(frag), "Draft: not scheduled yet.") {
+		t.Errorf("officer: %d %s", code, frag)
+	}
+	jar, _ := cookiejar.New(nil)
+	anon := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	code, _, frag := page(t, anon, progress)
+	if code != http.StatusOK || !strings.Contains(frag, "data-live-done") || strings.Contains(frag, "Draft") ||
+		!strings.Contains(frag, `href="/login?next=/campaigns/`+itoa(id)+`/edit"`) {
+		t.Errorf("signed out: %d %s", code, frag)
+	}
+	if code, _, _ := page(t, r.signIn(t, r.volunteer), progress); code != http.StatusForbidden {
+		t.Errorf("volunteer: %d", code)
+	}
+	if code, _, _ := page(t, c, r.url+"/campaigns/999999/progress"); code != http.StatusNotFound {
+		t.Errorf("no such campaign: %d", code)
+	}
+}
+
 func TestEditorWithoutPdftoppm(t *testing.T) {
 	r := newEditorRig(t)
 	c := r.signIn(t, r.officer)

@@ -263,7 +263,7 @@ func TestBrowserBadLink(t *testing.T) {
 func TestBrowserCampaignPage(t *testing.T) {
 	t.Parallel()
 	ctx := newBrowser(t)
-	site := newResidentSite(t)
+	site := newSignupSite(t) // with email, so the page offers sign-up
 	store := campaign.NewStore(site.db, nil)
 	c := &campaign.Campaign{Name: "Bin day change 2026", Purpose: "service",
 		SMSBody:      "Your bin day is changing to Tuesday from 5 January.",
@@ -297,5 +297,6 @@ func TestBrowserCampaignPage(t *testing.T) {
 	wantText(t, "page", main, "Dear resident,")
 	wantText(t, "page", main, "What to do")
 	wantText(t, "page", main, "Is Tuesday a good day for you? Reply YES or NO")
+	wantText(t, "page", main, "Want news like this by email or text? Sign up for updates.")
 	checkPage(t, ctx, "campaign page")
 }

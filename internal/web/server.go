@@ -196,6 +196,7 @@ type page struct {
 	Message string
 	Body    template.HTML // campaign page: the leaflet's text, rendered from Markdown without raw HTML
 	Prompt  string        // campaign page: how to answer the poll
+	SignUp  string        // campaign page: the sign-up form, when sign-up works here
 
 	// Signed-in pages.
 	Session *auth.Session // nil when nobody is signed in

@@ -41,7 +41,7 @@ func TestResidentPagesRefuseBadLinksAndSetSecurityHeaders(t *testing.T) {
 		{"token from another installation", "POST", "/u/" + other.Token("unsubscribe", pointID, topicID), 404, "This link does not work"},
 		{"token for another purpose", "POST", "/u/" + signer.Token("preferences", pointID, topicID), 404, "This link does not work"},
 		{"garbage token", "GET", "/b/%3Cscript%3E", 404, "This link does not work"},
-		{"preferences", "GET", "/p/" + signer.Token("preferences", contactID), 200, "Stop these emails"},
+		{"preferences", "GET", "/p/" + signer.Token("preferences", contactID), 200, "Save my choices"},
 		{"unknown page", "GET", "/admin", 404, ""},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,147 @@
+package web
+
+// "Send a test e-bulletin to me": the campaign's e-bulletin, rendered for the signed-in
+// officer as the preview renders it for the sample resident (their own name in the merge
+// fields, links that lead nowhere), "[Test]" before its subject, sent at once through the
+// e-bulletins' SMTP sender. It is no outbox row: no resident gets it, and it counts in no
+// results. Each officer may send a few an hour.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/dispatch"
+	"github.com/crierhq/crier/internal/email"
+)
+
+// Test sends allowed per officer, and in how long.
+const (
+	testSendLimit  = 10
+	testSendWindow = time.Hour
+	// testSendTimeout bounds one send: the officer waits for it.
+	testSendTimeout = 30 * time.Second
+)
+
+// testSendLimiter counts each officer's recent test sends, in memory: a restart forgets
+// them, which at ten an hour does no harm.
+type testSendLimiter struct {
+	mu   sync.Mutex
+	sent map[testSendKey][]time.Time
+}
+
+// testSendKey is an officer of one Server (tests run several, on databases whose user
+// ids repeat).
+type testSendKey struct {
+	srv  *Server
+	user int64
+}
+
+var testSends = &testSendLimiter{sent: map[testSendKey][]time.Time{}}
+
+// take records a send by key now, unless key has had limit in the window; it reports
+// whether the send may go ahead.
+func (l *testSendLimiter) take(key testSendKey, now time.Time, limit int, window time.Duration) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, times := range l.sent { // drop what has aged out, for everyone
+		i := 0
+		for i < len(times) && now.Sub(times[i]) >= window {
+			i++
+		}
+		if i == len(times) {
+			delete(l.sent, k)
+		} else if i > 0 {
+			l.sent[k] = slices.Clone(times[i:])
+		}
+	}
+	if len(l.sent[key]) >= limit {
+		return false
+	}
+	l.sent[key] = append(l.sent[key], now)
+	return true
+}
+
+// testRecipient is the officer as the merge fields see them: first word of their name
+// the first name, the rest the last. The ward is the sample resident's: officers have
+// none, and an empty one would read oddly.
+func testRecipient(name string) email.Recipient {
+	first, last, _ := strings.Cut(strings.TrimSpace(name), " ")
+	return email.Recipient{FirstName: first, LastName: strings.TrimSpace(last), Ward: editorSample.Ward}
+}
+
+// renderTestEmail renders c's e-bulletin for the officer called name, as the preview
+// renders it for the sample resident, "[Test]" before its subject.
+func (s *Server) renderTestEmail(c *campaign.Campaign, topicName, name string) (email.Rendered, error) {
+	out, err := s.editorRenderEmailFor(c, topicName, testRecipient(name))
+	if err != nil {
+		return email.Rendered{}, err
+	}
+	out.Subject = "[Test] " + out.Subject
+	return out, nil
+}
+
+// handleEditorTestSend sends the test, then shows the page again (303) saying it went;
+// or shows it at once with why not.
+func (s *Server) handleEditorTestSend(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.editorCampaign(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	user := sessionOf(r).User
+	refuse := func(code int, msg string) {
+		errs := &editorErrors{}
+		errs.add("test", msg)
+		s.showEditor(w, r, c, code, errs, "", "")
+	}
+	if s.app.Mail == nil {
+		refuse(http.StatusServiceUnavailable, "Email isn't set up on this server, so a test can't be sent")
+		return
+	}
+	if !slices.Contains(c.Channels(), "email") {
+		refuse(http.StatusUnprocessableEntity, "This campaign sends no e-bulletin, so there is nothing to test by email")
+		return
+	}
+	var topicName string
+	if err := s.db.GetContext(ctx, &topicName, `SELECT name FROM topics WHERE id = $1`, c.TopicID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out, err := s.renderTestEmail(c, topicName, user.Name)
+	if err != nil {
+		refuse(http.StatusUnprocessableEntity, "The e-bulletin can't be sent as it is: "+err.Error())
+		return
+	}
+	if !testSends.take(testSendKey{s, user.ID}, time.Now(), testSendLimit, testSendWindow) {
+		s.log.WarnContext(ctx, "test e-bulletin refused: too many", "campaign_id", c.ID, "user_id", user.ID)
+		refuse(http.StatusTooManyRequests, fmt.Sprintf("You have sent %d tests in the last hour, the most allowed. Try again later", testSendLimit))
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, testSendTimeout)
+	defer cancel()
+	receipt, err := s.app.Mail.Send(sctx, dispatch.Message{CampaignID: c.ID, Channel: dispatch.Email,
+		To: user.Email, From: s.app.MailFrom, Subject: out.Subject, HTML: out.HTML, Text: out.Text})
+	if err != nil {
+		// The error itself may quote the address: log its class only.
+		why := "no answer in time"
+		var se *dispatch.SendError
+		switch {
+		case errors.As(err, &se):
+			why = se.Error()
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			return // the officer went away
+		}
+		s.log.WarnContext(ctx, "test e-bulletin not sent", "campaign_id", c.ID, "user_id", user.ID, "why", why)
+		refuse(http.StatusBadGateway, "The email server did not take the test ("+why+"). Try again, or ask whoever looks after Crier to check its email settings")
+		return
+	}
+	s.log.InfoContext(ctx, "test e-bulletin sent", "campaign_id", c.ID, "user_id", user.ID, "message_id", receipt.ProviderID)
+	http.Redirect(w, r, editorURL(c.ID)+"?done=tested", http.StatusSeeOther)
+}
