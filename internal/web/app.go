@@ -11,9 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/inbox"
 	"github.com/crierhq/crier/internal/printrun"
@@ -45,6 +48,8 @@ type App struct {
 	Mail dispatch.Sender
 	// MailFrom is the From of those emails (CRIER_FROM, "Name <address>").
 	MailFrom string
+
+	reach reachMemo // the dashboard's reach, counted at most once a minute
 }
 
 type ctxKey struct{}
@@ -197,79 +202,102 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// channelProgress is one campaign's messages on one channel, for the dashboard.
-type channelProgress struct {
-	Channel                                   string
-	Total, Done, Delivered, Failed, Suppressd int
-}
-
 type dashboardCampaign struct {
 	ID       int64
 	Name     string
-	State    string
-	Channels []channelProgress
+	Progress *progressView
+	Live     bool // still changing: the block updates itself
 }
 
-// handleDashboard shows an officer the recent campaigns with progress per channel and
-// the replies waiting.
+// dashboardView is what the dashboard shows.
+type dashboardView struct {
+	Campaigns []dashboardCampaign
+	Unread    int
+	Reach     contact.WardReach // the whole borough, for the general topic
+	ReachAt   string            // when it was counted ("14:05")
+}
+
+// dashboardReachTTL is how long the dashboard's reach is reused: counting it reads every
+// contact, and the dashboard is the page officers open most.
+const dashboardReachTTL = time.Minute
+
+// reachMemo keeps the borough's reach for dashboardReachTTL.
+type reachMemo struct {
+	mu  sync.Mutex
+	at  time.Time
+	tot contact.WardReach
+}
+
+func (s *Server) dashboardReach(ctx context.Context) (contact.WardReach, time.Time, error) {
+	m := &s.app.reach
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.at.IsZero() && time.Since(m.at) < dashboardReachTTL {
+		return m.tot, m.at, nil
+	}
+	wards, err := contact.NewStore(s.db, s.log).Reach(ctx, "general")
+	if err != nil {
+		return contact.WardReach{}, time.Time{}, err
+	}
+	var tot contact.WardReach
+	for _, w := range wards {
+		tot.Contacts += w.Contacts
+		tot.Email += w.Email
+		tot.SMS += w.SMS
+		tot.PostOnly += w.PostOnly
+		tot.Unreachable += w.Unreachable
+		tot.LargePrint += w.LargePrint
+	}
+	m.tot, m.at = tot, time.Now()
+	return tot, m.at, nil
+}
+
+// handleDashboard shows an officer the recent campaigns with progress per channel (the
+// campaign page's block, updating itself while they send), the replies waiting, and how
+// many residents can be reached how.
 func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	sess := sessionOf(r)
 	if sess.User.Role == auth.Volunteer {
 		http.Redirect(w, r, "/rounds", http.StatusSeeOther)
 		return
 	}
-	list, err := campaign.NewStore(s.db, s.log).List(r.Context())
+	cs := campaign.NewStore(s.db, s.log)
+	list, err := cs.List(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var cards []dashboardCampaign
-	for _, c := range list[:min(len(list), 10)] {
-		counts, err := campaign.NewStore(s.db, s.log).Status(r.Context(), c.ID)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		d := dashboardCampaign{ID: c.ID, Name: c.Name, State: string(c.State)}
-		by := map[string]*channelProgress{}
-		for _, n := range counts {
-			p := by[n.Channel]
-			if p == nil {
-				p = &channelProgress{Channel: n.Channel}
-				by[n.Channel] = p
-			}
-			switch n.State {
-			case "suppressed":
-				p.Suppressd += n.N
-				continue
-			case "sent", "delivered":
-				p.Done += n.N
-			case "failed", "bounced", "cancelled", "unknown":
-				p.Failed += n.N
-			}
-			if n.State == "delivered" {
-				p.Delivered += n.N
-			}
-			p.Total += n.N
-		}
-		for _, ch := range []string{"email", "sms", "post"} {
-			if p := by[ch]; p != nil {
-				d.Channels = append(d.Channels, *p)
-			}
-		}
-		cards = append(cards, d)
+	list = list[:min(len(list), 10)]
+	ids := make([]int64, len(list))
+	for i, c := range list {
+		ids[i] = c.ID
 	}
-	unread := 0
+	counts, err := cs.StatusOf(r.Context(), ids)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var v dashboardView
+	for _, c := range list {
+		p := campaignProgress(c, counts[c.ID])
+		v.Campaigns = append(v.Campaigns, dashboardCampaign{ID: c.ID, Name: c.Name, Progress: p,
+			Live: !p.Done && c.State != campaign.Draft})
+	}
 	if s.app.Inbox != nil {
 		convs, err := s.app.Inbox.List(r.Context(), inbox.Filter{Unread: true, Limit: 1000})
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		unread = len(convs)
+		v.Unread = len(convs)
 	}
-	s.render(w, http.StatusOK, "dashboard.html", page{Title: "Dashboard", OrgName: s.brand.OrgName, Session: sess,
-		Data: map[string]any{"Campaigns": cards, "Unread": unread}})
+	tot, at, err := s.dashboardReach(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Reach, v.ReachAt = tot, at.In(campaign.London).Format("15:04")
+	s.render(w, http.StatusOK, "dashboard.html", page{Title: "Dashboard", OrgName: s.brand.OrgName, Session: sess, Data: v})
 }
 
 // handleReplies lists residents' conversations for officers.

@@ -284,7 +284,10 @@ func TestAppAuthorisation(t *testing.T) {
 	off := r.client(t)
 	r.login(t, off, "jo@council.example", appPassword)
 	code, _, dash := page(t, off, r.srv.URL+"/")
-	if code != http.StatusOK || !strings.Contains(dash, "Bin day leaflet") || !regexp.MustCompile(`post</th><td>\d+ of \d+</td><td>1</td><td>1</td>`).MatchString(dash) {
+	if code != http.StatusOK || !strings.Contains(dash, "Bin day leaflet") || !regexp.MustCompile(`Printed leaflet: \d+ of \d+ done`).MatchString(dash) ||
+		!regexp.MustCompile(`data-n="delivered"><span class="n">1</span>`).MatchString(dash) ||
+		!regexp.MustCompile(`data-n="failed"><span class="n">1</span>`).MatchString(dash) ||
+		!regexp.MustCompile(`<th scope="row">Residents</th><td>\d+</td>`).MatchString(dash) {
 		t.Errorf("dashboard (%d):\n%s", code, dash)
 	}
 	if code, _, _ := page(t, off, r.srv.URL+"/replies"); code != http.StatusOK {

@@ -11,6 +11,7 @@
   function follow(el) {
     var every = parseInt(el.getAttribute("data-live-every"), 10) || 2000;
     var url = el.getAttribute("data-live");
+    var last = null;
     function tick(wait) {
       window.setTimeout(function () {
         fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store" })
@@ -19,7 +20,9 @@
             return r.text();
           })
           .then(function (html) {
-            el.innerHTML = html;
+            // Swap only what changed: a screen reader re-reads a live region whenever
+            // its content is replaced, even by the same words.
+            if (html !== last) { el.innerHTML = html; last = html; }
             if (!el.querySelector("[data-live-done]")) { tick(every); }
           })
           .catch(function () { tick(Math.min(wait * 2, 30000)); });
