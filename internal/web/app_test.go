@@ -293,6 +293,24 @@ func TestAppAuthorisation(t *testing.T) {
 	if code, _, _ := page(t, off, r.srv.URL+"/replies"); code != http.StatusOK {
 		t.Errorf("officer replies: %d", code)
 	}
+	// live.js's own polling doesn't keep the officer signed in; their requests do.
+	lastSeen := func() (at time.Time) {
+		r.db.Get(&at, `SELECT max(s.last_seen_at) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.email = 'jo@council.example'`)
+		return at
+	}
+	before := lastSeen()
+	req, _ := http.NewRequest("GET", r.srv.URL+"/campaigns/"+itoa(r.campaignID)+"/progress", nil)
+	req.Header.Set("X-Crier-Live", "1")
+	res, err := off.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, res); res.StatusCode != http.StatusOK || !strings.Contains(b, "Printed leaflet") || !lastSeen().Equal(before) {
+		t.Errorf("live progress poll: %d, session seen %v → %v (want unchanged)", res.StatusCode, before, lastSeen())
+	}
+	if code, _, _ := page(t, off, r.srv.URL+"/campaigns/"+itoa(r.campaignID)+"/progress"); code != http.StatusOK || !lastSeen().After(before) {
+		t.Errorf("the officer's own request: %d, session not extended", code)
+	}
 }
 
 func TestLoginIsRateLimitedAndNeedsItsToken(t *testing.T) {

@@ -189,7 +189,7 @@ func (s *Server) progressSignedIn(next http.HandlerFunc) http.HandlerFunc {
 			s.progressSignedOut(w, r)
 			return
 		}
-		_, err := s.app.Auth.Session(r.Context(), token)
+		_, err := s.app.Auth.Peek(r.Context(), token) // a check only: withUser decides whether this request extends the session
 		if errors.Is(err, auth.ErrNoSession) {
 			s.progressSignedOut(w, r)
 			return

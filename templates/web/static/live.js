@@ -14,7 +14,7 @@
     var last = null;
     function tick(wait) {
       window.setTimeout(function () {
-        fetch(url, { headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store" })
+        fetch(url, { headers: { Accept: "text/html", "X-Crier-Live": "1" }, credentials: "same-origin", cache: "no-store" })
           .then(function (r) {
             if (!r.ok) { throw new Error("HTTP " + r.status); }
             return r.text();
