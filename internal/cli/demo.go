@@ -65,12 +65,7 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	var total contact.WardReach
 	for _, r := range reach {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Ward, r.Contacts, r.Email, r.SMS, r.PostOnly, r.Unreachable, r.LargePrint)
-		total.Contacts += r.Contacts
-		total.Email += r.Email
-		total.SMS += r.SMS
-		total.PostOnly += r.PostOnly
-		total.Unreachable += r.Unreachable
-		total.LargePrint += r.LargePrint
+		total.Add(r)
 	}
 	fmt.Fprintf(tw, "All wards\t%d\t%d\t%d\t%d\t%d\t%d\t\n", total.Contacts, total.Email, total.SMS, total.PostOnly, total.Unreachable, total.LargePrint)
 	if err := tw.Flush(); err != nil {

@@ -113,6 +113,16 @@ type WardReach struct {
 	LargePrint  int    `db:"large_print"`
 }
 
+// Add counts o's residents into w (a total over wards; w's Ward is left as it is).
+func (w *WardReach) Add(o WardReach) {
+	w.Contacts += o.Contacts
+	w.Email += o.Email
+	w.SMS += o.SMS
+	w.PostOnly += o.PostOnly
+	w.Unreachable += o.Unreachable
+	w.LargePrint += o.LargePrint
+}
+
 // Reach summarises reachability per ward for topic, in ward order.
 func (s *Store) Reach(ctx context.Context, topic string) ([]WardReach, error) {
 	var out []WardReach

@@ -248,12 +248,7 @@ func (s *Server) dashboardReach(ctx context.Context) (contact.WardReach, time.Ti
 	}
 	var tot contact.WardReach
 	for _, w := range wards {
-		tot.Contacts += w.Contacts
-		tot.Email += w.Email
-		tot.SMS += w.SMS
-		tot.PostOnly += w.PostOnly
-		tot.Unreachable += w.Unreachable
-		tot.LargePrint += w.LargePrint
+		tot.Add(w)
 	}
 	m.tot, m.at = tot, time.Now()
 	return tot, m.at, nil

@@ -703,12 +703,7 @@ func (s *Server) handleReach(w http.ResponseWriter, r *http.Request) {
 		ward := resultsWard(wr.Ward)
 		v.Rows = append(v.Rows, reachRow{Ward: ward, Residents: resultsCount(wr.Contacts, "resident", "residents"), Email: resultsInt(wr.Email),
 			SMS: resultsInt(wr.SMS), PostOnly: resultsInt(wr.PostOnly), Unreachable: resultsInt(wr.Unreachable)})
-		tot.Contacts += wr.Contacts
-		tot.Email += wr.Email
-		tot.SMS += wr.SMS
-		tot.PostOnly += wr.PostOnly
-		tot.Unreachable += wr.Unreachable
-		tot.LargePrint += wr.LargePrint
+		tot.Add(wr)
 		digital := wr.Contacts - wr.PostOnly - wr.Unreachable
 		note := resultsCount(wr.Contacts, "resident", "residents") + ", all reachable"
 		if wr.Unreachable > 0 {
