@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,6 +62,8 @@ func (s *Server) registerContacts(mux *http.ServeMux) {
 	mux.HandleFunc("GET /contacts/{id}", s.withUser(officers, s.handleContact))
 	mux.HandleFunc("GET "+importPath, s.withUser(officers, s.handleImportForm))
 	mux.HandleFunc("POST "+importPath, s.importLimit(s.withUser(officers, s.handleImport)))
+	mux.HandleFunc("GET "+importPath+"/{job}", s.withUser(officers, s.handleImportJob))
+	mux.HandleFunc("GET "+importPath+"/{job}/live", s.importLiveAuth(s.withUser(officers, s.handleImportJobLive)))
 }
 
 // contactsNoStore marks a response holding personal data: no shared or disk cache
@@ -486,7 +489,8 @@ func (s *Server) loadContact(ctx context.Context, c *contact.Contact) (*contactD
 		contactAddress
 	}
 	err = s.db.SelectContext(ctx, &consents, `
-		SELECT t.id AS topic_id, t.name AS topic, cp.id AS point_id, cp.kind, cp.value, cp.phone_type, c.status, c.source, c.recorded_at,
+		SELECT t.id AS topic_id, t.name AS topic, cp.id AS point_id, cp.kind, cp.value, cp.phone_type, c.status,
+		       c.source || CASE WHEN c.detail <> '' THEN ' (' || c.detail || ')' ELSE '' END AS source, c.recorded_at,
 		       coalesce(a.flat, '') AS flat, coalesce(a.house_number, '') AS house_number, coalesce(a.street, '') AS street,
 		       coalesce(a.town, '') AS town, coalesce(a.postcode, '') AS postcode
 		  FROM contact_points cp
@@ -680,17 +684,25 @@ type importAudit struct {
 	Started   contactTime
 }
 
-type contactImportData struct {
-	MaxMB       int
-	DryRun      bool
-	SkipInvalid bool
-	// The outcome of an upload: a problem with the whole file (Error, shown at the top and
-	// tied to the file field), every bad row in the CLI's words, or the counts.
+// importReport is how an upload ended: a problem with the whole file (Error, shown at
+// the top), every bad row in the CLI's words, or the counts.
+type importReport struct {
+	Error        string
+	Failed       bool // the import broke down (not the file's fault)
 	Problems     []string
 	ProblemsNote string // "2 problems (invalid rows)"
 	Result       *contact.ImportResult
 	Columns      []string
-	Recent       []importAudit
+}
+
+type contactImportData struct {
+	MaxMB       int
+	DryRun      bool
+	SkipInvalid bool
+	Report      importReport   // the form shown again: what was wrong with the file
+	Job         *importJobView // the job page: the import's progress, then its report
+	Gone        bool           // the job page of an import whose progress is no longer known
+	Recent      []importAudit
 }
 
 // importLimit answers an upload bigger than maxImportBytes before anything reads it (so
@@ -730,6 +742,7 @@ func (s *Server) importRender(w http.ResponseWriter, r *http.Request, code int, 
 	}
 	d.Recent = recent
 	d.MaxMB = maxImportBytes >> 20
+	d.Report.Error = errMsg
 	s.render(w, code, "import.html", page{Title: "Import contacts", OrgName: s.brand.OrgName, Session: sessionOf(r),
 		Error: errMsg, Data: d})
 }
@@ -741,10 +754,11 @@ func (s *Server) handleImportForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleImport takes an uploaded CSV (multipart field "file"), saves it to a private
-// temporary file and imports it as `crier contacts import` does, reporting every bad row
-// in the CLI's words. withUser has already parsed the whole multipart body (to read the
-// CSRF token), so the order of the form's fields does not matter; the form still puts
-// the token first.
+// temporary directory, checks that it can be imported at all, and starts importing it
+// in the background as `crier contacts import` does; the browser is sent to the job's
+// page, which shows the progress and then the report. withUser has already parsed the
+// whole multipart body (to read the CSRF token), so the order of the form's fields does
+// not matter; the form still puts the token first.
 func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	contactsNoStore(w)
 	sess := sessionOf(r)
@@ -767,13 +781,25 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	defer os.RemoveAll(dir)
+	started := false
+	defer func() {
+		if !started { // once started, the import removes it when it ends
+			os.RemoveAll(dir)
+		}
+	}()
+	// net/http removes its own temporary files when this handler returns, before the
+	// import is done with the file: a big upload it already wrote to disk is moved into
+	// dir, anything else is copied there.
 	path := filepath.Join(dir, "upload.csv")
+	moved := false
 	if f, ok := file.(*os.File); ok {
-		path = f.Name() // a big upload net/http already wrote to a private temporary file
-	} else if err := importSave(path, file); err != nil {
-		s.fail(w, r, err)
-		return
+		moved = os.Rename(f.Name(), path) == nil
+	}
+	if !moved {
+		if err := importSave(path, file); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	if msg, err := importCheck(path, name); err != nil {
 		s.fail(w, r, err)
@@ -783,16 +809,48 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), importTimeout)
+	job := s.imports.start(sess.User.ID, name, d.DryRun, d.SkipInvalid)
+	opts := contact.ImportOptions{Path: path, Name: name, DryRun: d.DryRun, SkipInvalid: d.SkipInvalid,
+		RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email, Progress: job.record}
+	started = true
+	// The import runs on if the officer's browser goes away, so that an upload ends
+	// all-or-nothing and shows up under "Recent imports".
+	go s.runImport(context.WithoutCancel(r.Context()), job, dir, opts, sess.User.ID)
+	s.log.InfoContext(r.Context(), "contacts import started", "user_id", sess.User.ID, "bytes", hdr.Size,
+		"dry_run", d.DryRun, "skip_invalid", d.SkipInvalid)
+	http.Redirect(w, r, importPath+"/"+job.id, http.StatusSeeOther)
+}
+
+// runImport imports the saved upload for job, records how it ended, and removes dir
+// (before the job is marked finished, so a finished job has left nothing behind).
+func (s *Server) runImport(ctx context.Context, job *importJob, dir string, opts contact.ImportOptions, userID int64) {
+	rep := importReport{Failed: true, Error: opts.Name + " could not be imported because something went wrong on our side, so nothing was imported. Please try again in a few minutes."}
+	defer func() {
+		if p := recover(); p != nil { // a panic here would take the whole server down
+			s.log.ErrorContext(ctx, "contacts import panicked", "user_id", userID, "stack", string(debug.Stack()))
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			s.log.WarnContext(ctx, "remove import upload", "user_id", userID, "err", err)
+		}
+		job.finish(rep, s.imports.now())
+	}()
+	ctx, cancel := context.WithTimeout(ctx, importTimeout)
 	defer cancel()
-	res, err := contact.NewStore(s.db, s.log).Import(ctx, contact.ImportOptions{Path: path, Name: name,
-		DryRun: d.DryRun, SkipInvalid: d.SkipInvalid, RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email})
+	res, err := contact.NewStore(s.db, s.log).Import(ctx, opts)
+	rep = s.importOutcome(ctx, opts, userID, res, err)
+}
+
+// importOutcome turns what Import returned into the officer's report, and logs it (ids
+// and counts only).
+func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, userID int64, res *contact.ImportResult, err error) importReport {
+	name := opts.Name
+	var rep importReport
 	var inputErr *contact.InputError
 	switch {
 	case errors.Is(err, contact.ErrRejected):
-		d.Problems, d.ProblemsNote = importProblems(res.Errors, "invalid")
-		s.log.InfoContext(r.Context(), "contacts import rejected", "import_id", res.ImportID, "user_id", sess.User.ID,
-			"rows", res.Rows, "rejected", res.Rejected, "dry_run", d.DryRun)
+		rep.Problems, rep.ProblemsNote = importProblems(res.Errors, "invalid")
+		s.log.InfoContext(ctx, "contacts import rejected", "import_id", res.ImportID, "user_id", userID,
+			"rows", res.Rows, "rejected", res.Rejected, "dry_run", opts.DryRun)
 		msg := fmt.Sprintf("%s: %d of %d rows are invalid, so nothing was imported. Fix them and import again", name, res.Rejected, res.Rows)
 		switch valid := res.Rows - res.Rejected; valid {
 		case 0:
@@ -802,32 +860,95 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		default:
 			msg += fmt.Sprintf(", or choose “Skip invalid rows” to import the %d valid rows.", valid)
 		}
-		s.importRender(w, r, http.StatusUnprocessableEntity, msg, d)
-		return
+		rep.Error = msg
+		return rep
 	case errors.As(err, &inputErr):
 		// The file stops being CSV part of the way through: nothing after that can be trusted.
 		var errs []*contact.InputError
+		var importID int64
 		if res != nil {
-			errs = res.Errors
+			errs, importID = res.Errors, res.ImportID
 		}
-		d.Problems, d.ProblemsNote = importProblems(append(slices.Clone(errs), inputErr), "invalid")
-		s.importRender(w, r, http.StatusUnprocessableEntity, name+" is not valid CSV all the way through, so nothing was imported. Fix the line named below and import again.", d)
-		return
+		s.log.InfoContext(ctx, "contacts import rejected: not CSV", "import_id", importID, "user_id", userID, "line", inputErr.Line)
+		rep.Problems, rep.ProblemsNote = importProblems(append(slices.Clone(errs), inputErr), "invalid")
+		rep.Error = name + " is not valid CSV all the way through, so nothing was imported. Fix the line named below and import again."
+		return rep
+	case errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil:
+		s.log.ErrorContext(ctx, "contacts import timed out", "user_id", userID, "timeout", importTimeout)
+		rep.Failed = true
+		rep.Error = fmt.Sprintf("Importing %s took longer than %d minutes and was stopped, so nothing was imported. "+
+			"Split the file, or ask your administrator to import it with the crier contacts import command.", name, int(importTimeout.Minutes()))
+		return rep
 	case err != nil:
+		s.log.ErrorContext(ctx, "contacts import failed", "user_id", userID, "err", err)
+		rep.Failed = true
+		rep.Error = name + " could not be imported because something went wrong on our side, so nothing was imported. Please try again in a few minutes."
+		return rep
+	}
+	s.log.InfoContext(ctx, "contacts imported", "import_id", res.ImportID, "user_id", userID, "rows", res.Rows,
+		"rejected", res.Rejected, "created", res.ContactsCreated, "updated", res.ContactsUpdated, "dry_run", opts.DryRun,
+		"duration", res.Duration)
+	rep.Result = res
+	for _, c := range res.Columns {
+		rep.Columns = append(rep.Columns, fmt.Sprintf("%s→%s", c.Header, c.Field))
+	}
+	if len(res.Errors) > 0 {
+		rep.Problems, rep.ProblemsNote = importProblems(res.Errors, "skipped")
+	}
+	return rep
+}
+
+// handleImportJob shows an upload's job page: its progress while it runs (with live.js
+// the progress updates itself; without, the page has a Refresh link), then its report.
+// A job this server doesn't know (it restarted, or the job ended over an hour ago, or
+// it is somebody else's) gets a page saying so, above the recent imports.
+func (s *Server) handleImportJob(w http.ResponseWriter, r *http.Request) {
+	contactsNoStore(w)
+	job := s.imports.get(r.PathValue("job"), sessionOf(r).User.ID)
+	if job == nil {
+		s.importRender(w, r, http.StatusNotFound, "", contactImportData{Gone: true})
+		return
+	}
+	v := job.view()
+	s.importRender(w, r, http.StatusOK, "", contactImportData{Job: &v, DryRun: v.DryRun, SkipInvalid: v.SkipInvalid})
+}
+
+// handleImportJobLive is the job page's live part alone, for live.js. A job it doesn't
+// know gets the same notice as the page, as 200 with data-live-done, so that live.js
+// shows it and stops asking.
+func (s *Server) handleImportJobLive(w http.ResponseWriter, r *http.Request) {
+	contactsNoStore(w)
+	name, data := "import-gone", any(nil)
+	if job := s.imports.get(r.PathValue("job"), sessionOf(r).User.ID); job != nil {
+		name, data = "import-job", job.view()
+	}
+	var b bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "contacts imported", "import_id", res.ImportID, "user_id", sess.User.ID, "rows", res.Rows,
-		"rejected", res.Rejected, "created", res.ContactsCreated, "updated", res.ContactsUpdated, "dry_run", d.DryRun,
-		"duration", res.Duration)
-	d.Result = res
-	for _, c := range res.Columns {
-		d.Columns = append(d.Columns, fmt.Sprintf("%s→%s", c.Header, c.Field))
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(b.Bytes())
+}
+
+// importLiveAuth answers a progress update whose session has ended with 401, not with
+// withUser's redirect to the sign-in page, which live.js would follow and paste into
+// the job page. Everything else goes through withUser as usual.
+func (s *Server) importLiveAuth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var token string
+		if c, _ := r.Cookie(sessionCookie); c != nil {
+			token = c.Value
+		}
+		if _, err := s.app.Auth.Session(r.Context(), token); errors.Is(err, auth.ErrNoSession) {
+			contactsNoStore(w)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, "Your session has ended. Sign in again to see the import's progress.\n")
+			return
+		}
+		next(w, r)
 	}
-	if len(res.Errors) > 0 {
-		d.Problems, d.ProblemsNote = importProblems(res.Errors, "skipped")
-	}
-	s.importRender(w, r, http.StatusOK, "", d)
 }
 
 // importProblems writes the bad rows as `crier contacts import` does: one line per

@@ -1,0 +1,217 @@
+package web_test
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/crierhq/crier/internal/auth"
+	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/inbox"
+	"github.com/crierhq/crier/internal/printrun"
+	"github.com/crierhq/crier/internal/web"
+)
+
+// officerCSRF returns the import form's CSRF token for c.
+func officerCSRF(t *testing.T, c *http.Client, base string) string {
+	t.Helper()
+	code, _, form := page(t, c, base+"/contacts/import")
+	m := csrfRE.FindStringSubmatch(form)
+	if code != http.StatusOK || m == nil {
+		t.Fatalf("import form: %d", code)
+	}
+	return m[1]
+}
+
+// TestContactsImportNamesEveryBadRow: a big upload (net/http keeps it on disk) with bad
+// rows scattered through it ends, on its job page, with every bad row named in the CLI's
+// words and in file order, and nothing imported; the upload's temporary files are gone
+// by the time the page says the import has ended.
+func TestContactsImportNamesEveryBadRow(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp) // where the server saves uploads
+	r := newContactsRig(t)
+	c := r.officer(t)
+	csrf := officerCSRF(t, c, r.srv.URL)
+	before := r.count(t)
+
+	// 4,000 rows of about 10 KB (the last column is ignored): 40 MB, over the 32 MB that
+	// net/http keeps in memory.
+	const rows = 4000
+	pad := strings.Repeat("x", 10<<10)
+	bad := map[int]string{3: "email", 1200: "postcode", 2999: "email", rows + 1: "both"} // by line
+	var csv strings.Builder
+	csv.WriteString("First name,Surname,Email,Postcode,House number,Street,-\n")
+	for line := 2; line <= rows+1; line++ {
+		em, pc := fmt.Sprintf("p%d@example.org", line), "SW2 1RW"
+		switch bad[line] {
+		case "email":
+			em = fmt.Sprintf("p%d@@example.org", line)
+		case "postcode":
+			pc = "XX9"
+		case "both":
+			em, pc = fmt.Sprintf("p%d@@example.org", line), "XX9"
+		}
+		fmt.Fprintf(&csv, "P%d,Person,%s,%s,%d,Acre Lane,%s\n", line, em, pc, line, pad)
+	}
+	_, postcodeErr := contact.NormalizePostcode("XX9")
+	emailErr := func(line int) string {
+		_, err := contact.NormalizeEmail(fmt.Sprintf("p%d@@example.org", line))
+		return err.Error()
+	}
+	want := []string{
+		"big.csv:3:3 (Email): " + emailErr(3),
+		"big.csv:1200:4 (Postcode): " + postcodeErr.Error(),
+		"big.csv:2999:3 (Email): " + emailErr(2999),
+		fmt.Sprintf("big.csv:%d:3 (Email): %s", rows+1, emailErr(rows+1)),
+		fmt.Sprintf("big.csv:%d:4 (Postcode): %s", rows+1, postcodeErr),
+	}
+
+	job, b := importFile(t, c, r.srv.URL, csrf, "big.csv", csv.String())
+	var got []string
+	for _, m := range regexp.MustCompile(`<li>([^<]*)</li>`).FindAllStringSubmatch(b, -1) {
+		got = append(got, html.UnescapeString(m[1]))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the bad rows named:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for _, w := range []string{"<h2>Nothing was imported</h2>", "5 problems (invalid rows)",
+		fmt.Sprintf("big.csv: 4 of %d rows are invalid, so nothing was imported. Fix them and import again, or choose “Skip invalid rows” to import the %d valid rows.", rows, rows-4)} {
+		if !strings.Contains(b, w) {
+			t.Errorf("the report lacks %s", w)
+		}
+	}
+	if strings.Contains(b, "<progress") || strings.Contains(b, `id="import-refresh"`) {
+		t.Error("the finished job page still shows progress")
+	}
+	// The live part says the same, and tells live.js to stop.
+	code, _, live := page(t, c, r.srv.URL+job+"/live")
+	if code != http.StatusOK || !strings.Contains(live, "data-live-done") || !strings.Contains(live, html.EscapeString(want[4])) ||
+		strings.Contains(live, "<html") {
+		t.Errorf("the live part of a finished job: %d\n%s", code, live)
+	}
+	if n := r.count(t); n != before {
+		t.Errorf("a rejected file imported %d contacts", n-before)
+	}
+	var audit string
+	r.db.Get(&audit, `SELECT status || ' ' || rows_total || ' ' || rows_rejected FROM imports ORDER BY id DESC LIMIT 1`)
+	if audit != fmt.Sprintf("rejected %d 4", rows) {
+		t.Errorf("audit of the rejected import: %q", audit)
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "crier-import-") {
+			t.Errorf("the upload's directory %s is still there after the import ended", e.Name())
+		}
+	}
+	r.checkLogs(t)
+	if logs := r.logs.String(); strings.Contains(logs, "@@example.org") || strings.Contains(logs, "P1200") {
+		t.Errorf("the log holds the file's data:\n%s", logs)
+	}
+}
+
+// TestContactsImportJobNeedsItsOfficer: only the officer who uploaded a file sees its job
+// page and the page's live part; an anonymous browser is sent to sign in (the live part,
+// fetched by live.js, gets 401 rather than the sign-in page), a volunteer is refused,
+// and another officer, an unknown id or a restarted server get the notice that the
+// progress is no longer available, above the recent imports.
+func TestContactsImportJobNeedsItsOfficer(t *testing.T) {
+	r := newContactsRig(t)
+	jo := r.officer(t)
+	job, _ := importFile(t, jo, r.srv.URL, officerCSRF(t, jo, r.srv.URL), "good.csv", goodContacts)
+	if code, _, b := page(t, jo, r.srv.URL+job); code != http.StatusOK || !strings.Contains(b, "<h2>good.csv imported</h2>") {
+		t.Fatalf("Jo's job page: %d", code)
+	}
+
+	anon := r.client(t)
+	if code, loc, _ := page(t, anon, r.srv.URL+job); code != http.StatusSeeOther || loc != "/login?next="+url.QueryEscape(job) {
+		t.Errorf("anonymous job page: %d → %q", code, loc)
+	}
+	if code, loc, b := page(t, anon, r.srv.URL+job+"/live"); code != http.StatusUnauthorized || loc != "" || strings.Contains(b, "good.csv") {
+		t.Errorf("anonymous live part: %d → %q\n%s", code, loc, b)
+	}
+
+	vol := r.client(t)
+	r.login(t, vol, "sam@volunteers.example", appPassword)
+	for _, p := range []string{job, job + "/live"} {
+		if code, _, b := page(t, vol, r.srv.URL+p); code != http.StatusForbidden || strings.Contains(b, "good.csv") {
+			t.Errorf("volunteer GET %s: %d", p, code)
+		}
+	}
+
+	gone := "This import’s progress is no longer available; see <a href=\"#recent-imports\">Recent imports</a> below."
+	goneLive := func(who string, c *http.Client, base, p string) {
+		t.Helper()
+		if code, _, b := page(t, c, base+p+"/live"); code != http.StatusOK || !strings.Contains(b, gone) ||
+			!strings.Contains(b, "data-live-done") || strings.Contains(b, "good.csv") {
+			t.Errorf("%s: live part of %s: %d\n%s", who, p, code, b)
+		}
+	}
+	if _, err := auth.NewStore(r.db).Add(t.Context(), "lee@council.example", "Lee Officer", auth.Officer, appPassword); err != nil {
+		t.Fatal(err)
+	}
+	lee := signInAt(t, r.srv.URL, "lee@council.example")
+	if code, _, b := page(t, lee, r.srv.URL+job); code != http.StatusNotFound || !strings.Contains(b, gone) || strings.Contains(b, "good.csv imported") {
+		t.Errorf("another officer's view of Jo's job page: %d\n%s", code, b)
+	}
+	goneLive("another officer", lee, r.srv.URL, job)
+
+	for _, p := range []string{"/contacts/import/AAAAAAAAAAAAAAAAAAAAAAAAAA", "/contacts/import/x"} {
+		code, _, b := page(t, jo, r.srv.URL+p)
+		if code != http.StatusNotFound || !strings.Contains(b, gone) || !strings.Contains(b, `<h2 id="recent-imports">Recent imports</h2>`) ||
+			!strings.Contains(b, "Imported: 2 rows, 2 created, 0 updated") {
+			t.Errorf("unknown job %s: %d\n%s", p, code, b)
+		}
+		goneLive("unknown job", jo, r.srv.URL, p)
+	}
+
+	// A restart loses the progress of an import still running; the imports table still
+	// says it is running.
+	held, release := r.web.HoldImports(t)
+	var csv strings.Builder
+	csv.WriteString("First name,Surname,Email\n")
+	for i := range 3000 {
+		fmt.Fprintf(&csv, "Q%d,Person,q%d@example.org\n", i, i)
+	}
+	running := startImport(t, jo, r.srv.URL, officerCSRF(t, jo, r.srv.URL), "slow.csv", csv.String())
+	<-held
+	if code, _, b := page(t, jo, r.srv.URL+running); code != http.StatusOK || !strings.Contains(b, "<progress") ||
+		!strings.Contains(b, "<h2>Importing slow.csv</h2>") || strings.Contains(b, "data-live-done") {
+		t.Errorf("a running job's page: %d\n%s", code, b)
+	}
+	signer, _ := email.NewSigner(bytes.Repeat([]byte("k"), 32))
+	restarted, err := web.New(web.Config{DB: r.db, Signer: signer, Branding: email.Branding{OrgName: "Millbrook Council"},
+		Logger: slog.New(slog.NewTextHandler(r.logs, nil)),
+		App:    &web.App{Auth: auth.NewStore(r.db), Rounds: printrun.NewStore(r.db), Inbox: inbox.NewStore(r.db, inbox.Config{}, nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2 := httptest.NewServer(restarted.Handler())
+	defer srv2.Close()
+	jo2 := signInAt(t, srv2.URL, "jo@council.example")
+	if code, _, b := page(t, jo2, srv2.URL+running); code != http.StatusNotFound || !strings.Contains(b, gone) ||
+		!strings.Contains(b, "<td>slow.csv</td><td>jo@council.example</td><td>Running</td>") {
+		t.Errorf("a running job's page after a restart: %d\n%s", code, b)
+	}
+	goneLive("after a restart", jo2, srv2.URL, running)
+	release()
+	if b := waitImport(t, jo, r.srv.URL, running); !strings.Contains(b, `<td id="created">3000</td>`) {
+		t.Errorf("the held import, released:\n%s", b)
+	}
+	if n := r.web.ImportJobs(); n != 2 {
+		t.Errorf("the server remembers %d import jobs, want 2", n)
+	}
+	r.checkLogs(t)
+}
