@@ -291,7 +291,7 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 	if consents() != 1 {
 		t.Fatalf("unsubscribe recorded %d withdrawals, want exactly 1", consents())
 	}
-	// The preferences link lists the topic, now unsubscribed.
+	// The preferences link lists the topic, its email box now unticked.
 	prefs := regexp.MustCompile(`https?://\S+/p/\S+`).FindString(first.text)
 	if prefs == "" {
 		t.Fatal("no preferences link in the text part")
@@ -302,7 +302,8 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 	}
 	page, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(page), "General news") || !strings.Contains(string(page), "you have unsubscribed") {
+	unticked := regexp.MustCompile(`name="on" value="[0-9:]+">\s*<label for="[^"]+">By email to`)
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "General news") || !unticked.Match(page) {
 		t.Fatalf("preferences page: %d\n%s", resp.StatusCode, page)
 	}
 
