@@ -940,7 +940,7 @@ func (s *Server) importLiveAuth(next http.HandlerFunc) http.HandlerFunc {
 		if c, _ := r.Cookie(sessionCookie); c != nil {
 			token = c.Value
 		}
-		if _, err := s.app.Auth.Session(r.Context(), token); errors.Is(err, auth.ErrNoSession) {
+		if _, err := s.app.Auth.Peek(r.Context(), token); errors.Is(err, auth.ErrNoSession) { // a check only: withUser decides on extending
 			contactsNoStore(w)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUnauthorized)
