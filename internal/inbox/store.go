@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/reply"
 )
@@ -35,22 +36,12 @@ type Store struct {
 
 	mu    sync.Mutex
 	polls map[int64]*reply.Poll // by campaign; a campaign's poll is frozen once it is sent
-	stmts map[string]*sqlx.Stmt // Receive's statements, prepared once (webhooks are the hot path)
+	stmts db.Stmts              // Receive's statements, prepared once (webhooks are the hot path)
 }
 
 // stmt returns query prepared on the pool.
 func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.stmts[query]; st != nil {
-		return st, nil
-	}
-	st, err := s.db.PreparexContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	s.stmts[query] = st
-	return st, nil
+	return s.stmts.Get(ctx, s.db, query)
 }
 
 // NewStore returns a Store. sender sends officers' replies (the same sender campaigns use).
@@ -61,7 +52,7 @@ func NewStore(db *sqlx.DB, cfg Config, sender dispatch.Sender) *Store {
 	if cfg.HelpText == "" {
 		cfg.HelpText = "Texts from " + cfg.OrgName + ". Reply STOP to stop them, START to start again. To talk to us, reply with your message."
 	}
-	return &Store{db: db, cfg: cfg, sender: sender, polls: map[int64]*reply.Poll{}, stmts: map[string]*sqlx.Stmt{}}
+	return &Store{db: db, cfg: cfg, sender: sender, polls: map[int64]*reply.Poll{}}
 }
 
 // ErrNotFound: no such conversation or message.

@@ -18,11 +18,12 @@ package outbox
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/db"
 )
 
 // Item is a leased outbox row with what a worker needs to render and send it.
@@ -41,31 +42,19 @@ type Item struct {
 
 // Store reads and writes the outbox.
 type Store struct {
-	db *sqlx.DB
-
-	mu    sync.Mutex
-	stmts map[string]*sqlx.Stmt // the hot path's statements, prepared once
+	db    *sqlx.DB
+	stmts db.Stmts // the hot path's statements, prepared once
 }
 
 // NewStore returns a Store over db.
-func NewStore(db *sqlx.DB) *Store { return &Store{db: db, stmts: map[string]*sqlx.Stmt{}} }
+func NewStore(d *sqlx.DB) *Store { return &Store{db: d} }
 
 // stmt returns query prepared on the pool. Workers run claim, handed and complete a few
 // times a second each: prepared, they skip parsing and planning (the claim's planning
 // alone costs about as much as leasing a hundred rows), and database/sql re-prepares
 // them on each pooled connection as needed.
 func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.stmts[query]; st != nil {
-		return st, nil
-	}
-	st, err := s.db.PreparexContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	s.stmts[query] = st
-	return st, nil
+	return s.stmts.Get(ctx, s.db, query)
 }
 
 // claimSQL leases due rows of one channel. SKIP LOCKED lets any number of workers, in

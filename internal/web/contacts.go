@@ -257,19 +257,6 @@ func contactPointLabel(kind string, phoneType *string) string {
 	return "Phone"
 }
 
-// contactOutboxChannel names a message's channel.
-func contactOutboxChannel(ch string) string {
-	switch ch {
-	case "email":
-		return "Email"
-	case "sms":
-		return "SMS"
-	case "post":
-		return "Post"
-	}
-	return ch
-}
-
 // contactStatusLabel is a contact point's status in words; empty for active.
 func contactStatusLabel(status string) string {
 	if status == "active" {
@@ -549,7 +536,7 @@ func (s *Server) loadContact(ctx context.Context, c *contact.Contact) (*contactD
 	}
 	d.MoreMessages = len(msgs) > contactHistoryLimit
 	for _, m := range msgs[:min(len(msgs), contactHistoryLimit)] {
-		v := contactMessageView{Campaign: m.Campaign, Channel: contactOutboxChannel(m.Channel), State: strings.ReplaceAll(m.State, "_", " "),
+		v := contactMessageView{Campaign: m.Campaign, Channel: resultsChannel(m.Channel), State: strings.ReplaceAll(m.State, "_", " "),
 			Reason: m.Reason, At: contactTimeOf(m.At)}
 		if m.Kind != nil {
 			v.To = contactPointValue(*m.Kind, *m.Value, m.contactAddress)

@@ -124,6 +124,7 @@ func resultsState(st string) string {
 // The channels, in the order the pages show them.
 var resultsChannels = []string{"email", "sms", "post"}
 
+// resultsChannel names a channel for officers: "Email", "SMS", "Post".
 func resultsChannel(ch string) string {
 	switch ch {
 	case "email":
