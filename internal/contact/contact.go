@@ -49,7 +49,8 @@ type Point struct {
 type ConsentRecord struct {
 	ID         int64     `db:"id"`
 	PointID    int64     `db:"contact_point_id"`
-	Topic      string    `db:"topic"`
+	Topic      string    `db:"topic"`   // "" for a decision about every topic (STOP, START, unsubscribe from everything)
+	Keyword    string    `db:"keyword"` // "stop" or "start" for those keywords, else ""
 	Status     string    `db:"status"`
 	Source     string    `db:"source"`
 	RecordedAt time.Time `db:"recorded_at"`

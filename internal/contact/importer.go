@@ -20,6 +20,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/crierhq/crier/internal/consent"
 )
 
 // ErrRejected is returned by Import when rows are invalid and SkipInvalid is off: nothing
@@ -119,26 +121,6 @@ var stageColumns = []string{"line", "first_name", "last_name", "email", "email_k
 // ANALYZE gives the planner real numbers for the joins in merge.sql; the merge's hash
 // joins and sorts get more memory than the default 4MB (the server's, not crier's).
 const indexStageSQL = `ANALYZE import_rows`
-
-const consentSQL = `
-WITH decided AS (
-    SELECT ic.point_id, ic.granted, ic.line, cur.status AS current
-      FROM import_consents ic
-      LEFT JOIN LATERAL (SELECT c.status FROM consents c
-                          WHERE c.contact_point_id = ic.point_id AND c.topic_id = $1
-                          ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) cur ON true
-), ins AS (
-    -- A "yes" grants only where nothing is on record: it never overrides a withdrawal
-    -- (only the person can) and never repeats a standing grant. A "no" withdraws a grant.
-    INSERT INTO consents (contact_point_id, topic_id, status, source, import_id)
-    SELECT point_id, $1, CASE WHEN granted THEN 'granted' ELSE 'withdrawn' END, $2 || line, $3
-      FROM decided
-     WHERE (granted AND current IS NULL) OR (NOT granted AND current = 'granted')
-    RETURNING status
-)
-SELECT (SELECT count(*) FROM ins WHERE status = 'granted') AS granted,
-       (SELECT count(*) FROM ins WHERE status = 'withdrawn') AS withdrawn,
-       (SELECT count(*) FROM decided WHERE granted AND current = 'withdrawn') AS kept`
 
 // Import reads a CSV file of contacts and merges it into the database in one
 // transaction: all rows or none (unless SkipInvalid). Invalid rows come back in
@@ -449,14 +431,13 @@ func (s *Store) merge(ctx context.Context, tx *sqlx.Tx, topicID int64, name stri
 			res.ContactsUpdated = int(n)
 		}
 	}
-	var c struct {
-		Granted   int `db:"granted"`
-		Withdrawn int `db:"withdrawn"`
-		Kept      int `db:"kept"`
+	var audit int64
+	if importID != nil {
+		audit = *importID
 	}
-	source := "import " + name + " row "
-	if err := tx.GetContext(ctx, &c, consentSQL, topicID, source, importID); err != nil {
-		return fmt.Errorf("record consents: %w", err)
+	c, err := consent.ApplyImport(ctx, tx, "import_consents", topicID, audit, "import "+name+" row ")
+	if err != nil {
+		return err
 	}
 	res.ConsentsGranted, res.ConsentsWithdrawn, res.WithdrawalsKept = c.Granted, c.Withdrawn, c.Kept
 	return nil

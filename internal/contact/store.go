@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/consent"
 )
 
 // Get returns one contact; ErrNotFound if there is none with that id.
@@ -49,10 +51,10 @@ func (s *Store) Points(ctx context.Context, contactID int64, topic string) ([]Po
 	var pts []Point
 	err := s.db.SelectContext(ctx, &pts, `
 		SELECT cp.id, cp.contact_id, cp.kind, cp.value, cp.address_id, cp.phone_type, cp.fictional, cp.status,
-		       coalesce((SELECT c.status FROM consents c JOIN topics t ON t.id = c.topic_id
-		                  WHERE c.contact_point_id = cp.id AND t.slug = $2
-		                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), '') AS consent
-		  FROM contact_points cp WHERE cp.contact_id = $1 ORDER BY cp.kind, cp.id`, contactID, topic)
+		       coalesce(`+consent.Status("c")+`, '') AS consent
+		  FROM contact_points cp
+		  LEFT JOIN topics t ON t.slug = $2`+consent.Joins("cp.id", "t.id", "c")+`
+		 WHERE cp.contact_id = $1 ORDER BY cp.kind, cp.id`, contactID, topic)
 	if err != nil {
 		return nil, fmt.Errorf("list contact points: %w", err)
 	}
@@ -63,8 +65,8 @@ func (s *Store) Points(ctx context.Context, contactID int64, topic string) ([]Po
 func (s *Store) ConsentHistory(ctx context.Context, pointID int64) ([]ConsentRecord, error) {
 	var out []ConsentRecord
 	err := s.db.SelectContext(ctx, &out, `
-		SELECT c.id, c.contact_point_id, t.slug AS topic, c.status, c.source, c.recorded_at
-		  FROM consents c JOIN topics t ON t.id = c.topic_id
+		SELECT c.id, c.contact_point_id, coalesce(t.slug, '') AS topic, c.keyword, c.status, c.source, c.recorded_at
+		  FROM consents c LEFT JOIN topics t ON t.id = c.topic_id
 		 WHERE c.contact_point_id = $1 ORDER BY c.recorded_at, c.id`, pointID)
 	if err != nil {
 		return nil, fmt.Errorf("consent history: %w", err)
@@ -72,22 +74,17 @@ func (s *Store) ConsentHistory(ctx context.Context, pointID int64) ([]ConsentRec
 	return out, nil
 }
 
-// RecordConsent appends a consent decision for a contact point and topic, with its source
-// ("SMS STOP", "web form", ...). History is never rewritten.
+// RecordConsent records an officer's or a resident's decision for a contact point and
+// topic, with its source ("web form", "officer", ...), through the consent ledger: it
+// is recorded only where it changes what stands. History is never rewritten.
 func (s *Store) RecordConsent(ctx context.Context, pointID int64, topic, status, source string) error {
-	if status != "granted" && status != "withdrawn" {
-		return fmt.Errorf("record consent: status %q must be granted or withdrawn", status)
+	var topicID int64
+	if err := s.db.GetContext(ctx, &topicID, `SELECT id FROM topics WHERE slug = $1`, topic); err != nil {
+		return fmt.Errorf("record consent: topic %q: %w", topic, notFound(err))
 	}
-	if strings.TrimSpace(source) == "" {
-		return fmt.Errorf("record consent: a source is required")
-	}
-	r, err := s.db.ExecContext(ctx, `INSERT INTO consents (contact_point_id, topic_id, status, source)
-		SELECT $1, id, $3, $4 FROM topics WHERE slug = $2`, pointID, topic, status, source)
-	if err != nil {
-		return fmt.Errorf("record consent: %w", err)
-	}
-	if n, _ := r.RowsAffected(); n == 0 {
-		return fmt.Errorf("record consent: topic %q: %w", topic, ErrNotFound)
+	if _, err := consent.Record(ctx, s.db, []consent.Change{{Point: pointID, Topic: topicID, Status: status}},
+		consent.Source{Name: source}); err != nil {
+		return err
 	}
 	return nil
 }
@@ -128,18 +125,16 @@ func (s *Store) Reach(ctx context.Context, topic string) ([]WardReach, error) {
 	var out []WardReach
 	err := s.db.SelectContext(ctx, &out, `
 		WITH t AS (SELECT id FROM topics WHERE slug = $1),
-		cur AS (
-		    SELECT DISTINCT ON (c.contact_point_id) c.contact_point_id, c.status
-		      FROM consents c WHERE c.topic_id = (SELECT id FROM t)
-		     ORDER BY c.contact_point_id, c.recorded_at DESC, c.id DESC),
+		pc AS (
+		    SELECT cp.contact_id, cp.kind, cp.phone_type, cp.status, `+consent.Status("k")+` AS consent
+		      FROM contact_points cp CROSS JOIN t`+consent.Joins("cp.id", "t.id", "k")+`),
 		per AS (
 		    SELECT ct.id, ct.ward, ct.large_print,
-		           bool_or(cp.kind = 'email' AND cp.status = 'active' AND cur.status = 'granted') AS email,
-		           bool_or(cp.kind = 'phone' AND cp.phone_type <> 'landline' AND cp.status = 'active' AND cur.status = 'granted') AS sms,
+		           bool_or(cp.kind = 'email' AND cp.status = 'active' AND cp.consent = 'granted') AS email,
+		           bool_or(cp.kind = 'phone' AND cp.phone_type <> 'landline' AND cp.status = 'active' AND cp.consent = 'granted') AS sms,
 		           bool_or(cp.kind = 'postal' AND cp.status = 'active') AS post
 		      FROM contacts ct
-		      LEFT JOIN contact_points cp ON cp.contact_id = ct.id
-		      LEFT JOIN cur ON cur.contact_point_id = cp.id
+		      LEFT JOIN pc cp ON cp.contact_id = ct.id
 		     GROUP BY ct.id)
 		SELECT ward, count(*) AS contacts,
 		       count(*) FILTER (WHERE email) AS email,

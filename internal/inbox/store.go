@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/reply"
@@ -93,11 +94,9 @@ SELECT cp.id AS point_id, cp.contact_id, o.id AS outbox_id, o.campaign_id,
                       WHERE o.contact_point_id = cp.id AND o.channel = 'sms' AND o.sent_at IS NOT NULL
                       ORDER BY o.sent_at DESC LIMIT 1) o ON true`
 
-// receiveWriteSQL stores the text once per SID and, only for a new one, carries out
-// its keyword: STOP withdraws every topic's consent on that number; START grants again
-// the ones a STOP (ours or the provider's) withdrew, not those the resident turned off
-// elsewhere, and reopens a number the provider had opted out. One statement, so
-// a repeated webhook or a crash halfway can't leave half of it.
+// receiveWriteSQL stores the text once per SID (it returns id 0 for a SID stored
+// already). Receive then carries out a new STOP or START through the consent ledger in
+// the same transaction, so a repeated webhook or a crash halfway can't leave half of it.
 const receiveWriteSQL = `
 WITH conv AS (
     INSERT INTO conversations (phone, contact_id) VALUES ($1, $2)
@@ -109,21 +108,7 @@ msg AS (
                               likely_opt_out, poll_answer, poll_unclear)
     SELECT id, 'in', $3, $4, $5, $6, $7, $8, $9, $10 FROM conv
     ON CONFLICT (provider_sid) DO NOTHING
-    RETURNING id, conversation_id),
-stop AS (
-    INSERT INTO consents (contact_point_id, topic_id, status, source)
-    SELECT $11, t.id, 'withdrawn', 'SMS ' || $12 FROM topics t
-     WHERE $7 = 'stop' AND $11::bigint IS NOT NULL AND EXISTS (SELECT 1 FROM msg)
-       AND NOT EXISTS (SELECT 1 FROM current_consents cc
-                        WHERE cc.contact_point_id = $11 AND cc.topic_id = t.id AND cc.status = 'withdrawn')),
-start AS (
-    INSERT INTO consents (contact_point_id, topic_id, status, source)
-    SELECT $11, cc.topic_id, 'granted', 'SMS ' || $12 FROM current_consents cc
-     WHERE $7 = 'start' AND cc.contact_point_id = $11 AND cc.status = 'withdrawn' AND EXISTS (SELECT 1 FROM msg)
-       AND (cc.source LIKE 'SMS %' OR cc.source LIKE 'provider reports opt-out%')),
-reopen AS (
-    UPDATE contact_points SET status = 'active', status_reason = 'texted ' || $12, updated_at = now()
-     WHERE $7 = 'start' AND id = $11 AND status = 'opted_out' AND EXISTS (SELECT 1 FROM msg))
+    RETURNING id, conversation_id)
 SELECT coalesce((SELECT id FROM msg), 0) AS id, (SELECT id FROM conv) AS conversation_id`
 
 // Receive stores an inbound text and acts on it. A repeated SID (Twilio retries
@@ -176,12 +161,41 @@ func (s *Store) Receive(ctx context.Context, in Inbound) (Received, error) {
 		// "Please stop texting me" is not a try at the poll: it is flagged as what it is.
 		r.PollUnclear = r.PollUnclear && !r.LikelyOptOut
 	}
-	keyword := strings.ToUpper(string(r.Keyword)) // for the consent's source
+	// A STOP or START changes consent: stored and acted on in one transaction. Other
+	// texts are one statement.
+	acts := who.PointID.Valid && (r.Keyword == reply.Stop || r.Keyword == reply.Start)
+	var q sqlx.QueryerContext = s.db
+	var tx *sqlx.Tx
+	if acts {
+		if tx, err = s.db.BeginTxx(ctx, nil); err != nil {
+			return Received{}, fmt.Errorf("receive text: %w", err)
+		}
+		defer tx.Rollback()
+		q = tx
+		write = tx.StmtxContext(ctx, write)
+	}
 	err = write.QueryRowxContext(ctx, in.From, who.ContactID, in.SID, in.Body,
-		who.CampaignID, who.OutboxID, string(r.Keyword), r.LikelyOptOut, r.PollAnswer, r.PollUnclear,
-		who.PointID, keyword+" ("+in.SID+")").Scan(&r.MessageID, &r.ConversationID)
+		who.CampaignID, who.OutboxID, string(r.Keyword), r.LikelyOptOut, r.PollAnswer, r.PollUnclear).
+		Scan(&r.MessageID, &r.ConversationID)
 	if err != nil {
 		return Received{}, fmt.Errorf("receive text: %w", err)
+	}
+	if acts && r.MessageID != 0 {
+		src := consent.Source{Name: "SMS " + strings.ToUpper(string(r.Keyword)) + " (" + in.SID + ")"}
+		points := []int64{who.PointID.Int64}
+		if r.Keyword == reply.Stop {
+			_, err = consent.Stop(ctx, q, points, src)
+		} else {
+			_, err = consent.Start(ctx, q, points, src)
+		}
+		if err != nil {
+			return Received{}, fmt.Errorf("receive text: %w", err)
+		}
+	}
+	if tx != nil {
+		if err := tx.Commit(); err != nil {
+			return Received{}, fmt.Errorf("receive text: %w", err)
+		}
 	}
 	if r.MessageID == 0 {
 		r.Duplicate = true
@@ -452,8 +466,7 @@ func (s *Store) Reply(ctx context.Context, conversationID int64, officer, body s
 		if errors.As(sendErr, &se) {
 			m.StatusReason = se.Error() // the classified form carries no personal data
 		}
-		if _, err := s.db.ExecContext(dbctx, `UPDATE sms_messages SET status = 'failed', status_reason = $2 WHERE id = $1`,
-			m.ID, m.StatusReason); err != nil {
+		if err := s.recordReplyFailed(dbctx, m.ID, conv.Phone, m.StatusReason, sendErr); err != nil {
 			return m, errors.Join(sendErr, err)
 		}
 		return m, fmt.Errorf("reply not sent: %w", sendErr)
@@ -463,6 +476,48 @@ func (s *Store) Reply(ctx context.Context, conversationID int64, officer, body s
 		return m, fmt.Errorf("reply sent (%s) but not recorded: %w", rcpt.ProviderID, err)
 	}
 	return m, nil
+}
+
+// recordReplyFailed records a reply the provider refused and what the refusal says of
+// the number, as a campaign's send would: an opt-out at the provider (Twilio 21610) is
+// the resident's STOP; a number the provider calls invalid or unable to take texts
+// (21211, 21614) is marked so, which also stops its pending sends.
+func (s *Store) recordReplyFailed(ctx context.Context, id int64, phone, reason string, sendErr error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE sms_messages SET status = 'failed', status_reason = $2 WHERE id = $1`, id, reason); err != nil {
+		return err
+	}
+	var se *dispatch.SendError
+	point := func() (int64, error) {
+		var p int64
+		err := tx.GetContext(ctx, &p, `SELECT id FROM contact_points WHERE kind = 'phone' AND value = $1`, phone)
+		if errors.Is(err, sql.ErrNoRows) {
+			return 0, nil
+		}
+		return p, err
+	}
+	switch {
+	case errors.Is(sendErr, dispatch.ErrOptedOut):
+		p, err := point()
+		if err != nil {
+			return err
+		}
+		if p != 0 {
+			if _, err := consent.Stop(ctx, tx, []int64{p}, consent.Source{Name: "provider reports opt-out: " + reason}); err != nil {
+				return err
+			}
+		}
+	case errors.Is(sendErr, dispatch.ErrPermanent) && !(errors.As(sendErr, &se) && se.MessageOnly):
+		if _, err := tx.ExecContext(ctx, `UPDATE contact_points SET status = 'invalid', status_reason = $2, updated_at = now()
+			WHERE kind = 'phone' AND value = $1 AND status = 'active'`, phone, reason); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // recordSent stores a reply's SID and applies any status callback that beat it, holding

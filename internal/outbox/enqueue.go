@@ -7,6 +7,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/consent"
 )
 
 // Snapshot describes the audience of one campaign run.
@@ -40,21 +42,18 @@ type Tally struct {
 // the reason, for what won't. Later edits to contacts don't change a run's audience.
 const enqueueSQL = `
 WITH audience AS (
-    SELECT c.id FROM contacts c WHERE %s
+    SELECT c.id FROM contacts c WHERE %[1]s
 ),
 pts AS (
     SELECT a.id AS contact_id, cp.id AS point_id,
            CASE cp.kind WHEN 'email' THEN 'email' WHEN 'phone' THEN 'sms' ELSE 'post' END AS channel,
            CASE WHEN cp.status <> 'active' THEN 'contact point ' || replace(cp.status, '_', ' ')
                 WHEN cp.kind = 'phone' AND cp.phone_type = 'landline' THEN 'landline: cannot take texts'
-                WHEN cur.status = 'withdrawn' THEN 'consent withdrawn'
-                WHEN $4 = 'marketing' AND cur.status IS NULL THEN 'no consent for marketing'
+                WHEN ` + "%[2]s" + ` = 'withdrawn' THEN 'consent withdrawn'
+                WHEN $4 = 'marketing' AND ` + "%[2]s" + ` IS NULL THEN 'no consent for marketing'
            END AS blocked
       FROM audience a
-      JOIN contact_points cp ON cp.contact_id = a.id
-      LEFT JOIN LATERAL (SELECT c.status FROM consents c
-                          WHERE c.contact_point_id = cp.id AND c.topic_id = $3
-                          ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) cur ON true
+      JOIN contact_points cp ON cp.contact_id = a.id` + "%[3]s" + `
 ),
 per_channel AS (
     SELECT DISTINCT ON (contact_id, channel) contact_id, channel, point_id, blocked
@@ -105,7 +104,7 @@ func (s *Store) Enqueue(ctx context.Context, tx *sqlx.Tx, snap Snapshot) ([]Tall
 	args := append([]any{snap.RunID, snap.CampaignID, snap.TopicID, snap.Purpose, snap.Strategy, pq.Array(snap.Channels)}, snap.Args...)
 	var tally []Tally
 	// The predicate is compiled SQL with placeholders, never user text (see segment.Compile).
-	if err := tx.SelectContext(ctx, &tally, fmt.Sprintf(enqueueSQL, pred), args...); err != nil {
+	if err := tx.SelectContext(ctx, &tally, fmt.Sprintf(enqueueSQL, pred, consent.Status("cur"), consent.Joins("cp.id", "$3", "cur")), args...); err != nil {
 		return nil, fmt.Errorf("enqueue run %d: %w", snap.RunID, err)
 	}
 	return tally, nil

@@ -23,6 +23,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/db"
 )
 
@@ -264,7 +265,11 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 		}
 	}
 	if len(deadIDs) > 0 {
-		if _, err := tx.ExecContext(ctx, `
+		var stopped []struct {
+			Point int64  `db:"contact_point_id"`
+			Why   string `db:"why"`
+		}
+		if err := tx.SelectContext(ctx, &stopped, `
 			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $5::text[]) AS v(id, st, why, mark)),
 			done AS (
 			    UPDATE outbox o SET state = v.st, reason = v.why, lease_until = NULL, updated_at = now()
@@ -275,18 +280,20 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 			-- A bounce is the contact point's, not just this message's: an address that
 			-- bounces, a number that is invalid or not a mobile.
 			, pts AS (
-			    UPDATE contact_points cp SET status = CASE WHEN d.mark = 'optout' THEN 'opted_out'
-			                                               WHEN d.channel = 'sms' THEN 'invalid' ELSE 'bounced' END,
+			    UPDATE contact_points cp SET status = CASE WHEN d.channel = 'sms' THEN 'invalid' ELSE 'bounced' END,
 			           status_reason = d.why, updated_at = now()
-			      FROM done d WHERE d.mark <> '' AND cp.id = d.contact_point_id AND cp.status = 'active')
-			-- The provider says the resident opted out (Twilio 21610: they texted STOP): that
-			-- is their withdrawal from every topic, recorded as such until they text START.
-			INSERT INTO consents (contact_point_id, topic_id, status, source)
-			SELECT DISTINCT d.contact_point_id, t.id, 'withdrawn', 'provider reports opt-out: ' || d.why
-			  FROM done d CROSS JOIN topics t
-			 WHERE d.mark = 'optout' AND d.contact_point_id IS NOT NULL`,
+			      FROM done d WHERE d.mark = 'point' AND cp.id = d.contact_point_id AND cp.status = 'active')
+			-- The provider says the resident opted out (Twilio 21610: they texted STOP):
+			-- the consent ledger records it as their STOP, below.
+			SELECT DISTINCT contact_point_id, why FROM done
+			 WHERE mark = 'optout' AND contact_point_id IS NOT NULL ORDER BY contact_point_id`,
 			pq.Array(deadIDs), pq.Array(deadState), pq.Array(deadWhy), worker, pq.Array(deadMark)); err != nil {
 			return nil, fmt.Errorf("record failures: %w", err)
+		}
+		for _, o := range stopped {
+			if _, err := consent.Stop(ctx, tx, []int64{o.Point}, consent.Source{Name: "provider reports opt-out: " + o.Why}); err != nil {
+				return nil, fmt.Errorf("record failures: %w", err)
+			}
 		}
 	}
 	var held []int64

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/consent"
 )
 
 // ProviderStatus is one status report from a provider's callback (Twilio's
@@ -20,7 +22,8 @@ type ProviderStatus struct {
 	Reason     string // stored; no personal data
 	ErrorCode  int
 	// PointStatus is what the status says of the number: "invalid" (dead), "opted_out"
-	// (the resident texted STOP: a withdrawal from every topic is recorded too), or "".
+	// (the resident texted STOP to the provider: the consent ledger records their STOP),
+	// or "".
 	PointStatus string
 }
 
@@ -37,15 +40,17 @@ WITH o AS (
 sm AS (
     UPDATE sms_messages SET status = $4, status_rank = $3, status_reason = $5
      WHERE provider_sid = $1 AND direction = 'out' AND status_rank < $3
- RETURNING id),
+ RETURNING id, conversation_id),
 ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, $2, $5 FROM o),
+-- The number the message went to: a campaign's, or the conversation's for an officer's reply.
+pts AS (
+    SELECT contact_point_id AS id FROM o WHERE contact_point_id IS NOT NULL
+    UNION
+    SELECT cp.id FROM sm JOIN conversations cv ON cv.id = sm.conversation_id
+      JOIN contact_points cp ON cp.kind = 'phone' AND cp.value = cv.phone),
 cp AS (
     UPDATE contact_points cp SET status = $7, status_reason = $5, updated_at = now()
-      FROM o WHERE $7 <> '' AND cp.id = o.contact_point_id AND cp.status = 'active'),
-wd AS (
-    INSERT INTO consents (contact_point_id, topic_id, status, source)
-    SELECT o.contact_point_id, t.id, 'withdrawn', 'provider reports opt-out: ' || $5
-      FROM o CROSS JOIN topics t WHERE $7 = 'opted_out' AND o.contact_point_id IS NOT NULL),
+      FROM pts WHERE $7 = 'invalid' AND cp.id = pts.id AND cp.status = 'active'),
 ps AS (
     INSERT INTO provider_statuses (provider_id, status, rank, state, reason, error_code, point_status, applied)
     VALUES ($1, $2, $3, $4, $5, $6, $7, EXISTS (SELECT 1 FROM o) OR EXISTS (SELECT 1 FROM sm))
@@ -53,7 +58,8 @@ ps AS (
            reason = EXCLUDED.reason, error_code = EXCLUDED.error_code, point_status = EXCLUDED.point_status,
            applied = EXCLUDED.applied, updated_at = now()
      WHERE provider_statuses.rank < EXCLUDED.rank)
-SELECT (SELECT count(*) FROM o) + (SELECT count(*) FROM sm)`
+SELECT (SELECT count(*) FROM o) + (SELECT count(*) FROM sm) AS n,
+       CASE WHEN $7 = 'opted_out' THEN ARRAY(SELECT id FROM pts ORDER BY id) ELSE '{}' END AS stopped`
 
 // lockSIDsSQL serialises a callback with the settle of the same message: both take a
 // transaction lock per SID first (in SID order, so settles never deadlock), and every
@@ -84,7 +90,13 @@ func (s *Store) RecordProviderStatus(ctx context.Context, ps ProviderStatus) (bo
 	if err := tx.StmtxContext(ctx, lock).GetContext(ctx, &n, pq.Array([]string{ps.ProviderID})); err != nil {
 		return false, fmt.Errorf("record provider status: %w", err)
 	}
-	if err := tx.StmtxContext(ctx, st).GetContext(ctx, &n, ps.ProviderID, ps.Status, ps.Rank, ps.State, ps.Reason, ps.ErrorCode, ps.PointStatus); err != nil {
+	var stopped pq.Int64Array
+	if err := tx.StmtxContext(ctx, st).QueryRowxContext(ctx, ps.ProviderID, ps.Status, ps.Rank, ps.State, ps.Reason, ps.ErrorCode, ps.PointStatus).
+		Scan(&n, &stopped); err != nil {
+		return false, fmt.Errorf("record provider status: %w", err)
+	}
+	// The resident texted STOP to the provider: the ledger records it as their STOP.
+	if _, err := consent.Stop(ctx, tx, stopped, consent.Source{Name: "provider reports opt-out: " + ps.Reason}); err != nil {
 		return false, fmt.Errorf("record provider status: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -135,14 +147,18 @@ o AS (
  RETURNING o.id, o.contact_point_id, ps.status, ps.reason, ps.point_status),
 sm AS (
     UPDATE sms_messages m SET status = ps.state, status_rank = ps.rank, status_reason = ps.reason
-      FROM ps WHERE m.provider_sid = ps.provider_id AND m.direction = 'out' AND m.status_rank < ps.rank),
+      FROM ps WHERE m.provider_sid = ps.provider_id AND m.direction = 'out' AND m.status_rank < ps.rank
+ RETURNING m.conversation_id, ps.reason, ps.point_status),
 ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, status, reason FROM o),
-wd AS (
-    INSERT INTO consents (contact_point_id, topic_id, status, source)
-    SELECT o.contact_point_id, t.id, 'withdrawn', 'provider reports opt-out: ' || o.reason
-      FROM o CROSS JOIN topics t WHERE o.point_status = 'opted_out' AND o.contact_point_id IS NOT NULL)
-UPDATE contact_points cp SET status = o.point_status, status_reason = o.reason, updated_at = now()
-  FROM o WHERE o.point_status <> '' AND cp.id = o.contact_point_id AND cp.status = 'active'`
+pts AS (
+    SELECT contact_point_id AS id, reason, point_status FROM o WHERE contact_point_id IS NOT NULL AND point_status <> ''
+    UNION
+    SELECT cp.id, sm.reason, sm.point_status FROM sm JOIN conversations cv ON cv.id = sm.conversation_id
+      JOIN contact_points cp ON cp.kind = 'phone' AND cp.value = cv.phone WHERE sm.point_status <> ''),
+inv AS (
+    UPDATE contact_points cp SET status = pts.point_status, status_reason = pts.reason, updated_at = now()
+      FROM pts WHERE pts.point_status = 'invalid' AND cp.id = pts.id AND cp.status = 'active')
+SELECT DISTINCT id AS contact_point_id, reason FROM pts WHERE point_status = 'opted_out' ORDER BY id`
 
 // twilioSID matches Twilio message SIDs: only settles of such messages look for statuses
 // that arrived first (e-bulletins never have any).
@@ -157,8 +173,24 @@ func (s *Store) applyLate(ctx context.Context, tx *sqlx.Tx, sids []string) error
 	if err != nil {
 		return fmt.Errorf("apply early statuses: %w", err)
 	}
-	if _, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(sids)); err != nil {
+	var stopped []lateStop
+	if err := tx.StmtxContext(ctx, st).SelectContext(ctx, &stopped, pq.Array(sids)); err != nil {
 		return fmt.Errorf("apply early statuses: %w", err)
+	}
+	return recordLateStops(ctx, tx, stopped)
+}
+
+// lateStop is a number whose late status says the resident opted out at the provider.
+type lateStop struct {
+	Point  int64  `db:"contact_point_id"`
+	Reason string `db:"reason"`
+}
+
+func recordLateStops(ctx context.Context, q sqlx.QueryerContext, stopped []lateStop) error {
+	for _, p := range stopped {
+		if _, err := consent.Stop(ctx, q, []int64{p.Point}, consent.Source{Name: "provider reports opt-out: " + p.Reason}); err != nil {
+			return fmt.Errorf("apply early statuses: %w", err)
+		}
 	}
 	return nil
 }
@@ -166,8 +198,17 @@ func (s *Store) applyLate(ctx context.Context, tx *sqlx.Tx, sids []string) error
 // ApplyLateStatuses applies every kept status that no message has taken yet (a callback
 // and the settle of its send raced); the dispatcher's rescuer calls it.
 func (s *Store) ApplyLateStatuses(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, applyLateSQL, nil); err != nil {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
 		return fmt.Errorf("apply late statuses: %w", err)
 	}
-	return nil
+	defer tx.Rollback()
+	var stopped []lateStop
+	if err := tx.SelectContext(ctx, &stopped, applyLateSQL, nil); err != nil {
+		return fmt.Errorf("apply late statuses: %w", err)
+	}
+	if err := recordLateStops(ctx, tx, stopped); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

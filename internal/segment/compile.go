@@ -7,6 +7,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/contact"
 )
 
@@ -82,24 +83,16 @@ func (b *builder) group(rules []Rule, op string) string {
 const addressSQL = `c.household_id IS NOT NULL AND c.household_id IN (
   SELECT h.id FROM households h JOIN addresses a ON a.id = h.address_id WHERE %s)`
 
-// currentConsentSQL is the current consent of every contact point for one topic: the
-// latest row per point, read in the order of consents_point_topic_idx.
-const currentConsentSQL = `SELECT DISTINCT ON (k.contact_point_id) k.contact_point_id, k.status
-  FROM consents k WHERE k.topic_id = %s
- ORDER BY k.contact_point_id, k.recorded_at DESC, k.id DESC`
-
 // reachSQL: contacts holding an active point, matching the channel's condition, whose
-// current consent for the topic is granted. The latest consent is looked up per point
-// (LATERAL, LIMIT 1 on consents_point_topic_idx) rather than joined from a DISTINCT ON
-// of all consents: the planner can't estimate how many rows of that are "granted"
-// (it guessed 0.5%) and chose nested loops that took seconds on 100,000 contacts.
-const reachSQL = `c.id IN (
+// current consent for the topic is granted. The consent is looked up per point
+// (consent.Joins: LATERAL, LIMIT 1 on consents_point_topic_idx) rather than joined from
+// a DISTINCT ON of all consents: the planner can't estimate how many rows of that are
+// "granted" (it guessed 0.5%) and chose nested loops that took seconds on 100,000
+// contacts.
+var reachSQL = `c.id IN (
   SELECT cp.contact_id FROM contact_points cp
-    LEFT JOIN addresses a ON a.id = cp.address_id
-    CROSS JOIN LATERAL (SELECT k.status FROM consents k
-                         WHERE k.contact_point_id = cp.id AND k.topic_id = %s
-                         ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1) cur
-   WHERE cp.status = 'active' AND (%s) AND cur.status = 'granted')`
+    LEFT JOIN addresses a ON a.id = cp.address_id` + consent.Joins("cp.id", "%[1]s", "cur") + `
+   WHERE cp.status = 'active' AND (%[2]s) AND ` + consent.Status("cur") + ` = 'granted')`
 
 const topicIDSQL = `(SELECT t.id FROM topics t WHERE t.slug = %s)`
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/consent"
 )
 
 // Purposes of a campaign (campaigns.purpose).
@@ -135,18 +137,18 @@ func buildCountSQL() (prefix, suffix string, excl []exclusion) {
 		}
 	}
 	// The segment's predicate filters the scan of contacts (its subqueries run once,
-	// hashed), each contact's points are joined to the current consent of every point
-	// for the topic (DISTINCT ON in the order of consents_point_topic_idx, hashed), and
+	// hashed), each contact's points look up their current consent for the topic
+	// (consent.Joins: an index probe per point, whatever the statistics say), and
 	// contacts with no points at all count with an empty mask.
-	prefix = `WITH cur AS (` + fmt.Sprintf(currentConsentSQL, "$1") + `)
-SELECT count(*),
+	prefix = `SELECT count(*),
        ` + strings.Join(counts, ",\n       ") + `
   FROM (SELECT c.id,
                coalesce(bit_or(` + strings.Join(terms, "\n                        + ") + `), 0) AS m
           FROM contacts c
           LEFT JOIN contact_points cp ON cp.contact_id = c.id
           LEFT JOIN addresses a ON a.id = cp.address_id
-          LEFT JOIN cur ON cur.contact_point_id = cp.id
+` + consent.Joins("cp.id", "$1", "k") + `
+         CROSS JOIN LATERAL (SELECT ` + consent.Status("k") + ` AS status) cur
          WHERE `
 	suffix = `
          GROUP BY c.id) x`

@@ -476,16 +476,16 @@ func (s *Server) loadContact(ctx context.Context, c *contact.Contact) (*contactD
 		contactAddress
 	}
 	err = s.db.SelectContext(ctx, &consents, `
-		SELECT t.id AS topic_id, t.name AS topic, cp.id AS point_id, cp.kind, cp.value, cp.phone_type, c.status,
+		SELECT coalesce(t.id, 0) AS topic_id, coalesce(t.name, 'Every topic') AS topic, cp.id AS point_id, cp.kind, cp.value, cp.phone_type, c.status,
 		       c.source || CASE WHEN c.detail <> '' THEN ' (' || c.detail || ')' ELSE '' END AS source, c.recorded_at,
 		       coalesce(a.flat, '') AS flat, coalesce(a.house_number, '') AS house_number, coalesce(a.street, '') AS street,
 		       coalesce(a.town, '') AS town, coalesce(a.postcode, '') AS postcode
 		  FROM contact_points cp
 		  JOIN consents c ON c.contact_point_id = cp.id
-		  JOIN topics t ON t.id = c.topic_id
+		  LEFT JOIN topics t ON t.id = c.topic_id
 		  LEFT JOIN addresses a ON a.id = cp.address_id
 		 WHERE cp.contact_id = $1
-		 ORDER BY t.name, t.id, c.recorded_at, c.id`, c.ID)
+		 ORDER BY t.id IS NOT NULL, t.name, t.id, c.recorded_at, c.id`, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("consent history: %w", err)
 	}

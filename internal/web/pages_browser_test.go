@@ -214,9 +214,27 @@ func TestBrowserPreferences(t *testing.T) {
 	var open_ int
 	if err := site.db.Get(&open_, `
 		SELECT count(*) FROM contact_points cp CROSS JOIN topics t
-		 WHERE cp.contact_id = $1 AND (SELECT c.status FROM consents c WHERE c.contact_point_id = cp.id AND c.topic_id = t.id
-		                                ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) IS DISTINCT FROM 'withdrawn'`, contactID); err != nil || open_ != 0 {
+		  LEFT JOIN current_consents cc ON cc.contact_point_id = cp.id AND cc.topic_id = t.id
+		 WHERE cp.contact_id = $1 AND cc.status IS DISTINCT FROM 'withdrawn'`, contactID); err != nil || open_ != 0 {
 		t.Fatalf("%d topic × channel pairs not withdrawn after unsubscribing from everything (%v)", open_, err)
+	}
+	// It is one channel-wide withdrawal per contact point, so it covers a topic created
+	// afterwards too: the page shows the new topic's boxes unticked.
+	var wide, all int
+	if err := site.db.Get(&wide, `SELECT count(*) FROM consents c JOIN contact_points cp ON cp.id = c.contact_point_id
+		WHERE cp.contact_id = $1 AND c.topic_id IS NULL AND c.status = 'withdrawn' AND c.source = 'web'
+		  AND c.detail = 'preference centre: unsubscribe from everything'`, contactID); err != nil {
+		t.Fatal(err)
+	}
+	if err := site.db.Get(&all, `SELECT count(*) FROM contact_points WHERE contact_id = $1`, contactID); err != nil || wide != all || all < len(points) {
+		t.Fatalf("%d channel-wide withdrawals for %d contact points (%v)", wide, all, err)
+	}
+	events := site.topic(t, "events", "Events near you")
+	open(t, ctx, prefs, 200)
+	for _, p := range points {
+		if on := evaluate[bool](t, ctx, "the new topic's box", fmt.Sprintf(`document.querySelector('#c-%d-%d').checked`, p, events)); on {
+			t.Fatalf("a topic created after unsubscribing from everything shows ticked for point %d", p)
+		}
 	}
 
 	// A form naming another resident's contact point changes nothing at all.
@@ -226,7 +244,7 @@ func TestBrowserPreferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusConflict || len(site.consents(t, points[0], general)) != 3 || len(site.consents(t, otherPoints[0], general)) != 0 {
+	if resp.StatusCode != http.StatusConflict || len(site.consents(t, points[0], general)) != 2 || len(site.consents(t, otherPoints[0], general)) != 0 {
 		t.Fatalf("a tampered form: %d; consents changed", resp.StatusCode)
 	}
 

@@ -9,7 +9,8 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
+
+	"github.com/crierhq/crier/internal/consent"
 )
 
 // The residents' preference centre, reached from the signed link in every e-bulletin: one
@@ -100,12 +101,10 @@ func prefChoices(ctx context.Context, q sqlx.QueryerContext, contactID int64) (c
 		SELECT cp.id AS point_id, cp.kind, cp.value, cp.status AS point_status,
 		       coalesce(a.street, '') AS street, coalesce(a.house_number, '') AS house_number,
 		       coalesce(a.flat, '') AS flat, coalesce(a.postcode, '') AS postcode,
-		       t.id AS topic_id, t.name AS topic, t.description AS about, coalesce(cur.status, '') AS status
+		       t.id AS topic_id, t.name AS topic, t.description AS about, coalesce(`+consent.Status("cur")+`, '') AS status
 		  FROM contact_points cp
 		  LEFT JOIN addresses a ON a.id = cp.address_id
-		 CROSS JOIN topics t
-		  LEFT JOIN LATERAL (SELECT c.status FROM consents c WHERE c.contact_point_id = cp.id AND c.topic_id = t.id
-		                      ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1) cur ON true
+		 CROSS JOIN topics t`+consent.Joins("cp.id", "t.id", "cur")+`
 		 WHERE cp.contact_id = $1 AND cp.status IN ('active', 'opted_out')
 		   AND (cp.kind <> 'phone' OR cp.phone_type = 'mobile')
 		 ORDER BY t.name, t.id, CASE cp.kind WHEN 'email' THEN 1 WHEN 'phone' THEN 2 ELSE 3 END, cp.id`, contactID)
@@ -135,19 +134,14 @@ func groupPrefTopics(choices []prefChoice) []prefTopic {
 	return out
 }
 
-// recordConsents appends one consent row per change, in one statement.
-func recordConsents(ctx context.Context, tx sqlx.ExecerContext, points, topics []int64, statuses []string, detail string) error {
-	if len(points) == 0 {
-		return nil
+// recordConsents records a resident's changes on these pages through the consent
+// ledger, each only where it changes what stands.
+func recordConsents(ctx context.Context, q sqlx.QueryerContext, points, topics []int64, statuses []string, detail string) (int, error) {
+	changes := make([]consent.Change, len(points))
+	for i := range points {
+		changes[i] = consent.Change{Point: points[i], Topic: topics[i], Status: statuses[i]}
 	}
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO consents (contact_point_id, topic_id, status, source, detail)
-		SELECT p, t, s, $4, $5 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS v(p, t, s)`,
-		pq.Array(points), pq.Array(topics), pq.Array(statuses), consentSourceWeb, detail)
-	if err != nil {
-		return fmt.Errorf("record consents: %w", err)
-	}
-	return nil
+	return consent.Record(ctx, q, changes, consent.Source{Name: consentSourceWeb, Detail: detail})
 }
 
 func (s *Server) preferencesContact(r *http.Request) (int64, error) {
@@ -251,11 +245,21 @@ func (s *Server) changePreferences(w http.ResponseWriter, r *http.Request, stopA
 			return
 		}
 	}
-	detail := "preference centre"
+	var saved int
 	if stopAll {
-		detail = "preference centre: unsubscribe from everything"
+		// Every topic on every way we have of reaching them, including topics added
+		// later: one channel-wide withdrawal per contact point.
+		var all []int64
+		if err := tx.SelectContext(r.Context(), &all, `SELECT id FROM contact_points WHERE contact_id = $1 ORDER BY id`, contactID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		saved, err = consent.WithdrawAll(r.Context(), tx, all, consent.Source{Name: consentSourceWeb,
+			Detail: "preference centre: unsubscribe from everything"})
+	} else {
+		saved, err = recordConsents(r.Context(), tx, points, topics, statuses, "preference centre")
 	}
-	if err := recordConsents(r.Context(), tx, points, topics, statuses, detail); err != nil {
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -263,8 +267,8 @@ func (s *Server) changePreferences(w http.ResponseWriter, r *http.Request, stopA
 		s.fail(w, r, err)
 		return
 	}
-	s.log.InfoContext(r.Context(), "preferences saved", "contact_id", contactID, "changes", len(points), "stop_all", stopAll)
-	to := "/p/" + r.PathValue("token") + "?saved=" + strconv.Itoa(len(points))
+	s.log.InfoContext(r.Context(), "preferences saved", "contact_id", contactID, "changes", saved, "stop_all", stopAll)
+	to := "/p/" + r.PathValue("token") + "?saved=" + strconv.Itoa(saved)
 	if stopAll {
 		to += "&stopped"
 	}

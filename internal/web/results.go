@@ -223,7 +223,7 @@ SELECT o.channel, o.state,
        CASE WHEN o.state IN ('suppressed', 'failed', 'bounced', 'unknown', 'cancelled') THEN o.reason ELSE '' END,
        0, count(DISTINCT o.id), 0
   FROM outbox o
-  JOIN consents w ON w.contact_point_id = o.contact_point_id AND w.topic_id = $2 AND w.status = 'withdrawn'
+  JOIN consents w ON w.contact_point_id = o.contact_point_id AND (w.topic_id = $2 OR w.topic_id IS NULL) AND w.status = 'withdrawn'
                  AND w.recorded_at >= coalesce(o.handed_at, o.sent_at)
  WHERE o.run_id IN (SELECT r.id FROM campaign_runs r WHERE r.campaign_id = $1)
    AND NOT EXISTS (

@@ -19,6 +19,7 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/crierhq/crier/internal/auth"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/templates"
@@ -176,10 +177,9 @@ func (s *Server) unsubscribeTarget(ctx context.Context, token string) (*unsubscr
 	}
 	t := &unsubscribeTarget{PointID: ids[0], TopicID: ids[1]}
 	err = s.db.QueryRowxContext(ctx, `
-		SELECT tp.name, cp.kind,
-		       coalesce((SELECT c.status FROM consents c WHERE c.contact_point_id = cp.id AND c.topic_id = tp.id
-		                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), '') = 'withdrawn'
-		  FROM contact_points cp, topics tp WHERE cp.id = $1 AND tp.id = $2`, t.PointID, t.TopicID).
+		SELECT tp.name, cp.kind, coalesce(`+consent.Status("c")+`, '') = 'withdrawn'
+		  FROM contact_points cp CROSS JOIN topics tp`+consent.Joins("cp.id", "tp.id", "c")+`
+		 WHERE cp.id = $1 AND tp.id = $2`, t.PointID, t.TopicID).
 		Scan(&t.Topic, &t.Channel, &t.AlreadyOut)
 	if err != nil {
 		return nil, err
@@ -236,7 +236,7 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		if r.PostFormValue("from") == "page" {
 			detail = "unsubscribe link"
 		}
-		if err := recordConsents(r.Context(), s.db, []int64{t.PointID}, []int64{t.TopicID}, []string{"withdrawn"}, detail); err != nil {
+		if _, err := recordConsents(r.Context(), s.db, []int64{t.PointID}, []int64{t.TopicID}, []string{"withdrawn"}, detail); err != nil {
 			s.fail(w, r, err)
 			return
 		}

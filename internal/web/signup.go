@@ -17,6 +17,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/dispatch"
 )
@@ -410,16 +411,20 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 		}
 		st.TextsHeld = held
 	}
-	// Grant what isn't granted already, for topics that still exist.
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO consents (contact_point_id, topic_id, status, source, detail)
-		SELECT p, t.id, 'granted', $3, $4
-		  FROM unnest($1::bigint[]) AS p, topics t
-		 WHERE t.id = ANY($2)
-		   AND coalesce((SELECT c.status FROM consents c WHERE c.contact_point_id = p AND c.topic_id = t.id
-		                  ORDER BY c.recorded_at DESC, c.id DESC LIMIT 1), '') <> 'granted'`,
-		pq.Array(points), pq.Array([]int64(row.TopicIDs)), consentSourceWeb,
-		"sign-up form, asked "+row.CreatedAt.In(campaign.London).Format("2 Jan 2006 15:04")+", confirmed by email")
+	// Grant each topic (that still exists) on each channel, where it isn't granted now.
+	var live []int64
+	if err := tx.SelectContext(ctx, &live, `SELECT id FROM topics WHERE id = ANY($1) ORDER BY id`, pq.Array([]int64(row.TopicIDs))); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var changes []consent.Change
+	for _, p := range points {
+		for _, t := range live {
+			changes = append(changes, consent.Change{Point: p, Topic: t, Status: consent.Granted})
+		}
+	}
+	_, err = consent.Record(ctx, tx, changes, consent.Source{Name: consentSourceWeb,
+		Detail: "sign-up form, asked " + row.CreatedAt.In(campaign.London).Format("2 Jan 2006 15:04") + ", confirmed by email"})
 	if err != nil {
 		s.fail(w, r, err)
 		return

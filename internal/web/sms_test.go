@@ -413,7 +413,7 @@ func TestSMSCampaignRepliesAndPoll(t *testing.T) {
 	}
 	c2 := r.send(t, "Bin day confirmed", "Bin day is Tuesday from January.", nil, false)
 	waitFor(t, "the second campaign", r.settled(t, c2.ID, 11))
-	if got := r.states(t, c2.ID)["+447700900105"]; got != [2]string{"suppressed", "consent withdrawn"} {
+	if got := r.states(t, c2.ID)["+447700900105"]; got != [2]string{"suppressed", "contact point opted out"} {
 		t.Errorf("after STOP, Efa's text: %v", got)
 	}
 	// START gives her texts back.
@@ -438,11 +438,10 @@ func TestSMSCampaignRepliesAndPoll(t *testing.T) {
 	var cur []struct {
 		Slug   string `db:"slug"`
 		Status string `db:"status"`
-		Source string `db:"source"`
 	}
-	r.db.Select(&cur, `SELECT t.slug, cc.status, cc.source FROM current_consents cc JOIN topics t ON t.id = cc.topic_id
+	r.db.Select(&cur, `SELECT t.slug, cc.status FROM current_consents cc JOIN topics t ON t.id = cc.topic_id
 		WHERE cc.contact_point_id = $1 ORDER BY t.slug`, efa)
-	if len(cur) != 2 || cur[0].Slug != "general" || cur[0].Status != "granted" || cur[1].Status != "withdrawn" || cur[1].Source != "web" {
+	if len(cur) != 2 || cur[0].Slug != "general" || cur[0].Status != "granted" || cur[1].Slug != "roadworks" || cur[1].Status != "withdrawn" {
 		t.Errorf("after STOP and START, Efa's consents: %+v (want general granted, roadworks still withdrawn on the web)", cur)
 	}
 }
@@ -456,13 +455,20 @@ func TestQuietHoursHoldTextsUnlessUrgent(t *testing.T) {
 	urgent := r.send(t, "Flood warning", "Flood warning for Acre Lane tonight: move valuables upstairs.", nil, true)
 	waitFor(t, "the urgent campaign", r.settled(t, urgent.ID, 11))
 	time.Sleep(300 * time.Millisecond) // several claim rounds
-	// All wait but one: the urgent campaign found +447700900003 opted out at Twilio
-	// (21610), and that withdrawal stopped the number's pending text too.
-	if n := r.count(t, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'pending'`, normal.ID); n != 9 {
-		t.Fatalf("during quiet hours %d of the ordinary campaign's 10 texts wait, want 9", n)
+	// All wait but three: the urgent campaign found +447700900003 opted out at Twilio
+	// (21610), +447700900001 invalid (21211) and +447700900002 not a mobile (21614), and
+	// what it found stopped those numbers' pending texts in every campaign.
+	if n := r.count(t, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'pending'`, normal.ID); n != 7 {
+		t.Fatalf("during quiet hours %d of the ordinary campaign's 10 texts wait, want 7", n)
 	}
-	if got := r.states(t, normal.ID)["+447700900003"]; got != [2]string{"suppressed", "consent withdrawn after the run started"} {
+	held := r.states(t, normal.ID)
+	if got := held["+447700900003"]; got != [2]string{"suppressed", "consent withdrawn after the run started"} {
 		t.Errorf("the opted-out number's held text: %v", got)
+	}
+	for _, n := range []string{"+447700900001", "+447700900002"} {
+		if got := held[n]; got != [2]string{"suppressed", "contact point invalid after the run started"} {
+			t.Errorf("the held text to %s, found invalid by another campaign: %v", n, got)
+		}
 	}
 	for _, m := range r.tw.Messages() {
 		if strings.Contains(m.Body, "library") {
