@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -56,15 +55,16 @@ func (c prefChoice) ID() string {
 func (c prefChoice) Label() string {
 	switch c.Kind {
 	case "email":
-		return "By email to " + c.Value
+		return "By email to " + maskEmail(c.Value)
 	case "phone":
 		return "By text to the mobile ending " + lastDigits(c.Value, 4)
 	}
-	door := strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{c.Flat, c.House, c.Street}, func(s string) bool { return s == "" }), " "))
-	if door == "" {
+	// The street and postcode, never the door: see preference_mask.go.
+	street := streetOnly(c.Street)
+	if street == "" {
 		return "By post, " + c.Post
 	}
-	return "By post to " + door + ", " + c.Post
+	return "By post to " + street + ", " + c.Post
 }
 
 func lastDigits(s string, n int) string {
