@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -150,19 +151,17 @@ func recordConsents(ctx context.Context, tx sqlx.ExecerContext, points, topics [
 	return nil
 }
 
+// preferencesContact returns the contact the page's link names; errPrefLinkExpired for
+// a link too old to show or change anything (see preference_link.go).
 func (s *Server) preferencesContact(r *http.Request) (int64, error) {
-	ids, err := s.signer.Verify("preferences", r.PathValue("token"), 1)
-	if err != nil {
-		return 0, err
-	}
-	return ids[0], nil
+	return s.preferencesLink(r.PathValue("token"), time.Now())
 }
 
 // handlePreferences shows the boxes, ticked as the resident's consents stand now.
 func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
 	contactID, err := s.preferencesContact(r)
 	if err != nil {
-		s.badLink(w, r, err)
+		s.preferencesLinkProblem(w, r, err)
 		return
 	}
 	choices, stopped, err := prefChoices(r.Context(), s.db, contactID)
@@ -197,7 +196,7 @@ func (s *Server) handlePreferencesStopAll(w http.ResponseWriter, r *http.Request
 func (s *Server) changePreferences(w http.ResponseWriter, r *http.Request, stopAll bool) {
 	contactID, err := s.preferencesContact(r)
 	if err != nil {
-		s.badLink(w, r, err)
+		s.preferencesLinkProblem(w, r, err)
 		return
 	}
 	if err := r.ParseForm(); err != nil {
