@@ -177,7 +177,7 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 		app.Inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName}, nil) // read-only without SMS
 	}
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
-		Logger: a.logger(), Version: version, Twilio: hooks, App: app})
+		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays})
 	if err != nil {
 		return nil, err
 	}

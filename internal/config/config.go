@@ -30,6 +30,9 @@ type Config struct {
 	PublicURL string // CRIER_PUBLIC_URL: where residents reach crier (links in messages); default http://HTTPAddr
 	LinkKey   string // CRIER_LINK_KEY: secret for signed links (hex or base64, ≥ 32 bytes); unset = generated and kept in DataDir
 	Instance  string // CRIER_INSTANCE: names this process in outbox leases; default host-pid
+	// CRIER_PREFERENCES_LINK_DAYS: how many days a preference-centre link works after it
+	// was sent; an older one offers to email a fresh link instead. Default 90.
+	PreferencesLinkDays int
 	// CRIER_OUTBOX_LEASE: how long a worker's claim on outbox rows lasts before another
 	// instance may rescue them (after a crash); default 2m.
 	OutboxLease time.Duration
@@ -78,6 +81,7 @@ func Default() Config {
 		PublicURL:              os.Getenv("CRIER_PUBLIC_URL"),
 		LinkKey:                os.Getenv("CRIER_LINK_KEY"),
 		Instance:               envOr("CRIER_INSTANCE", defaultInstance()),
+		PreferencesLinkDays:    envInt("CRIER_PREFERENCES_LINK_DAYS", 90),
 		OutboxLease:            envDuration("CRIER_OUTBOX_LEASE", 2*time.Minute),
 		SMTPURL:                os.Getenv("CRIER_SMTP_URL"),
 		SMTPConnections:        envInt("CRIER_SMTP_CONNECTIONS", 4),
@@ -165,6 +169,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 // RegisterServeFlags binds the flags of commands that serve HTTP.
 func (c *Config) RegisterServeFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPAddr, "http", c.HTTPAddr, "address to serve HTTP on (env CRIER_HTTP_ADDR)")
+	fs.IntVar(&c.PreferencesLinkDays, "preferences-link-days", c.PreferencesLinkDays,
+		"days a preference-centre link works after it was sent (env CRIER_PREFERENCES_LINK_DAYS)")
 }
 
 // Validate checks the configuration once at start-up and names the bad key.
@@ -198,6 +204,9 @@ func (c Config) Validate() error {
 	}
 	if c.SMSRate <= 0 {
 		errs = append(errs, fmt.Errorf("CRIER_SMS_RATE %v must be more than 0 texts per second", c.SMSRate))
+	}
+	if c.PreferencesLinkDays < 1 {
+		errs = append(errs, fmt.Errorf("CRIER_PREFERENCES_LINK_DAYS %d must be at least 1 day", c.PreferencesLinkDays))
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
 		errs = append(errs, fmt.Errorf("CRIER_PUBLIC_URL %q must start with https://", c.PublicURL))

@@ -123,6 +123,13 @@ func (c *Composer) recipientsStmt(ctx context.Context) (*sqlx.Stmt, error) {
 // Compose renders a batch: the recipients' fields come from one query, the campaign's
 // content was compiled once, and each message gets its own signed links and headers.
 func (c *Composer) Compose(ctx context.Context, items []outbox.Item) ([]dispatch.Message, []outbox.Result, error) {
+	return c.compose(ctx, items, time.Now())
+}
+
+// compose renders items with preference links issued at issued: now for a send, the
+// time it was sent for a copy viewed later, so "view in browser" on an old or forwarded
+// e-bulletin can't mint a fresh preference link.
+func (c *Composer) compose(ctx context.Context, items []outbox.Item, issued time.Time) ([]dispatch.Message, []outbox.Result, error) {
 	ids := make([]int64, len(items))
 	for i, it := range items {
 		ids[i] = it.ContactID
@@ -158,7 +165,7 @@ func (c *Composer) Compose(ctx context.Context, items []outbox.Item) ([]dispatch
 		unsub := c.cfg.Signer.Token("unsubscribe", it.ContactPointID, cc.topicID)
 		links := Links{
 			Unsubscribe:   c.cfg.PublicURL + "/u/" + unsub,
-			Preferences:   c.cfg.PublicURL + "/p/" + c.cfg.Signer.Token("preferences", it.ContactID),
+			Preferences:   c.cfg.PublicURL + "/p/" + c.cfg.Signer.PreferencesToken(it.ContactID, issued),
 			ViewInBrowser: c.cfg.PublicURL + "/b/" + c.cfg.Signer.Token("view", it.ID),
 		}
 		out, err := cc.compiled.Render(rec, links)
@@ -192,16 +199,19 @@ func listID(name, slug, domain string) string {
 // RenderOne renders the e-bulletin of one outbox row as its recipient received it (for
 // "view in browser"). It returns an error for a row that is not an e-bulletin.
 func (c *Composer) RenderOne(ctx context.Context, outboxID int64) (Rendered, error) {
-	var it outbox.Item
-	err := c.db.GetContext(ctx, &it, `SELECT o.id, o.run_id, o.campaign_id, o.contact_id,
+	var row struct {
+		outbox.Item
+		Issued time.Time `db:"issued"`
+	}
+	err := c.db.GetContext(ctx, &row, `SELECT o.id, o.run_id, o.campaign_id, o.contact_id,
 		coalesce(o.contact_point_id, 0) AS contact_point_id, o.channel, o.attempt, o.max_attempts,
-		coalesce(cp.value, '') AS address
+		coalesce(cp.value, '') AS address, coalesce(o.sent_at, o.handed_at, o.updated_at) AS issued
 		FROM outbox o LEFT JOIN contact_points cp ON cp.id = o.contact_point_id
 		WHERE o.id = $1 AND o.channel = 'email'`, outboxID)
 	if err != nil {
 		return Rendered{}, fmt.Errorf("outbox row %d: %w", outboxID, err)
 	}
-	msgs, failed, err := c.Compose(ctx, []outbox.Item{it})
+	msgs, failed, err := c.compose(ctx, []outbox.Item{row.Item}, row.Issued)
 	if err != nil {
 		return Rendered{}, err
 	}

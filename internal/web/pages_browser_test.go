@@ -160,12 +160,13 @@ func TestBrowserPreferences(t *testing.T) {
 	contactID, points := site.resident(t, "Bea", "bea@example.org",
 		"beatrice.fitzwilliam.montgomery@millbrookanddistrictparish.example.org")
 	mobile := site.mobile(t, contactID, "+447700900123")
-	prefs := site.url + "/p/" + site.signer.Token("preferences", contactID)
+	token := site.signer.PreferencesToken(contactID, time.Now())
+	prefs := site.url + "/p/" + token
 
 	open(t, ctx, prefs, 200)
 	wantText(t, "heading", text(t, ctx, "h1"), "Your preferences")
 	main := text(t, ctx, "main")
-	wantText(t, "page", main, "By email to beatrice.fitzwilliam.montgomery@millbrookanddistrictparish.example.org")
+	wantText(t, "page", main, "By email to b•••@millbrookanddistrictparish.example.org")
 	wantText(t, "page", main, "By text to the mobile ending 0123")
 	if n := evaluate[int](t, ctx, "count boxes", `document.querySelectorAll('main fieldset input[type=checkbox]:checked').length`); n != 6 {
 		t.Fatalf("%d ticked boxes, want 6 (2 topics × 2 addresses and a mobile, none withdrawn)", n)
@@ -180,7 +181,7 @@ func TestBrowserPreferences(t *testing.T) {
 	}
 	uncheck(points[0], general)
 	uncheck(mobile, roads)
-	submit(t, ctx, `main form[action$="`+site.signer.Token("preferences", contactID)+`"] button`, 200)
+	submit(t, ctx, `main form[action$="`+token+`"] button`, 200)
 	wantText(t, "saved", text(t, ctx, "#saved"), "We recorded 2 changes just now.")
 	checkPage(t, ctx, "preferences saved")
 	want := consentRow{Status: "withdrawn", Source: "web", Detail: "preference centre"}
@@ -195,10 +196,10 @@ func TestBrowserPreferences(t *testing.T) {
 	}
 
 	// Saving again unchanged records nothing; ticking one back grants it.
-	submit(t, ctx, `main form[action$="`+site.signer.Token("preferences", contactID)+`"] button`, 200)
+	submit(t, ctx, `main form[action$="`+token+`"] button`, 200)
 	wantText(t, "saved again", text(t, ctx, "#saved"), "Nothing needed to change.")
 	browse(t, ctx, "tick General news by email again", chromedp.Click(chromedp.CSS(fmt.Sprintf("#c-%d-%d", points[0], general))))
-	submit(t, ctx, `main form[action$="`+site.signer.Token("preferences", contactID)+`"] button`, 200)
+	submit(t, ctx, `main form[action$="`+token+`"] button`, 200)
 	wantText(t, "saved, ticked back", text(t, ctx, "#saved"), "We recorded 1 change just now.")
 	if got := site.consents(t, points[0], general); len(got) != 2 || got[1] != (consentRow{Status: "granted", Source: "web", Detail: "preference centre"}) {
 		t.Fatalf("General news by email after ticking it again: %+v", got)
@@ -255,9 +256,21 @@ func TestBrowserPreferences(t *testing.T) {
 	if _, err := site.db.Exec(`UPDATE contact_points SET status = 'opted_out' WHERE id = $1`, stopped); err != nil {
 		t.Fatal(err)
 	}
-	open(t, ctx, site.url+"/p/"+site.signer.Token("preferences", cy), 200)
+	open(t, ctx, site.url+"/p/"+site.signer.PreferencesToken(cy, time.Now()), 200)
 	wantText(t, "nothing page", text(t, ctx, "main"), "there is nothing to choose here")
 	checkPage(t, ctx, "preferences with nothing to choose")
+
+	// A link older than the configured age shows nothing about the resident, and offers
+	// a new one by email (this site has no SMTP server, so it says it can't).
+	open(t, ctx, site.url+"/p/"+site.signer.PreferencesToken(contactID, time.Now().AddDate(0, 0, -91)), 403)
+	wantText(t, "out-of-date link", text(t, ctx, "h1"), "This link is out of date")
+	if main := text(t, ctx, "main"); strings.Contains(main, "example.org") || strings.Contains(main, "0123") {
+		t.Errorf("the out-of-date link's page shows the resident's details: %q", main)
+	}
+	checkPage(t, ctx, "preference link out of date")
+	submit(t, ctx, `main form[action$="/new-link"] button`, 503)
+	wantText(t, "no email server", text(t, ctx, "main"), "contact Millbrook Town Council")
+	checkPage(t, ctx, "new preference link, no email server")
 }
 
 // A mangled or foreign link gets a page saying so, and what to do instead.

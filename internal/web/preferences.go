@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -57,15 +57,16 @@ func (c prefChoice) ID() string {
 func (c prefChoice) Label() string {
 	switch c.Kind {
 	case "email":
-		return "By email to " + c.Value
+		return "By email to " + maskEmail(c.Value)
 	case "phone":
 		return "By text to the mobile ending " + lastDigits(c.Value, 4)
 	}
-	door := strings.TrimSpace(strings.Join(slices.DeleteFunc([]string{c.Flat, c.House, c.Street}, func(s string) bool { return s == "" }), " "))
-	if door == "" {
+	// The street and postcode, never the door: see preference_mask.go.
+	street := streetOnly(c.Street)
+	if street == "" {
 		return "By post, " + c.Post
 	}
-	return "By post to " + door + ", " + c.Post
+	return "By post to " + street + ", " + c.Post
 }
 
 func lastDigits(s string, n int) string {
@@ -144,19 +145,17 @@ func recordConsents(ctx context.Context, q sqlx.QueryerContext, points, topics [
 	return consent.Record(ctx, q, changes, consent.Source{Name: consentSourceWeb, Detail: detail})
 }
 
+// preferencesContact returns the contact the page's link names; errPrefLinkExpired for
+// a link too old to show or change anything (see preference_link.go).
 func (s *Server) preferencesContact(r *http.Request) (int64, error) {
-	ids, err := s.signer.Verify("preferences", r.PathValue("token"), 1)
-	if err != nil {
-		return 0, err
-	}
-	return ids[0], nil
+	return s.preferencesLink(r.PathValue("token"), time.Now())
 }
 
 // handlePreferences shows the boxes, ticked as the resident's consents stand now.
 func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
 	contactID, err := s.preferencesContact(r)
 	if err != nil {
-		s.badLink(w, r, err)
+		s.preferencesLinkProblem(w, r, err)
 		return
 	}
 	choices, stopped, err := prefChoices(r.Context(), s.db, contactID)
@@ -191,7 +190,7 @@ func (s *Server) handlePreferencesStopAll(w http.ResponseWriter, r *http.Request
 func (s *Server) changePreferences(w http.ResponseWriter, r *http.Request, stopAll bool) {
 	contactID, err := s.preferencesContact(r)
 	if err != nil {
-		s.badLink(w, r, err)
+		s.preferencesLinkProblem(w, r, err)
 		return
 	}
 	if err := r.ParseForm(); err != nil {

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,6 +40,9 @@ type Server struct {
 	validator client.RequestValidator
 	app       *App // nil: no signed-in pages
 	imports   *importJobs
+
+	prefLinkDays  int          // how long a preference link works
+	prefLinkMails *sendLimiter // fresh preference links emailed, per contact
 }
 
 // Config configures the Server.
@@ -51,6 +55,9 @@ type Config struct {
 	Version  string
 	Twilio   *TwilioHooks // SMS webhooks; nil when no SMS provider is configured
 	App      *App         // officers' and volunteers' pages; nil for none
+	// PreferencesLinkDays is how long a preference link works after it was issued
+	// (CRIER_PREFERENCES_LINK_DAYS); 0 means DefaultPreferencesLinkDays.
+	PreferencesLinkDays int
 }
 
 // New parses the web templates once and returns a Server; a missing or broken template
@@ -64,7 +71,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{db: cfg.DB, signer: cfg.Signer, composer: cfg.Composer, brand: cfg.Branding,
-		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App, imports: newImportJobs()}
+		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App, imports: newImportJobs(),
+		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter()}
 	if cfg.Twilio != nil {
 		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
 			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")
@@ -86,6 +94,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /p/{token}", s.handlePreferences)
 	mux.HandleFunc("POST /p/{token}", s.handlePreferencesSave)
 	mux.HandleFunc("POST /p/{token}/all", s.handlePreferencesStopAll)
+	mux.HandleFunc("POST /p/{token}/new-link", s.handlePreferencesNewLink)
+	mux.HandleFunc("GET /p/{token}/sent", s.handlePreferencesNewLinkSent)
 	s.registerSignup(mux)
 	mux.HandleFunc("GET /c/{id}", s.handleCampaignPage)
 	if s.app != nil {

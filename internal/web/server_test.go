@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/email"
@@ -41,7 +42,8 @@ func TestResidentPagesRefuseBadLinksAndSetSecurityHeaders(t *testing.T) {
 		{"token from another installation", "POST", "/u/" + other.Token("unsubscribe", pointID, topicID), 404, "This link does not work"},
 		{"token for another purpose", "POST", "/u/" + signer.Token("preferences", pointID, topicID), 404, "This link does not work"},
 		{"garbage token", "GET", "/b/%3Cscript%3E", 404, "This link does not work"},
-		{"preferences", "GET", "/p/" + signer.Token("preferences", contactID), 200, "Save my choices"},
+		{"preferences", "GET", "/p/" + signer.PreferencesToken(contactID, time.Now()), 200, "Save my choices"},
+		{"preferences, link out of date", "GET", "/p/" + signer.Token("preferences", contactID), 403, "This link is out of date"},
 		{"unknown page", "GET", "/admin", 404, ""},
 	}
 	for _, tc := range cases {

@@ -318,7 +318,7 @@ func (s *Server) signupLinkProblem(w http.ResponseWriter, row *signupRow, err er
 	case row.ConfirmedAt.Valid:
 		st := signupStatus{State: "already"}
 		if row.ContactID.Valid {
-			st.Preferences = "/p/" + s.signer.Token("preferences", row.ContactID.Int64)
+			st.Preferences = "/p/" + s.signer.PreferencesToken(row.ContactID.Int64, time.Now())
 		}
 		s.render(w, http.StatusOK, "signup_status.html", page{Title: "You are already signed up", OrgName: s.brand.OrgName, Data: st})
 	case row.Expired:
@@ -441,7 +441,7 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(ctx, "sign-up confirmed", "signup_id", row.ID, "contact_id", contactID, "channels", len(points))
-	st.Preferences = "/p/" + s.signer.Token("preferences", contactID)
+	st.Preferences = "/p/" + s.signer.PreferencesToken(contactID, time.Now())
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, http.StatusOK, "signup_status.html", page{Title: "You are signed up", OrgName: s.brand.OrgName, Data: st})
 }
