@@ -323,15 +323,12 @@ func (e Estimate) Summary(pricePerSegment float64) string {
 	} else {
 		b.WriteString(": " + strings.Join(parts, " and "))
 	}
-	var why []string
-	if e.UCS2 > 0 && len(e.Own) > 0 {
-		why = append(why, "the text itself has characters outside the standard SMS alphabet")
-	}
-	if e.UCS2 > 0 && len(e.Merged) > 0 {
-		why = append(why, fmt.Sprintf("some %s have %s like %s", e.whose(), letters(e.Merged), orList(e.Merged, 3)))
-	}
-	if len(why) > 0 {
-		b.WriteString(", because " + strings.Join(why, ", and "))
+	// The text's own characters make every copy UCS-2, whatever the names.
+	switch {
+	case e.UCS2 > 0 && len(e.Own) > 0:
+		b.WriteString(", because the text itself has characters outside the standard SMS alphabet")
+	case e.UCS2 > 0 && len(e.Merged) > 0:
+		fmt.Fprintf(&b, ", because some %s have %s like %s", e.whose(), letters(e.Merged), orList(e.Merged, 3))
 	}
 	fmt.Fprintf(&b, " — %s", count(e.Segments, "segment", "segments"))
 	if pricePerSegment > 0 {
@@ -352,6 +349,8 @@ func (e Estimate) WorstCase() string {
 	m := e.Worst.Measure
 	s := fmt.Sprintf("The longest copy is %s (%d characters in %s)", count(m.Segments, "segment", "segments"), m.Characters, m.Encoding)
 	switch {
+	case m.Encoding == UCS2 && len(e.Own) > 0:
+		return s + ": the text itself needs UCS-2."
 	case m.Encoding == UCS2 && len(e.Worst.Merged) > 0:
 		who := "a name"
 		if !e.NamesOnly {
