@@ -206,3 +206,32 @@ func TestEstimateAudienceDetails(t *testing.T) {
 		t.Errorf("worst case:\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestEstimateSummary words estimates that the fixtures above don't reach: ranges of
+// segments, a ceiling (strategy best, SMS not first), no price, characters that are not
+// letters.
+func TestEstimateSummary(t *testing.T) {
+	tests := []struct {
+		name  string
+		e     sms.Estimate
+		price float64
+		want  string
+	}{
+		{"ranges", sms.Estimate{Texts: 10, GSM7: 7, UCS2: 3, Segments: 19, NamesOnly: true, Merged: []string{"ŵ"},
+			Groups: []sms.EstimateGroup{{sms.GSM7, 1, 4}, {sms.GSM7, 2, 3}, {sms.UCS2, 2, 1}, {sms.UCS2, 4, 2}}}, 0.05,
+			"10 texts: 7 in GSM-7 (1 or 2 segments) and 3 in UCS-2 (30%, 2 to 4 segments), because some names have letters like ŵ — 19 segments, about £0.95 at £0.0500 a segment."},
+		{"up to, no price", sms.Estimate{Texts: 3, GSM7: 2, UCS2: 1, Segments: 4, UpTo: true, Merged: []string{"☃", "ë"},
+			Groups: []sms.EstimateGroup{{sms.GSM7, 1, 2}, {sms.UCS2, 2, 1}}}, 0,
+			"Up to 3 texts: 2 in GSM-7 (1 segment each) and 1 in UCS-2 (33%, 2 segments), because some residents’ details have characters like ☃ or ë — 4 segments. Fewer go if some residents are reached first on an earlier channel."},
+		{"a small share", sms.Estimate{Texts: 1000, GSM7: 999, UCS2: 1, Segments: 1001, NamesOnly: true, Merged: []string{"â"},
+			Groups: []sms.EstimateGroup{{sms.GSM7, 1, 999}, {sms.UCS2, 2, 1}}}, 0,
+			"1000 texts: 999 in GSM-7 (1 segment each) and 1 in UCS-2 (1%, 2 segments), because some names have letters like â — 1001 segments."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.e.Summary(tc.price); got != tc.want {
+				t.Errorf("\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
