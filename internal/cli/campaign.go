@@ -129,8 +129,11 @@ func checkContent(c *campaign.Campaign) error {
 }
 
 // smsSummary shows the officer what the SMS will cost before it is scheduled: its
-// characters, encoding and segments (for a resident with a long name), the audience it
-// can reach by text and the estimated cost, and warnings (UCS-2, more than 3 segments).
+// characters, encoding and segments for the sample resident (a long name), then every
+// resident's own copy (sms.EstimateCampaign: how many texts in GSM-7 and UCS-2, segments
+// and cost, the longest copy and why), and warnings (UCS-2, more than 3 segments). With
+// nobody to text, or when the estimate fails, it says so and estimates from the sample
+// resident's copy instead, labelled as the sample's.
 func (a *App) smsSummary(ctx context.Context, d *database, c *campaign.Campaign) {
 	if strings.TrimSpace(c.SMSBody) == "" {
 		return
@@ -145,11 +148,31 @@ func (a *App) smsSummary(ctx context.Context, d *database, c *campaign.Campaign)
 		return // checkContent reports it
 	}
 	// Measured as sent to "Christopher Montgomery-Smith" of a long-named ward: most
-	// residents' texts are no longer than this.
+	// residents' texts are no longer than this, but a name with â or ë can make theirs
+	// UCS-2, which the estimate below counts.
 	sample := t.Render(email.Recipient{FirstName: "Christopher", LastName: "Montgomery-Smith", Ward: "St Margaret's and North Twickenham"})
 	m := sms.MeasureText(sample)
-	fmt.Fprintf(a.Stdout, "SMS: %d characters, %s, %d segment(s) of %d (for a resident with a long name)\n",
+	fmt.Fprintf(a.Stdout, "SMS: %d characters, %s, %d segment(s) of %d (for the sample resident, with a long name)\n",
 		m.Characters, m.Encoding, m.Segments, m.PerSegment)
+	est, err := sms.EstimateCampaign(ctx, d.DB, c)
+	switch {
+	case err != nil:
+		fmt.Fprintf(a.Stdout, "SMS: the texts could not be estimated from residents' own names (%v), so this is for the sample resident:\n", err)
+		a.smsSampleCost(ctx, d, c, m)
+	case est.Texts == 0:
+		fmt.Fprintln(a.Stdout, "SMS: nobody in this audience can get a text yet, so this is for the sample resident:")
+		a.smsSampleCost(ctx, d, c, m)
+	default:
+		fmt.Fprintf(a.Stdout, "SMS: %s\n", est.Summary(a.Config.SMSPrice))
+		fmt.Fprintf(a.Stdout, "SMS: %s\n", est.WorstCase())
+	}
+	for _, w := range sms.Warnings(m) {
+		fmt.Fprintf(a.Stdout, "  warning: %s\n", w)
+	}
+}
+
+// smsSampleCost prints the reach by text and the cost were every copy the sample's m.
+func (a *App) smsSampleCost(ctx context.Context, d *database, c *campaign.Campaign, m sms.Measure) {
 	var rule segment.Rule
 	if c.SegmentID != nil {
 		if seg, err := segment.NewStore(d.DB).Get(ctx, strconv.FormatInt(*c.SegmentID, 10)); err == nil {
@@ -157,11 +180,8 @@ func (a *App) smsSummary(ctx context.Context, d *database, c *campaign.Campaign)
 		}
 	}
 	if n, err := segment.NewStore(d.DB).Count(ctx, rule, c.Topic, c.Purpose); err == nil {
-		fmt.Fprintf(a.Stdout, "SMS: up to %d residents can be reached by text; estimated cost up to £%.2f at £%.4f a segment\n",
+		fmt.Fprintf(a.Stdout, "SMS: up to %d residents can be reached by text; estimated cost up to £%.2f at £%.4f a segment (sample resident)\n",
 			n.SMS, sms.Cost(m, n.SMS, a.Config.SMSPrice), a.Config.SMSPrice)
-	}
-	for _, w := range sms.Warnings(m) {
-		fmt.Fprintf(a.Stdout, "  warning: %s\n", w)
 	}
 }
 

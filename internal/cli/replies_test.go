@@ -34,7 +34,7 @@ Ada,Lovelace,07700 900101,,1,Acre Lane,London,SW2 1RW,Millbrook,Yes
 Ben,Okafor,07700 900102,,2,Acre Lane,London,SW2 1RW,Millbrook,Yes
 Cara,Jones,07700 900103,,3,Acre Lane,London,SW2 1RW,Millbrook,Yes
 Dev,Patel,07700 900104,,4,Acre Lane,London,SW2 1RW,Millbrook,Yes
-Efa,Huws,07700 900105,,5,Acre Lane,London,SW2 1RW,Millbrook,Yes
+Siân,Huws,07700 900105,,5,Acre Lane,London,SW2 1RW,Millbrook,Yes
 Lena,Landline,,020 7946 0123,6,Acre Lane,London,SW2 1RW,Millbrook,Yes
 `
 
@@ -157,11 +157,13 @@ func TestSMSCampaignFileSummaryAndChecks(t *testing.T) {
 	id, out := createCampaign(t, dsn, "bins.md", binPoll)
 	// Measured for "Christopher": "Hi Christopher, we're changing bin day in Millbrook.
 	// Reply 1 for Tuesday, 2 for Wednesday." Everyone but Lena, whose phone is a landline,
-	// can be texted: 5 residents × 1 segment × £0.04.
+	// can be texted, each their own copy: 4 × 1 segment, and Siân's, whose â makes it
+	// UCS-2, 2 segments; 6 × £0.04.
 	for _, want := range []string{
 		`"Bin day poll" created as a draft (channels: sms)`,
-		"SMS: 90 characters, GSM-7, 1 segment(s) of 160 (for a resident with a long name)",
-		"SMS: up to 5 residents can be reached by text; estimated cost up to £0.20 at £0.0400 a segment",
+		"SMS: 90 characters, GSM-7, 1 segment(s) of 160 (for the sample resident, with a long name)\n" +
+			"SMS: 5 texts: 4 in GSM-7 (1 segment each) and 1 in UCS-2 (20%, 2 segments), because some names have letters like â — 6 segments, about £0.24 at £0.0400 a segment.\n" +
+			"SMS: The longest copy is 2 segments (83 characters in UCS-2): a name with â needs UCS-2.\n",
 		"next: crier campaign send " + id,
 	} {
 		if !strings.Contains(out, want) {
@@ -183,7 +185,8 @@ func TestSMSCampaignFileSummaryAndChecks(t *testing.T) {
 	_, out = createCampaign(t, dsn, "curly.md", curly)
 	for _, want := range []string{
 		"SMS: 78 characters, UCS-2, 2 segment(s) of 67",
-		"estimated cost up to £0.40",
+		"SMS: 5 texts, all in UCS-2 (2 segments each), because the text itself has characters outside the standard SMS alphabet — 10 segments, about £0.40 at £0.0400 a segment.",
+		"SMS: The longest copy is 2 segments (71 characters in UCS-2): the text itself needs UCS-2.",
 		"warning: This message will be sent as Unicode (UCS-2)",
 		`Replace "’" (U+2019) with "'"`,
 		`Remove "🗑" (U+1F5D1)`,
@@ -198,13 +201,22 @@ func TestSMSCampaignFileSummaryAndChecks(t *testing.T) {
 	_, out = createCampaign(t, dsn, "long.md", long)
 	for _, want := range []string{
 		"GSM-7, 5 segment(s) of 153",
-		"estimated cost up to £1.00",
+		"SMS: 5 texts, all in GSM-7 (5 segments each) — 25 segments, about £1.00 at £0.0400 a segment.",
 		"warning: This message is 5 segments long",
 		"Consider shortening it to 3 segments or fewer",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("long create lacks %q:\n%s", want, out)
 		}
+	}
+
+	// Nobody to text: crier says so and estimates from the sample resident's copy.
+	mustCrier(t, dsn, nil, "segment", "create", "Nowhere", "--rules", `{"field": "ward", "op": "eq", "value": "Nowhere"}`)
+	_, out = createCampaign(t, dsn, "nowhere.md", "---\nname: Nobody\npurpose: service\nchannels: [sms]\nsegment: Nowhere\nsms: Bin day is changing.\n---\n")
+	if want := "SMS: 20 characters, GSM-7, 1 segment(s) of 160 (for the sample resident, with a long name)\n" +
+		"SMS: nobody in this audience can get a text yet, so this is for the sample resident:\n" +
+		"SMS: up to 0 residents can be reached by text; estimated cost up to £0.00 at £0.0400 a segment (sample resident)\n"; !strings.Contains(out, want) {
+		t.Errorf("create for nobody lacks %q:\n%s", want, out)
 	}
 
 	// An SMS on a campaign that doesn't send by text costs nothing: crier says it won't go.
@@ -226,7 +238,7 @@ func TestSMSCampaignFileSummaryAndChecks(t *testing.T) {
 
 	// Neither refused file left a campaign behind.
 	list := mustCrier(t, dsn, nil, "campaign", "list")
-	if strings.Contains(list, "Typo") || strings.Contains(list, "Stop poll") || strings.Count(list, "draft") != 4 {
+	if strings.Contains(list, "Typo") || strings.Contains(list, "Stop poll") || strings.Count(list, "draft") != 5 {
 		t.Errorf("campaign list:\n%s", list)
 	}
 }

@@ -62,24 +62,14 @@ func (c *Composer) Compose(ctx context.Context, items []outbox.Item) ([]dispatch
 	for i, it := range items {
 		ids[i] = it.ContactID
 	}
-	var rows []struct {
-		ID         int64  `db:"id"`
-		FirstName  string `db:"first_name"`
-		LastName   string `db:"last_name"`
-		Ward       string `db:"ward"`
-		Attributes []byte `db:"attributes"`
-	}
+	var rows []recipientRow
 	if err := c.db.SelectContext(ctx, &rows, `SELECT id, first_name, last_name, ward, attributes FROM contacts WHERE id = ANY($1)`,
 		pq.Array(ids)); err != nil {
 		return nil, nil, fmt.Errorf("load recipients: %w", err)
 	}
 	byID := make(map[int64]email.Recipient, len(rows))
 	for _, r := range rows {
-		rec := email.Recipient{ContactID: r.ID, FirstName: r.FirstName, LastName: r.LastName, Ward: r.Ward}
-		if len(r.Attributes) > 2 {
-			_ = json.Unmarshal(r.Attributes, &rec.Attributes) // a string map, as the importer writes it
-		}
-		byID[r.ID] = rec
+		byID[r.ID] = r.recipient()
 	}
 	msgs := make([]dispatch.Message, 0, len(items))
 	var failed []outbox.Result
@@ -97,4 +87,22 @@ func (c *Composer) Compose(ctx context.Context, items []outbox.Item) ([]dispatch
 			ContactID: it.ContactID, Channel: dispatch.SMS, To: it.To, Text: t.Render(rec)})
 	}
 	return msgs, failed, nil
+}
+
+// recipientRow is a contact's merge-field columns, as the composer and the estimate
+// (EstimateAudience) read them, so that both fill merge fields in the same way.
+type recipientRow struct {
+	ID         int64  `db:"id"`
+	FirstName  string `db:"first_name"`
+	LastName   string `db:"last_name"`
+	Ward       string `db:"ward"`
+	Attributes []byte `db:"attributes"`
+}
+
+func (r *recipientRow) recipient() email.Recipient {
+	rec := email.Recipient{ContactID: r.ID, FirstName: r.FirstName, LastName: r.LastName, Ward: r.Ward}
+	if len(r.Attributes) > 2 {
+		_ = json.Unmarshal(r.Attributes, &rec.Attributes) // a string map, as the importer writes it
+	}
+	return rec
 }

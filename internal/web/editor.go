@@ -764,11 +764,16 @@ type editorSMSView struct {
 	Segments   int
 	PerSegment int
 	Remaining  int
-	Reach      string // "up to 4 residents"
-	Cost       string // "up to £0.37, at £0.0463 a segment"; "" without a price or a count
-	NoPrice    bool
-	Warnings   []string
-	Problem    string
+	// Estimate and Worst are the real audience's texts (sms.Estimate's Summary and
+	// WorstCase); without them, Fallback says why, and Reach and Cost are the sample's.
+	Estimate string
+	Worst    string
+	Fallback string
+	Reach    string // "up to 4 residents"
+	Cost     string // "up to £0.37, at £0.0463 a segment"; "" without a price or a count
+	NoPrice  bool
+	Warnings []string
+	Problem  string
 }
 
 type editorLeafletView struct {
@@ -950,7 +955,7 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		case "email":
 			v.Email = s.editorEmail(c, topicName)
 		case "sms":
-			v.SMS = s.editorSMS(c, count, countErr == nil)
+			v.SMS = s.editorSMS(ctx, c, count, countErr == nil)
 		case "post":
 			v.Leaflet = s.editorLeaflet(c)
 		}
@@ -1048,10 +1053,12 @@ func (s *Server) editorRenderEmailFor(c *campaign.Campaign, topicName string, re
 	return compiled.Render(rec, editorPreviewLinks)
 }
 
-// editorSMS measures the text as the CLI does before scheduling: its characters, encoding
-// and segments for the sample resident, the residents it can reach by text and what
-// that costs at most, and its warnings.
-func (s *Server) editorSMS(c *campaign.Campaign, count segment.Count, counted bool) *editorSMSView {
+// editorSMS measures the text as the CLI does before scheduling: the sample resident's
+// copy (characters, encoding, segments, warnings), then the real audience's, each
+// resident's copy with their own name in it (sms.EstimateCampaign), and what that costs.
+// When nobody in the audience can get a text, or the estimate fails, it says so and
+// falls back to the sample's measure times the reach, labelled as the sample's.
+func (s *Server) editorSMS(ctx context.Context, c *campaign.Campaign, count segment.Count, counted bool) *editorSMSView {
 	t, err := email.CompileText(c.Name, "sms", c.SMSText())
 	if err != nil {
 		return &editorSMSView{Problem: editorSentence(err.Error())}
@@ -1060,12 +1067,23 @@ func (s *Server) editorSMS(c *campaign.Campaign, count segment.Count, counted bo
 	m := sms.MeasureText(text)
 	v := &editorSMSView{Text: text, Characters: m.Characters, Encoding: string(m.Encoding), Segments: m.Segments,
 		PerSegment: m.PerSegment, Remaining: m.Remaining, Warnings: sms.Warnings(m)}
+	price := s.app.SMSPrice
+	v.NoPrice = price <= 0
+	est, err := sms.EstimateCampaign(ctx, s.db, c)
+	switch {
+	case err != nil:
+		s.log.ErrorContext(ctx, "sms estimate", "campaign_id", c.ID, "err", err)
+		v.Fallback = "The texts could not be estimated from the residents’ own names just now. Reload the page to try again. Until then, for the sample resident:"
+	case est.Texts == 0:
+		v.Fallback = "Nobody in this audience can get a text yet, so there is nothing to estimate from residents’ own names. For the sample resident:"
+	default:
+		v.Estimate, v.Worst = est.Summary(price), est.WorstCase()
+		return v
+	}
 	if counted {
 		v.Reach = "up to " + resultsCount(count.SMS, "resident", "residents")
-		if price := s.app.SMSPrice; price > 0 {
+		if price > 0 {
 			v.Cost = fmt.Sprintf("up to £%.2f, at £%.4f a segment", sms.Cost(m, count.SMS, price), price)
-		} else {
-			v.NoPrice = true
 		}
 	}
 	return v

@@ -348,7 +348,8 @@ func TestEditorCreatesAndPreviewsACampaign(t *testing.T) {
 		"State Draft", "Audience Segment “Millbrook”", "Channels Text message (SMS), then E-bulletin, then Printed leaflet",
 		"Subject: Your bin day is changing, Christopher",
 		sms, strconv.Itoa(len(sms)) + " characters", "GSM-7", "1 segment of up to 160 characters",
-		"Reaches up to 2 residents by text", "Costs up to £0.10, at £0.0500 a segment",
+		"2 texts, all in GSM-7 (1 segment each) — 2 segments, about £0.10 at £0.0500 a segment.",
+		"The longest copy is 1 segment (101 characters in GSM-7).",
 		"Reading ease of the e-bulletin:", `In order to "to"`,
 		"Segment “Millbrook”: 4 residents", "E-bulletin 2", "Text message (SMS) 2", "Printed leaflet 4", "Only by leaflet 1",
 		"withdrew consent for SMS 1",
@@ -424,7 +425,9 @@ func TestEditorMeasuresAUnicodeText(t *testing.T) {
 	_, _, doc := page(t, c, r.url+"/campaigns/"+itoa(id)+"/edit")
 	txt := editorText(doc)
 	for _, want := range []string{"UCS-2 (Unicode)", "3 segments of up to 67 characters", "sent as Unicode (UCS-2)",
-		`Replace "’" (U+2019) with "'"`, "Reaches up to 2 residents by text", "Everyone: 5 residents",
+		`Replace "’" (U+2019) with "'"`, "Everyone: 5 residents",
+		"2 texts, all in UCS-2 (3 segments each), because the text itself has characters outside the standard SMS alphabet — 6 segments, about £0.30 at £0.0500 a segment.",
+		"The longest copy is 3 segments (136 characters in UCS-2): the text itself needs UCS-2.",
 		"As marketing, it goes only to residents who agreed to hear about General", "withdrew consent for SMS 1"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("the page does not say %q:\n%s", want, txt)
@@ -438,6 +441,50 @@ func TestEditorMeasuresAUnicodeText(t *testing.T) {
 	}
 	if code, _, _ := page(t, c, r.url+"/campaigns/"+itoa(id)+"/preview/leaflet.png"); code != http.StatusNotFound {
 		t.Errorf("leaflet preview of an SMS-only campaign: %d", code)
+	}
+}
+
+// The text's cost comes from the residents' own names: Cara is Siân here, and the â in
+// her name makes her copy UCS-2 and two segments, where the sample resident's is GSM-7
+// and one. With nobody to text, the page says so and shows the sample's estimate, as
+// the sample's.
+func TestEditorEstimatesTextsFromResidentsNames(t *testing.T) {
+	r := newEditorRig(t)
+	if _, err := r.db.Exec(`UPDATE contacts SET first_name = 'Siân' WHERE first_name = 'Cara'`); err != nil {
+		t.Fatal(err)
+	}
+	c := r.signIn(t, r.officer)
+	id := r.create(t, c, editorGoodForm(r.csrf(t, c, "/campaigns/new"), r.segment))
+	_, _, doc := page(t, c, r.url+"/campaigns/"+itoa(id)+"/edit")
+	txt := editorText(doc)
+	// "Hi Ada, ... Reply YES or NO." is 100 characters in GSM-7; "Hi Siân, ..." 101 in UCS-2.
+	for _, want := range []string{
+		"2 texts: 1 in GSM-7 (1 segment) and 1 in UCS-2 (50%, 2 segments), because some names have letters like â — 3 segments, about £0.15 at £0.0500 a segment.",
+		"The longest copy is 2 segments (101 characters in UCS-2): a name with â needs UCS-2.",
+		"The sample resident’s copy: 108 characters GSM-7 1 segment of up to 160 characters",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("the page does not say %q:\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "Siân") {
+		t.Error("the page shows a resident's name")
+	}
+
+	// A segment nobody is in: the sample's estimate, said to be the sample's.
+	seg, err := segment.NewStore(r.db).Create(t.Context(), "Nowhere", "", segment.Rule{Field: "ward", Op: "eq", Value: "Nowhere"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id = r.create(t, c, editorGoodForm(r.csrf(t, c, "/campaigns/new"), seg.ID))
+	_, _, doc = page(t, c, r.url+"/campaigns/"+itoa(id)+"/edit")
+	txt = editorText(doc)
+	for _, want := range []string{
+		"Nobody in this audience can get a text yet, so there is nothing to estimate from residents’ own names. For the sample resident: 108 characters GSM-7 1 segment of up to 160 characters, 52 left in the last Reaches up to 0 residents by text Costs up to £0.00, at £0.0500 a segment",
+	} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("the page does not say %q:\n%s", want, txt)
+		}
 	}
 }
 
