@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/segment"
 )
@@ -88,21 +89,18 @@ func (e Estimate) Cost(pricePerSegment float64) float64 {
 // whose current consent for topic $1 allows purpose $2. It streams: nothing is grouped
 // or sorted, so 100,000 residents cost one index probe per phone and no more memory
 // than a row.
-const audienceSQL = `
+var audienceSQL = `
 SELECT c.id%[1]s
   FROM contacts c
  WHERE (%[2]s)
    AND EXISTS (
        SELECT 1
-         FROM contact_points cp
-         LEFT JOIN LATERAL (SELECT co.status FROM consents co
-                             WHERE co.contact_point_id = cp.id AND co.topic_id = $1
-                             ORDER BY co.recorded_at DESC, co.id DESC LIMIT 1) cur ON true
+         FROM contact_points cp` + consent.Joins("cp.id", "$1", "cur") + `
         WHERE cp.contact_id = c.id
           AND cp.kind = 'phone' AND cp.phone_type <> 'landline' AND cp.status = 'active'
-          -- consent: same rule as outbox enqueueSQL
-          AND cur.status IS DISTINCT FROM 'withdrawn'
-          AND NOT ($2 = 'marketing' AND cur.status IS NULL))`
+          -- consent: the ledger's current status, as outbox enqueueSQL reads it
+          AND ` + consent.Status("cur") + ` IS DISTINCT FROM 'withdrawn'
+          AND NOT ($2 = 'marketing' AND ` + consent.Status("cur") + ` IS NULL))`
 
 // audienceFirstArg is the first placeholder the segment's predicate may use in audienceSQL.
 const audienceFirstArg = 3
