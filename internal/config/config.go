@@ -39,7 +39,7 @@ type Config struct {
 	EmailWorkers    int     // CRIER_EMAIL_WORKERS
 	EmailRate       float64 // CRIER_EMAIL_RATE: messages per second per process (0 = unlimited)
 	From            string  // CRIER_FROM: default sender, "Name <address>"
-	ListDomain      string  // CRIER_LIST_DOMAIN: for List-Id and mailto unsubscribe addresses
+	ListDomain      string  // CRIER_LIST_DOMAIN: for List-Id
 	DKIMDomain      string  // CRIER_DKIM_DOMAIN
 	DKIMSelector    string  // CRIER_DKIM_SELECTOR
 	DKIMKeyFile     string  // CRIER_DKIM_KEY_FILE: PEM private key (RSA or Ed25519)
