@@ -96,7 +96,10 @@ func TestKillNineMidSendLosesNothingAndRepeatsNothing(t *testing.T) {
 	dataDir := t.TempDir()
 	env := []string{"DATABASE_URL=" + dsn, "CRIER_DATA_DIR=" + dataDir, "CRIER_HTTP_ADDR=127.0.0.1:0",
 		"CRIER_SMTP_URL=smtp://" + smtp.Addr() + "?tls=none", "CRIER_EMAIL_RATE=250", "CRIER_EMAIL_WORKERS=4",
-		"CRIER_OUTBOX_LEASE=3s", "CRIER_LOG_LEVEL=warn"}
+		"CRIER_OUTBOX_LEASE=3s", "CRIER_LOG_LEVEL=warn",
+		// crier serve sends for real, so it needs the council's public identity.
+		"CRIER_PUBLIC_URL=https://crier.council.example", "CRIER_ORG_NAME=Millbrook Council",
+		"CRIER_ORG_ADDRESS=Town Hall, High Street, Millbrook MB1 1AA"}
 
 	// The campaign, through the CLI as an officer would write it.
 	campaignFile := filepath.Join(t.TempDir(), "bins.md")

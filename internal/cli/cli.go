@@ -161,6 +161,16 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// refuseUntilPublic stops cmd from sending or printing for real (doing what) while the
+// configuration would tell residents something untrue: links to loopback, the demo
+// borough's name and address. It names every setting still to set, in one message.
+func (a *App) refuseUntilPublic(cmd, what string) error {
+	if err := a.Config.ValidateForRealSends(); err != nil {
+		return exitError{code: ExitFailure, err: fmt.Errorf("%s: refusing to %s: %w", cmd, what, err)}
+	}
+	return nil
+}
+
 // lockedWriter serialises writes to w.
 type lockedWriter struct {
 	mu sync.Mutex

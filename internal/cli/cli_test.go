@@ -266,3 +266,77 @@ func TestImportShowsProgressBarOnTerminal(t *testing.T) {
 		t.Fatalf("no progress bar on the terminal:\n%q", errb.String())
 	}
 }
+
+// TestRealSendsNeedPublicIdentity: outside the demo and --sandbox, crier refuses to send
+// or print until what residents receive would be true — links and QR codes on a public
+// https address, the council's own name and address — and names everything still to set.
+// Nothing leaves meanwhile; `serve --sandbox` still runs on the demo's identity.
+func TestRealSendsNeedPublicIdentity(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	tw := startTwilio(t)
+	const all = "set CRIER_PUBLIC_URL (an https:// address residents can reach), CRIER_ORG_NAME, CRIER_ORG_ADDRESS\n"
+	demoTwilio := func(c *config.Config) {
+		withTwilio(tw)(c)
+		c.PublicURL, c.OrgName, c.OrgAddress = "", config.DemoOrgName, config.DemoOrgAddress
+	}
+	council := func(edit func(*config.Config)) func(*config.Config) {
+		return func(c *config.Config) { withCouncil(c); edit(c) }
+	}
+	tests := []struct {
+		name string
+		edit func(*config.Config)
+		args []string
+		want string // the end of stderr
+	}{
+		{"serve", nil, []string{"serve"}, "crier: serve: refusing to send real messages: " + all},
+		{"serve with a real Twilio account", demoTwilio, []string{"serve"}, "crier: serve: refusing to send real messages: " + all},
+		{"serve with a real SMTP server", func(c *config.Config) { c.SMTPURL = "smtp://mail.council.example:587" },
+			[]string{"serve"}, "crier: serve: refusing to send real messages: " + all},
+		{"serve on loopback", council(func(c *config.Config) { c.PublicURL = "https://localhost:8443" }), []string{"serve"},
+			`crier: serve: refusing to send real messages: set CRIER_PUBLIC_URL (an https:// address residents can reach; "https://localhost:8443" is this machine only)` + "\n"},
+		{"serve over http", council(func(c *config.Config) { c.PublicURL = "http://crier.council.example" }), []string{"serve"},
+			`crier: serve: refusing to send real messages: set CRIER_PUBLIC_URL (an https:// address residents can reach; "http://crier.council.example" is not https)` + "\n"},
+		{"leaflets print", nil, []string{"leaflets", "print", "1"}, "crier: leaflets print: refusing to print leaflets: " + all},
+		{"leaflets print with the demo address", council(func(c *config.Config) { c.OrgAddress = config.DemoOrgAddress }),
+			[]string{"leaflets", "print", "1"}, "crier: leaflets print: refusing to print leaflets: set CRIER_ORG_ADDRESS\n"},
+		{"replies reply", demoTwilio, []string{"replies", "reply", "1", "Hello"}, "crier: replies reply: refusing to send real messages: " + all},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// A command that doesn't refuse would serve until stopped: stop it after a while.
+			ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+			defer cancel()
+			var out, errb lockedBuffer
+			app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: testConfig(t, dsn, tc.edit)}
+			r := run{app.Run(ctx, tc.args), out.String(), errb.String()}
+			if r.code != cli.ExitFailure || !strings.HasSuffix(r.stderr, tc.want) {
+				t.Errorf("exit %d, want %d; stderr:\n%s\nwant it to end:\n%s", r.code, cli.ExitFailure, r.stderr, tc.want)
+			}
+		})
+	}
+	if n := len(tw.Messages()); n != 0 {
+		t.Errorf("%d texts left while crier refused", n)
+	}
+
+	// The sandbox is not a real send: it serves on the demo's identity.
+	var out, errb lockedBuffer
+	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: testConfig(t, dsn, nil)}
+	ctx, stop := context.WithCancel(t.Context())
+	defer stop()
+	done := make(chan int, 1)
+	go func() { done <- app.Run(ctx, []string{"serve", "--sandbox"}) }()
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(errb.String(), "serving on http://") {
+		select {
+		case code := <-done:
+			t.Fatalf("serve --sandbox ended (exit %d):\n%s", code, errb.String())
+		case <-deadline:
+			t.Fatalf("serve --sandbox never served:\n%s", errb.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	stop()
+	if code := <-done; code != cli.ExitOK {
+		t.Fatalf("serve --sandbox: exit %d\n%s", code, errb.String())
+	}
+}

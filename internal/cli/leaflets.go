@@ -49,6 +49,10 @@ to every household there. Residents who need large print get large-print leaflet
 	if fs.NArg() != 1 {
 		return usagef("leaflets print needs one campaign (id or name)\n%s", usage)
 	}
+	// Every leaflet carries the organisation's address and a QR code to the public URL.
+	if err := a.refuseUntilPublic("leaflets print", "print leaflets"); err != nil {
+		return err
+	}
 	d, err := a.openDB(ctx, schemaCheck)
 	if err != nil {
 		return err

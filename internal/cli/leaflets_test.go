@@ -39,6 +39,10 @@ func TestLeafletsPrintAndRounds(t *testing.T) {
 		t.Skip("poppler-utils is not installed")
 	}
 	_, dsn := dbtest.NewURL(t)
+	// Printing for real needs the council's public identity (the demo's is refused).
+	t.Setenv("CRIER_PUBLIC_URL", "https://crier.council.example")
+	t.Setenv("CRIER_ORG_NAME", "Millbrook Council")
+	t.Setenv("CRIER_ORG_ADDRESS", "Town Hall, High Street, Millbrook MB1 1AA")
 	dir := t.TempDir()
 	csvPath, mdPath := filepath.Join(dir, "paper.csv"), filepath.Join(dir, "bins.md")
 	os.WriteFile(csvPath, []byte(paperResidents), 0o600)
@@ -93,6 +97,13 @@ func TestLeafletsPrintAndRounds(t *testing.T) {
 	}
 	if err != nil || len(objects) != 2 || uses != 2*3 { // 3 standard leaflets (the 4th is large print)
 		t.Errorf("images in the leaflets (%v): %d objects, %d uses\n%s", err, len(objects), uses, out)
+	}
+	// What residents read is the council's: its name and address, its public web address.
+	text, err := exec.Command("pdftotext", leafletsPDF, "-").Output()
+	for _, want := range []string{"Millbrook Council", "Town Hall", "Millbrook MB1 1AA", "https://crier.council.example/c/"} {
+		if err != nil || !strings.Contains(string(text), want) {
+			t.Errorf("the leaflets lack %q (%v):\n%s", want, err, text)
+		}
 	}
 	m := regexp.MustCompile(`preview of page 1: (\S+)`).FindStringSubmatch(r.stdout)
 	if m == nil {

@@ -66,6 +66,10 @@ func (a *App) runReplies(ctx context.Context, args []string) error {
 		if a.Config.TwilioAccountSID == "" {
 			return exitError{code: ExitFailure, err: errors.New("replies reply: no SMS provider: set CRIER_TWILIO_ACCOUNT_SID, CRIER_TWILIO_AUTH_TOKEN and CRIER_TWILIO_FROM")}
 		}
+		// Twilio reports on the text at the public URL; on loopback it never could.
+		if err := a.refuseUntilPublic("replies reply", "send real messages"); err != nil {
+			return err
+		}
 		if sender, err = sms.NewTwilioSender(sms.TwilioConfig{AccountSID: a.Config.TwilioAccountSID, AuthToken: a.Config.TwilioAuthToken,
 			From: a.Config.TwilioFrom, MessagingServiceSID: a.Config.TwilioMessagingService, APIURL: a.Config.TwilioAPIURL,
 			StatusCallback: a.statusCallbackURL()}, a.logger()); err != nil {

@@ -67,6 +67,7 @@ func testConfig(t *testing.T, dsn string, edit func(*config.Config)) config.Conf
 	cfg.DatabaseURL, cfg.DataDir = dsn, dataDir(t)
 	cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioFrom, cfg.TwilioMessagingService, cfg.TwilioAPIURL = "", "", "", "", ""
 	cfg.PublicURL, cfg.HTTPAddr = "", "127.0.0.1:0"
+	cfg.OrgName, cfg.OrgAddress = config.DemoOrgName, config.DemoOrgAddress
 	cfg.SMSPrice, cfg.SMSRate, cfg.QuietHours, cfg.LogLevel = 0.04, 100, "off", "warn"
 	if edit != nil {
 		edit(&cfg)
@@ -74,11 +75,20 @@ func testConfig(t *testing.T, dsn string, edit func(*config.Config)) config.Conf
 	return cfg
 }
 
-// withTwilio points crier at the sandbox.
+// withTwilio points crier at the sandbox as at a real Twilio account. Texts sent through
+// one go to real residents, so it comes with a council's public identity (withCouncil).
 func withTwilio(tw *sandbox.TwilioServer) func(*config.Config) {
 	return func(c *config.Config) {
 		c.TwilioAccountSID, c.TwilioAuthToken, c.TwilioFrom, c.TwilioAPIURL = twAccount, twToken, twFrom, tw.URL()
+		withCouncil(c)
 	}
+}
+
+// withCouncil sets what crier needs before it sends or prints for real: a public https
+// address (on a reserved domain, so nothing can call it) and the council's own name and
+// address.
+func withCouncil(c *config.Config) {
+	c.PublicURL, c.OrgName, c.OrgAddress = "https://crier.council.example", "Millbrook Council", "Town Hall, High Street, Millbrook MB1 1AA"
 }
 
 func startTwilio(t *testing.T) *sandbox.TwilioServer {

@@ -16,6 +16,13 @@ browser). Several crier serve processes can share one database.`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	// Refuse before anything starts, so the operator sees it at once and no real message
+	// can leave; the sandbox sends nowhere real and keeps the demo's identity.
+	if !*sandboxSMTP {
+		if err := a.refuseUntilPublic("serve", "send real messages"); err != nil {
+			return err
+		}
+	}
 	d, err := a.openDB(ctx, schemaCheck)
 	if err != nil {
 		return err

@@ -42,7 +42,7 @@ type Config struct {
 	EmailWorkers    int     // CRIER_EMAIL_WORKERS
 	EmailRate       float64 // CRIER_EMAIL_RATE: messages per second per process (0 = unlimited)
 	From            string  // CRIER_FROM: default sender, "Name <address>"
-	ListDomain      string  // CRIER_LIST_DOMAIN: for List-Id and mailto unsubscribe addresses
+	ListDomain      string  // CRIER_LIST_DOMAIN: for List-Id
 	DKIMDomain      string  // CRIER_DKIM_DOMAIN
 	DKIMSelector    string  // CRIER_DKIM_SELECTOR
 	DKIMKeyFile     string  // CRIER_DKIM_KEY_FILE: PEM private key (RSA or Ed25519)
@@ -61,12 +61,20 @@ type Config struct {
 	SMSHelp                string  // CRIER_SMS_HELP: the answer to HELP or INFO
 	SMSPrice               float64 // CRIER_SMS_PRICE: cost of one segment in pounds, for estimates
 
-	OrgName    string // CRIER_ORG_NAME: shown in e-bulletins and pages
-	OrgAddress string // CRIER_ORG_ADDRESS: postal address in the e-bulletin footer
+	OrgName    string // CRIER_ORG_NAME: shown in e-bulletins, leaflets and pages; default DemoOrgName
+	OrgAddress string // CRIER_ORG_ADDRESS: postal address in the e-bulletin footer and on leaflets; default DemoOrgAddress
 	LogoURL    string // CRIER_LOGO_URL: the logo in e-bulletins
 	LogoFile   string // CRIER_LOGO_FILE: a PNG logo for printed leaflets
 	BrandColor string // CRIER_BRAND_COLOUR: e.g. #0b3d59 (used only where contrast allows)
 }
+
+// The demo identity: what Default fills in when CRIER_ORG_NAME and CRIER_ORG_ADDRESS are
+// unset, so the demo and `crier serve --sandbox` have something to print. It is true of no
+// real council, so ValidateForRealSends treats it as unset.
+const (
+	DemoOrgName    = "Crier demo borough"
+	DemoOrgAddress = "Town Hall, 1 High Street, London SW2 1RW"
+)
 
 // Default returns the configuration read from the environment (or built-in defaults).
 func Default() Config {
@@ -102,8 +110,8 @@ func Default() Config {
 		QuietHours:             envOr("CRIER_QUIET_HOURS", "21:00-08:00"),
 		SMSHelp:                os.Getenv("CRIER_SMS_HELP"),
 		SMSPrice:               envFloat("CRIER_SMS_PRICE", 0.0463),
-		OrgName:                envOr("CRIER_ORG_NAME", "Crier demo borough"),
-		OrgAddress:             envOr("CRIER_ORG_ADDRESS", "Town Hall, 1 High Street, London SW2 1RW"),
+		OrgName:                envOr("CRIER_ORG_NAME", DemoOrgName),
+		OrgAddress:             envOr("CRIER_ORG_ADDRESS", DemoOrgAddress),
 		LogoURL:                os.Getenv("CRIER_LOGO_URL"),
 		LogoFile:               os.Getenv("CRIER_LOGO_FILE"),
 		BrandColor:             envOr("CRIER_BRAND_COLOUR", "#0b3d59"),
@@ -212,6 +220,50 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("CRIER_PUBLIC_URL %q must start with https://", c.PublicURL))
 	}
 	return errors.Join(errs...)
+}
+
+// ValidateForRealSends checks what residents will be told before anything reaches them: the
+// links in e-bulletins and texts and the QR code on leaflets start at PublicURL, and
+// footers and leaflets carry OrgName and OrgAddress. It returns one error naming every
+// setting still to set: PublicURL must be an https:// address residents can reach (not
+// loopback), and the organisation must not be the demo's (DemoOrgName, DemoOrgAddress).
+// The demo and `crier serve --sandbox` don't call it; every real send or print does.
+func (c Config) ValidateForRealSends() error {
+	var need []string
+	if why, ok := reachable(c.PublicURL); !ok {
+		need = append(need, "CRIER_PUBLIC_URL (an https:// address residents can reach"+why+")")
+	}
+	if name := strings.TrimSpace(c.OrgName); name == "" || name == DemoOrgName {
+		need = append(need, "CRIER_ORG_NAME")
+	}
+	if addr := strings.TrimSpace(c.OrgAddress); addr == "" || addr == DemoOrgAddress {
+		need = append(need, "CRIER_ORG_ADDRESS")
+	}
+	if len(need) == 0 {
+		return nil
+	}
+	return errors.New("set " + strings.Join(need, ", "))
+}
+
+// reachable says whether public is an https URL on a host other than this machine, and if
+// not, why not (empty when it is simply unset).
+func reachable(public string) (why string, ok bool) {
+	if public == "" {
+		return "", false
+	}
+	u, err := url.Parse(public)
+	switch {
+	case err != nil || !strings.EqualFold(u.Scheme, "https"):
+		return fmt.Sprintf("; %q is not https", public), false
+	case u.Hostname() == "":
+		return fmt.Sprintf("; %q has no host", public), false
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	ip := net.ParseIP(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return fmt.Sprintf("; %q is this machine only", public), false
+	}
+	return "", true
 }
 
 // Level returns the slog level named by LogLevel.

@@ -39,3 +39,86 @@ func TestPreferencesLinkDays(t *testing.T) {
 		})
 	}
 }
+
+func TestValidateForRealSends(t *testing.T) {
+	real := Config{PublicURL: "https://crier.millbrook.gov.uk", OrgName: "Millbrook Council",
+		OrgAddress: "Town Hall, High Street, Millbrook MB1 1AA"}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string // the whole message; empty = allowed
+	}{
+		{"all set", func(*Config) {}, ""},
+		{"https with a path and port", func(c *Config) { c.PublicURL = "https://council.example:8443/crier/" }, ""},
+		{"nothing set", func(c *Config) { *c = Config{} },
+			"set CRIER_PUBLIC_URL (an https:// address residents can reach), CRIER_ORG_NAME, CRIER_ORG_ADDRESS"},
+		{"demo identity", func(c *Config) { c.OrgName, c.OrgAddress = DemoOrgName, DemoOrgAddress },
+			"set CRIER_ORG_NAME, CRIER_ORG_ADDRESS"},
+		{"demo address only", func(c *Config) { c.OrgAddress = DemoOrgAddress }, "set CRIER_ORG_ADDRESS"},
+		{"blank name", func(c *Config) { c.OrgName = "  " }, "set CRIER_ORG_NAME"},
+		{"no public url", func(c *Config) { c.PublicURL = "" },
+			"set CRIER_PUBLIC_URL (an https:// address residents can reach)"},
+		{"plain http", func(c *Config) { c.PublicURL = "http://crier.millbrook.gov.uk" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "http://crier.millbrook.gov.uk" is not https)`},
+		{"no scheme", func(c *Config) { c.PublicURL = "crier.millbrook.gov.uk" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "crier.millbrook.gov.uk" is not https)`},
+		{"no host", func(c *Config) { c.PublicURL = "https:///c/1" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "https:///c/1" has no host)`},
+		{"loopback ipv4", func(c *Config) { c.PublicURL = "https://127.0.0.1:8080" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "https://127.0.0.1:8080" is this machine only)`},
+		{"anywhere in 127/8", func(c *Config) { c.PublicURL = "https://127.3.2.1" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "https://127.3.2.1" is this machine only)`},
+		{"loopback ipv6", func(c *Config) { c.PublicURL = "https://[::1]:8443" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "https://[::1]:8443" is this machine only)`},
+		{"localhost", func(c *Config) { c.PublicURL = "https://LocalHost:8080/" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "https://LocalHost:8080/" is this machine only)`},
+		{"a localhost subdomain", func(c *Config) { c.PublicURL = "https://crier.localhost" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "https://crier.localhost" is this machine only)`},
+		{"every interface", func(c *Config) { c.PublicURL = "https://0.0.0.0:8080" },
+			`set CRIER_PUBLIC_URL (an https:// address residents can reach; "https://0.0.0.0:8080" is this machine only)`},
+		{"the demo's http loopback, and the demo identity", func(c *Config) {
+			c.PublicURL, c.OrgName, c.OrgAddress = "http://127.0.0.1:8080", DemoOrgName, DemoOrgAddress
+		}, `set CRIER_PUBLIC_URL (an https:// address residents can reach; "http://127.0.0.1:8080" is not https), CRIER_ORG_NAME, CRIER_ORG_ADDRESS`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := real
+			tc.edit(&c)
+			err := c.ValidateForRealSends()
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("ValidateForRealSends() = %q\nwant                   %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDefaultIdentity: with CRIER_ORG_NAME and CRIER_ORG_ADDRESS unset the demo identity
+// fills in (the demo prints it), and ValidateForRealSends tells it from an operator's.
+func TestDefaultIdentity(t *testing.T) {
+	t.Setenv("CRIER_PUBLIC_URL", "")
+	t.Setenv("CRIER_ORG_NAME", "")
+	t.Setenv("CRIER_ORG_ADDRESS", "")
+	c := Default()
+	if c.OrgName != DemoOrgName || c.OrgAddress != DemoOrgAddress || c.PublicURL != "" {
+		t.Fatalf("unset: %q, %q, %q", c.OrgName, c.OrgAddress, c.PublicURL)
+	}
+	if err := c.ValidateForRealSends(); err == nil || !strings.Contains(err.Error(), "CRIER_PUBLIC_URL") ||
+		!strings.Contains(err.Error(), "CRIER_ORG_NAME") || !strings.Contains(err.Error(), "CRIER_ORG_ADDRESS") {
+		t.Fatalf("the demo identity passes for real sends: %v", err)
+	}
+
+	t.Setenv("CRIER_PUBLIC_URL", "https://crier.millbrook.gov.uk")
+	t.Setenv("CRIER_ORG_NAME", "Millbrook Council")
+	t.Setenv("CRIER_ORG_ADDRESS", "Town Hall, High Street, Millbrook MB1 1AA")
+	c = Default()
+	if c.OrgName != "Millbrook Council" || c.OrgAddress != "Town Hall, High Street, Millbrook MB1 1AA" {
+		t.Fatalf("set: %q, %q", c.OrgName, c.OrgAddress)
+	}
+	if err := c.ValidateForRealSends(); err != nil {
+		t.Fatalf("an operator's identity is refused: %v", err)
+	}
+}

@@ -227,9 +227,15 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 		t.Errorf("Message-ID %q is not derived from the outbox id", first.outboxID)
 	}
 	h := first.header
-	if h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.Contains(h.Get("List-Unsubscribe"), "mailto:unsubscribe+") ||
+	if h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" ||
 		!strings.Contains(h.Get("List-Id"), "general.news.council.example") || h.Get("Date") == "" {
 		t.Errorf("headers: %v", h)
+	}
+	// RFC 8058: the one-click URL alone. Crier has no unsubscribe mailbox, so a mailto
+	// would send residents' requests nowhere.
+	if lu := h.Get("List-Unsubscribe"); first.unsubscribe == "" || lu != "<"+first.unsubscribe+">" ||
+		!strings.HasPrefix(first.unsubscribe, r.web.URL+"/u/") {
+		t.Errorf("List-Unsubscribe %q, want only <%s/u/…>", lu, r.web.URL)
 	}
 	to, _ := mail.ParseAddress(h.Get("To"))
 	var firstName, ward string

@@ -21,7 +21,7 @@ type ComposerConfig struct {
 	PublicURL   string // e.g. "https://crier.example-council.gov.uk": unsubscribe and web links start here
 	FromName    string // default sender name when the campaign sets none
 	FromAddress string // default sender address
-	ListDomain  string // for List-Id and the mailto unsubscribe address, e.g. "news.example-council.gov.uk"
+	ListDomain  string // for List-Id, e.g. "news.example-council.gov.uk"
 	Branding    Branding
 	Signer      *Signer
 }
@@ -174,8 +174,10 @@ func (c *Composer) compose(ctx context.Context, items []outbox.Item, issued time
 			continue
 		}
 		headers := map[string]string{
-			// RFC 8058 one-click unsubscribe: an https URL that takes a POST, plus mailto.
-			"List-Unsubscribe":      "<" + links.Unsubscribe + ">, <mailto:unsubscribe+" + unsub + "@" + c.cfg.ListDomain + ">",
+			// RFC 8058 one-click unsubscribe: the https URL that takes a POST, and nothing
+			// else. Crier has no mailbox to read a mailto, so offering one would lose
+			// residents' requests.
+			"List-Unsubscribe":      "<" + links.Unsubscribe + ">",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 			"List-Id":               listID(cc.topicName, cc.topicSlug, c.cfg.ListDomain),
 		}

@@ -80,7 +80,7 @@ func sendTestMessage(id int64, to string) dispatch.Message {
 		HTML: "<p>Hello Siân,</p><p>Your bin day has moved to <strong>Thursday</strong> — please put your " +
 			"recycling out by 7am.</p>",
 		Headers: map[string]string{
-			"List-Unsubscribe":      "<https://council.example.gov.uk/u/tok123>, <mailto:unsub@council.example.gov.uk?subject=tok123>",
+			"List-Unsubscribe":      "<https://council.example.gov.uk/u/tok123>",
 			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
 			"List-Id":               "Bin collections <bins.council.example.gov.uk>",
 		},
