@@ -219,6 +219,9 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 		res.Duration = time.Since(start)
 		return res, nil // the deferred Rollback discards everything
 	}
+	if err := analyzeAfterImport(ctx, tx, res.Rows); err != nil {
+		return res, s.finishAudit(importID, res, err)
+	}
 	if _, err := tx.ExecContext(ctx, `UPDATE imports SET status = 'completed', finished_at = now(),
 		rows_total = $2, rows_rejected = $3, contacts_created = $4, contacts_updated = $5, consents_recorded = $6
 		WHERE id = $1`, *importID, res.Rows, res.Rejected, res.ContactsCreated, res.ContactsUpdated,
@@ -233,6 +236,25 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 	s.logger.Debug("import completed", "import_id", res.ImportID, "rows", res.Rows, "rejected", res.Rejected,
 		"created", res.ContactsCreated, "updated", res.ContactsUpdated, "duration", res.Duration)
 	return res, nil
+}
+
+// analyzeAfterImport gives the planner statistics for what the import wrote, in its
+// transaction, so they are there the moment the rows are: the next export, count or
+// campaign snapshot must not depend on autovacuum having caught up (on freshly loaded
+// tables it plans as if they were empty, and a first export ran for minutes). It runs
+// when the import is large for the tables, by autovacuum's own rule (50 rows + 10%).
+func analyzeAfterImport(ctx context.Context, tx *sqlx.Tx, rows int) error {
+	var known float64
+	if err := tx.GetContext(ctx, &known, `SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'contacts'::regclass`); err != nil {
+		return fmt.Errorf("analyze after import: %w", err)
+	}
+	if float64(rows) <= 50+0.1*known {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `ANALYZE contacts, contact_points, consents, addresses, households`); err != nil {
+		return fmt.Errorf("analyze after import: %w", err)
+	}
+	return nil
 }
 
 // finishAudit records how a failed import ended (outside its rolled-back transaction)
