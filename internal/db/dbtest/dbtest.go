@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -172,11 +173,20 @@ func ensureTemplate(ctx context.Context, admin *sqlx.DB) (string, error) {
 	if _, err := conn.ExecContext(ctx, "ALTER DATABASE "+pq.QuoteIdentifier(name)+" WITH is_template true"); err != nil {
 		return "", err
 	}
-	// Templates of older migrations are of no further use: drop them so a developer's
-	// server does not collect one per schema change.
+	// The template's birth time, so that others can tell a stale one from one that a
+	// checkout of another branch on the same server is using right now.
+	if _, err := conn.ExecContext(ctx, "COMMENT ON DATABASE "+pq.QuoteIdentifier(name)+" IS "+
+		pq.QuoteLiteral(strconv.FormatInt(time.Now().Unix(), 10))); err != nil {
+		return "", err
+	}
+	// Templates of other migrations made over a day ago are of no further use: drop them
+	// so a developer's server does not collect one per schema change. (Younger ones may
+	// belong to another worktree testing another branch at the same time.)
 	var stale []string
 	if err := conn.SelectContext(ctx, &stale, `SELECT datname FROM pg_database
-		WHERE datname LIKE 'crier\_tmpl\_%' AND datname <> $1`, name); err != nil {
+		WHERE datname LIKE 'crier\_tmpl\_%' AND datname <> $1
+		  AND coalesce(substring(shobj_description(oid, 'pg_database') from '^[0-9]+$')::bigint, 0)
+		      < extract(epoch FROM now() - interval '1 day')`, name); err != nil {
 		return "", err
 	}
 	for _, old := range stale {
