@@ -151,7 +151,10 @@ func (a *App) printImportSummary(r *contact.ImportResult) {
 	if r.WithdrawalsKept > 0 {
 		fmt.Fprintf(a.Stdout, "  %d \"yes\" cells ignored: those people had withdrawn consent, and only they can give it again\n", r.WithdrawalsKept)
 	}
-	if r.Rejected > 0 {
+	switch {
+	case r.Rejected > 0 && r.DryRun:
+		fmt.Fprintf(a.Stdout, "  %d rows would be skipped as invalid (listed above; no rejects file is written on a dry run)\n", r.Rejected)
+	case r.Rejected > 0:
 		fmt.Fprintf(a.Stdout, "  %d rows skipped as invalid; written with reasons to %s\n", r.Rejected, r.RejectsPath)
 	}
 	if r.ImportID != 0 {

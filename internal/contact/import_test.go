@@ -169,8 +169,20 @@ func TestImportRejectsWholeFileAndNamesEveryBadRow(t *testing.T) {
 		t.Fatal("rejected import not in the audit trail")
 	}
 
-	// --skip-invalid imports the rest and writes the reject with its reason.
+	// --dry-run --skip-invalid says what would happen and writes nothing: no rejects file.
 	rej := filepath.Join(t.TempDir(), "rejects.csv")
+	res, err = s.Import(ctx, contact.ImportOptions{Path: p, SkipInvalid: true, DryRun: true, RejectsPath: rej})
+	if err != nil || res.Rejected != 1 || res.RejectsPath != "" {
+		t.Fatalf("dry run with --skip-invalid: %+v, %v", res, err)
+	}
+	if _, err := os.Stat(rej); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a dry run wrote the rejects file (%v)", err)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(p, ".csv") + ".rejects.csv"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a dry run wrote the default rejects file (%v)", err)
+	}
+
+	// --skip-invalid imports the rest and writes the reject with its reason.
 	res, err = s.Import(ctx, contact.ImportOptions{Path: p, SkipInvalid: true, RejectsPath: rej})
 	if err != nil {
 		t.Fatal(err)

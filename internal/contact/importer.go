@@ -201,7 +201,8 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 	if res.Rejected > 0 && !opts.SkipInvalid {
 		return res, s.finishAudit(importID, res, ErrRejected)
 	}
-	if res.Rejected > 0 {
+	// A dry run writes nothing, not even the rejects file: the report lists every reject.
+	if res.Rejected > 0 && !opts.DryRun {
 		if opts.RejectsPath == "" {
 			opts.RejectsPath = strings.TrimSuffix(opts.Path, filepath.Ext(opts.Path)) + ".rejects.csv"
 		}
