@@ -335,7 +335,9 @@ func TestCampaignSendsEveryEBulletinOnceAndUnsubscribeWorks(t *testing.T) {
 }
 
 // TestProviderFaultsNeverLoseOrRepeat: a bounced address is marked and not retried, a
-// 4xx and a dropped connection are retried until delivered, and nothing arrives twice.
+// 4xx is retried until delivered, a connection lost after a message's final dot leaves
+// that message unknown (the relay may have it: never sent again), and nothing arrives
+// twice.
 func TestProviderFaultsNeverLoseOrRepeat(t *testing.T) {
 	extra := "Bounce,Me,bounce-me@example.org,,,,12,Acre Lane,London,SW2 1RW,Millbrook,en,,Yes,,,,\r\n" +
 		"Later,Please,later@example.org,,,,14,Acre Lane,London,SW2 1RW,Millbrook,en,,Yes,,,,\r\n"
@@ -343,6 +345,7 @@ func TestProviderFaultsNeverLoseOrRepeat(t *testing.T) {
 	r.smtp.FailRecipient("bounce-me@", 550, "5.1.1", "no such user")
 	r.smtp.FailRecipient("later@", 451, "4.7.1", "try again later")
 	r.smtp.DropNextConnections(1)
+	r.smtp.AcceptThenDropNextConnections(1)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan struct{})
@@ -394,8 +397,14 @@ func TestProviderFaultsNeverLoseOrRepeat(t *testing.T) {
 			t.Errorf("%s arrived %d times", id, n)
 		}
 	}
-	if len(ids) != sent {
-		t.Fatalf("%d distinct messages arrived, %d recorded sent", len(ids), sent)
+	var unknown []string
+	r.db.Select(&unknown, `SELECT reason FROM outbox WHERE campaign_id = $1 AND state = 'unknown'`, c.ID)
+	if len(unknown) != 2 || !strings.Contains(unknown[0], "no reply after the message was sent") {
+		t.Fatalf("unknown after the two dropped connections: %q, want 2 with their reason", unknown)
+	}
+	// One of the two dropped messages reached the relay, which kept it.
+	if len(ids) != sent+1 {
+		t.Fatalf("%d distinct messages arrived, %d recorded sent and one unknown kept by the relay", len(ids), sent)
 	}
 }
 

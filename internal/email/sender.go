@@ -1,6 +1,7 @@
 package email
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -559,7 +560,8 @@ const (
 	sendStageConnect sendStage = iota // dial, greeting, EHLO, STARTTLS, AUTH
 	sendStageMail                     // MAIL FROM
 	sendStageRcpt                     // RCPT TO
-	sendStageData                     // DATA, the message, the final "."
+	sendStageData                     // DATA and the message
+	sendStageDataEnd                  // the final "." and the server's answer to it
 	sendStageOther                    // RSET, connection checks
 )
 
@@ -597,8 +599,10 @@ func sendFailureOf(err error) sendFailure {
 			f.stage = sendStageMail
 		case mail.ErrSMTPRcptTo, mail.ErrGetRcpts:
 			f.stage = sendStageRcpt
-		case mail.ErrSMTPData, mail.ErrSMTPDataClose, mail.ErrWriteContent:
+		case mail.ErrSMTPData, mail.ErrWriteContent:
 			f.stage = sendStageData
+		case mail.ErrSMTPDataClose:
+			f.stage = sendStageDataEnd
 		}
 		if f.code == 0 {
 			f.cause = sendCauseFromText(se.Error())
@@ -692,6 +696,13 @@ func sendEnhancedFromText(msg string) string {
 //     (an operator problem, not the recipient's)
 func sendClassifyFailure(f sendFailure) *dispatch.SendError {
 	se := &dispatch.SendError{Kind: dispatch.ErrTemporary}
+	if f.code == 0 && f.stage == sendStageDataEnd {
+		// The whole message went and no answer came back: the server may have taken it.
+		// Sending it again could deliver it twice, so it is neither retried nor failed.
+		se.Kind = dispatch.ErrUnknown
+		se.Reason = "no reply after the message was sent (" + cmp.Or(f.cause, "smtp error") + "): it may have been delivered"
+		return se
+	}
 	if f.code == 0 {
 		se.Reason = f.cause
 		if se.Reason == "" {

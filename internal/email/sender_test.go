@@ -427,17 +427,27 @@ func TestSMTPSendDroppedConnection(t *testing.T) {
 	if _, err := s.Send(t.Context(), sendTestMessage(1, "a@example.com")); err != nil {
 		t.Fatalf("warm-up Send: %v", err)
 	}
+	// The connection drops after the message's final dot, before any reply: whether the
+	// relay kept it can't be known, so it is unknown, never retried (no double delivery).
 	srv.DropNextConnections(1)
 	_, err := s.Send(t.Context(), sendTestMessage(2, "a@example.com"))
 	var se *dispatch.SendError
-	if !errors.As(err, &se) || !errors.Is(err, dispatch.ErrTemporary) || se.Reason != "connection dropped" {
-		t.Fatalf("err = %v, want temporary connection dropped", err)
+	if !errors.As(err, &se) || !errors.Is(err, dispatch.ErrUnknown) || !strings.HasPrefix(se.Reason, "no reply after the message was sent") {
+		t.Fatalf("err = %v, want unknown: no reply after the message was sent", err)
 	}
 	if _, err := s.Send(t.Context(), sendTestMessage(3, "a@example.com")); err != nil {
 		t.Fatalf("Send after drop (re-dial): %v", err)
 	}
 	if got := srv.Count(); got != 2 {
 		t.Errorf("sandbox accepted %d, want 2", got)
+	}
+	// A relay that kept the message and then lost the connection: unknown too.
+	srv.AcceptThenDropNextConnections(1)
+	if _, err := s.Send(t.Context(), sendTestMessage(4, "a@example.com")); !errors.Is(err, dispatch.ErrUnknown) {
+		t.Fatalf("err = %v, want unknown", err)
+	}
+	if got := srv.Count(); got != 3 {
+		t.Errorf("sandbox accepted %d, want 3", got)
 	}
 }
 

@@ -85,6 +85,7 @@ type SMTPServer struct {
 	kept     int               // number of kept messages
 	failures []smtpFailure
 	dropNext int
+	dropKept int // drops after keeping the message (AcceptThenDropNextConnections)
 	waiters  []smtpWaiter
 }
 
@@ -282,12 +283,22 @@ func (s *SMTPServer) DropNextConnections(n int) {
 	s.dropNext = max(n, 0)
 }
 
+// AcceptThenDropNextConnections makes the server keep the next n messages and then close
+// their connections abruptly before replying: the relay has the message, the client
+// never hears so. A client that retries such a message delivers it twice.
+func (s *SMTPServer) AcceptThenDropNextConnections(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropKept = max(n, 0)
+}
+
 // ClearFailures removes every injected failure.
 func (s *SMTPServer) ClearFailures() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failures = nil
 	s.dropNext = 0
+	s.dropKept = 0
 }
 
 // smtpParseEnhanced turns "5.1.1" into an EnhancedCode; anything else means "not set",
@@ -326,6 +337,18 @@ func (s *SMTPServer) takeDrop() bool {
 	defer s.mu.Unlock()
 	if s.dropNext > 0 {
 		s.dropNext--
+		return true
+	}
+	return false
+}
+
+// takeDropKept reports whether this connection should be dropped after keeping its
+// message, consuming one such drop.
+func (s *SMTPServer) takeDropKept() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dropKept > 0 {
+		s.dropKept--
 		return true
 	}
 	return false
@@ -461,6 +484,10 @@ func (ss *smtpSession) Data(r io.Reader) error {
 		}
 	}
 	ss.s.accept(&m)
+	if ss.s.takeDropKept() {
+		_ = ss.conn.Conn().Close()
+		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 4, 2}, Message: "connection dropped"}
+	}
 	return nil
 }
 
