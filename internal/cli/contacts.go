@@ -69,11 +69,16 @@ is imported and every bad row is listed (exit code 65).`)
 	encoding := fs.String("encoding", "auto", "file encoding: auto, utf-8 or windows-1252")
 	topic := fs.String("topic", "general", "topic the file's consent columns are for")
 	region := fs.String("region", a.Config.DefaultRegion, "default country for phone numbers without +code (env CRIER_DEFAULT_REGION)")
+	conflicts := fs.String("conflicts", "report", "rows that would merge into or rename someone else (their email says one resident, a number another; or a new email with somebody's number under another name; or one email on two rows under different names): report (as invalid rows), skip, or new (import as a new person, without the other's email or number)")
 	if err := parse(fs, reorder(args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return usagef("contacts import needs exactly one FILE (got %d)", fs.NArg())
+	}
+	policy, err := contact.ParseConflictPolicy(*conflicts)
+	if err != nil {
+		return usagef("--conflicts: %v", err)
 	}
 	enc, err := contact.ParseEncoding(*encoding)
 	if err != nil {
@@ -93,7 +98,7 @@ is imported and every bad row is listed (exit code 65).`)
 	store := contact.NewStore(d.DB, a.logger())
 	res, err := store.Import(ctx, contact.ImportOptions{
 		Path: path, Map: m, Encoding: enc, Region: *region, Topic: *topic,
-		DryRun: *dry, SkipInvalid: *skip, RejectsPath: *rejects, Actor: actor(),
+		DryRun: *dry, SkipInvalid: *skip, RejectsPath: *rejects, Actor: actor(), Conflicts: policy,
 		Progress: func(p contact.Progress) {
 			if bar.bar != nil && bar.bar.GetMax64() != p.TotalBytes {
 				bar.bar.ChangeMax64(p.TotalBytes)
@@ -104,6 +109,13 @@ is imported and every bad row is listed (exit code 65).`)
 	bar.finish()
 	if res != nil && len(res.Errors) > 0 {
 		a.printInputErrors(res.Errors, !*skip)
+	}
+	if res != nil && len(res.Conflicts) > 0 {
+		what := map[contact.ConflictPolicy]string{contact.ConflictsSkip: "skipped", contact.ConflictsNew: "imported as new people, without the other resident's email or number"}[policy]
+		fmt.Fprintf(a.Stderr, "%d rows would have merged into or renamed someone else; %s:\n", len(res.Conflicts), what)
+		for _, e := range res.Conflicts {
+			fmt.Fprintf(a.Stderr, "  %v\n", e)
+		}
 	}
 	if errors.Is(err, contact.ErrRejected) {
 		return exitError{code: ExitData, err: fmt.Errorf("%s: %d of %d rows are invalid, so nothing was imported. Fix them and import again, or use --skip-invalid to import the %d valid rows",

@@ -2,6 +2,7 @@ package contact
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -80,7 +81,17 @@ func (s *Store) Export(ctx context.Context, w io.Writer, topic string) (int, err
 	if err := s.db.GetContext(ctx, &topicID, `SELECT id FROM topics WHERE slug = $1`, topic); err != nil {
 		return 0, fmt.Errorf("topic %q: %w", topic, notFound(err))
 	}
-	rows, err := s.db.QueryxContext(ctx, exportSQL, topicID)
+	// One read-only transaction, without JIT: the plan's cost estimate is high enough to
+	// trigger it, and compiling cost a fifth of a 20,000-row export.
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return 0, fmt.Errorf("export contacts: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+		return 0, fmt.Errorf("export contacts: %w", err)
+	}
+	rows, err := tx.QueryxContext(ctx, exportSQL, topicID)
 	if err != nil {
 		return 0, fmt.Errorf("export contacts: %w", err)
 	}

@@ -40,6 +40,9 @@ type ImportOptions struct {
 	SkipInvalid bool             // import the good rows, write the rejects to RejectsPath
 	RejectsPath string           // default: <file>.rejects.csv beside the input
 	Actor       string           // who ran it, for the audit trail
+	// Conflicts says what to do with a row that would merge into or rename the wrong
+	// person (see ConflictPolicy); default ConflictsReport.
+	Conflicts ConflictPolicy
 	// Progress, if set, is called from the importer's goroutine as the file is read.
 	Progress func(Progress)
 }
@@ -66,7 +69,11 @@ type ImportResult struct {
 	ConsentsWithdrawn int
 	WithdrawalsKept   int // rows that said "yes" to someone who had withdrawn: not re-granted
 	Errors            []*InputError
-	RejectsPath       string
+	// Conflicts lists the rows skipped (ConflictsSkip) or imported as new people
+	// (ConflictsNew) because they would have merged into or renamed someone else. With
+	// ConflictsReport they are in Errors instead.
+	Conflicts   []*InputError
+	RejectsPath string
 	DryRun            bool
 	Duration          time.Duration
 }
@@ -197,7 +204,23 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 	if err != nil {
 		return res, s.finishAudit(importID, res, err)
 	}
+	if res.Rejected == 0 || opts.SkipInvalid {
+		conflicts, err := checkIdentities(ctx, tx, opts.Name, cols, opts)
+		if err != nil {
+			return res, s.finishAudit(importID, res, err)
+		}
+		if opts.Conflicts == ConflictsReport || opts.Conflicts == "" {
+			res.Errors = append(res.Errors, conflicts...)
+			res.Rejected += distinctLines(conflicts)
+		} else {
+			res.Conflicts = conflicts
+		}
+		if opts.Conflicts != ConflictsNew {
+			res.Imported -= distinctLines(conflicts)
+		}
+	}
 	sortInputErrors(res.Errors)
+	sortInputErrors(res.Conflicts)
 	if res.Rejected > 0 && !opts.SkipInvalid {
 		return res, s.finishAudit(importID, res, ErrRejected)
 	}
@@ -237,6 +260,14 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 	s.logger.Debug("import completed", "import_id", res.ImportID, "rows", res.Rows, "rejected", res.Rejected,
 		"created", res.ContactsCreated, "updated", res.ContactsUpdated, "duration", res.Duration)
 	return res, nil
+}
+
+func distinctLines(errs []*InputError) int {
+	seen := map[int]bool{}
+	for _, e := range errs {
+		seen[e.Line] = true
+	}
+	return len(seen)
 }
 
 // analyzeAfterImport gives the planner statistics for what the import wrote, in its

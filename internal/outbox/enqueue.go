@@ -102,6 +102,10 @@ func (s *Store) Enqueue(ctx context.Context, tx *sqlx.Tx, snap Snapshot) ([]Tall
 		pred = "true"
 	}
 	args := append([]any{snap.RunID, snap.CampaignID, snap.TopicID, snap.Purpose, snap.Strategy, pq.Array(snap.Channels)}, snap.Args...)
+	// The plan's cost estimate turns JIT on, and compiling costs more than it saves here.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+		return nil, fmt.Errorf("enqueue run %d: %w", snap.RunID, err)
+	}
 	var tally []Tally
 	// The predicate is compiled SQL with placeholders, never user text (see segment.Compile).
 	if err := tx.SelectContext(ctx, &tally, fmt.Sprintf(enqueueSQL, pred, consent.Status("cur"), consent.Joins("cp.id", "$3", "cur")), args...); err != nil {

@@ -1,0 +1,170 @@
+package contact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Who is who. An import matches people by email, then mobile, then other phone; a row
+// whose keys lead to different people, or that would rename someone found only by a
+// number, is a conflict: merging it would silently turn one resident into another
+// ("Andrew Kavanagh became Renée O'Brien, now with two emails"). Conflicts are reported
+// by line, naming the resident already on record, and handled by ImportOptions.Conflicts.
+
+// ConflictPolicy says what an import does with a conflicting row.
+type ConflictPolicy string
+
+const (
+	// ConflictsReport (the default) reports each conflict as an invalid row: nothing is
+	// imported, unless SkipInvalid, which imports the rest and skips them.
+	ConflictsReport ConflictPolicy = "report"
+	// ConflictsSkip imports the other rows and skips the conflicting ones, listing them.
+	ConflictsSkip ConflictPolicy = "skip"
+	// ConflictsNew imports a conflicting row as a new person, without the email or number
+	// that belongs to somebody else (those stay theirs).
+	ConflictsNew ConflictPolicy = "new"
+)
+
+// ErrConflict marks an import row that would merge into, or rename, the wrong person.
+var ErrConflict = errors.New("conflict")
+
+// ParseConflictPolicy reads a --conflicts value.
+func ParseConflictPolicy(s string) (ConflictPolicy, error) {
+	switch p := ConflictPolicy(strings.ToLower(strings.TrimSpace(s))); p {
+	case "", ConflictsReport:
+		return ConflictsReport, nil
+	case ConflictsSkip, ConflictsNew:
+		return p, nil
+	}
+	return "", fmt.Errorf("conflicts %q must be report, skip or new", s)
+}
+
+// conflictSQL finds the rows of import_rows whose keys point at different residents, or
+// that were found only by a number and carry an email and a name unlike the resident's;
+// and pairs of rows that give one email with different names. For each it returns the
+// line, the field at fault and the resident on record (or the other line).
+const conflictSQL = `
+WITH m AS (
+    SELECT r.line, r.email, r.mobile, r.phone, r.first_name, r.last_name, r.email_key,
+           e.contact_id AS by_email, mo.contact_id AS by_mobile, p.contact_id AS by_phone
+      FROM import_rows r
+      LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
+      LEFT JOIN contact_points mo ON r.mobile <> '' AND mo.kind = 'phone' AND mo.value = r.mobile
+      LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
+     WHERE e.contact_id IS NOT NULL OR mo.contact_id IS NOT NULL OR p.contact_id IS NOT NULL
+), keyed AS (
+    -- The email says one person, a number another.
+    SELECT m.line, CASE WHEN m.by_mobile IS NOT NULL AND m.by_mobile <> m.by_email THEN 'mobile' ELSE 'phone' END AS field,
+           CASE WHEN m.by_mobile IS NOT NULL AND m.by_mobile <> m.by_email THEN m.by_mobile ELSE m.by_phone END AS other,
+           0 AS other_line, 'keys' AS why
+      FROM m
+     WHERE m.by_email IS NOT NULL AND (m.by_mobile <> m.by_email OR m.by_phone <> m.by_email)
+    UNION ALL
+    -- The mobile says one person, the other phone another.
+    SELECT m.line, 'phone', m.by_phone, 0, 'keys'
+      FROM m WHERE m.by_email IS NULL AND m.by_mobile IS NOT NULL AND m.by_phone <> m.by_mobile
+    UNION ALL
+    -- A new email with somebody's number, under another name: another person.
+    SELECT m.line, CASE WHEN m.by_mobile IS NOT NULL THEN 'mobile' ELSE 'phone' END,
+           coalesce(m.by_mobile, m.by_phone), 0, 'name'
+      FROM m JOIN contacts c ON c.id = coalesce(m.by_mobile, m.by_phone)
+     WHERE m.by_email IS NULL AND m.email_key <> ''
+       AND ((m.first_name <> '' AND c.first_name <> '' AND lower(m.first_name) <> lower(c.first_name))
+         OR (m.last_name <> '' AND c.last_name <> '' AND lower(m.last_name) <> lower(c.last_name)))
+), dup AS (
+    -- One email on two rows of the file under different names.
+    SELECT r.line, 'email' AS field, 0::bigint AS other, min(o.line) AS other_line, 'duplicate' AS why
+      FROM import_rows r JOIN import_rows o ON o.email_key = r.email_key AND o.line <> r.line
+     WHERE r.email_key <> ''
+       AND lower(r.first_name || ' ' || r.last_name) <> lower(o.first_name || ' ' || o.last_name)
+       AND (r.first_name <> '' OR r.last_name <> '') AND (o.first_name <> '' OR o.last_name <> '')
+     GROUP BY r.line
+)
+SELECT k.line, k.field, k.why, k.other, k.other_line,
+       coalesce(c.first_name || ' ' || c.last_name, '') AS other_name,
+       CASE k.field WHEN 'mobile' THEN r.mobile WHEN 'phone' THEN r.phone ELSE r.email END AS value
+  FROM ((SELECT DISTINCT ON (line) * FROM keyed ORDER BY line, why) UNION ALL (SELECT * FROM dup)) k
+  JOIN import_rows r ON r.line = k.line
+  LEFT JOIN contacts c ON c.id = k.other
+ ORDER BY k.line`
+
+type conflictRow struct {
+	Line      int    `db:"line"`
+	Field     string `db:"field"`
+	Why       string `db:"why"`
+	Other     int64  `db:"other"`
+	OtherLine int    `db:"other_line"`
+	OtherName string `db:"other_name"`
+	Value     string `db:"value"`
+}
+
+// checkIdentities finds the conflicts among the staged rows and applies the policy: it
+// returns them as InputErrors, and for "skip" (and "report" with SkipInvalid) removes
+// those rows from the staging table, for "new" strips from them the keys that belong to
+// someone else.
+func checkIdentities(ctx context.Context, tx *sqlx.Tx, file string, cols []Column, opts ImportOptions) ([]*InputError, error) {
+	var rows []conflictRow
+	if err := tx.SelectContext(ctx, &rows, conflictSQL); err != nil {
+		return nil, fmt.Errorf("check who is who: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	col := map[string]Column{}
+	for _, c := range cols {
+		switch c.Field {
+		case FieldEmail:
+			col["email"] = c
+		case FieldMobile:
+			col["mobile"] = c
+		case FieldPhone:
+			col["phone"] = c
+		}
+	}
+	var errs []*InputError
+	var lines []int64
+	var strip []int64
+	var stripField []string
+	for _, r := range rows {
+		c := col[r.Field]
+		var msg string
+		switch r.Why {
+		case "keys":
+			msg = fmt.Sprintf("%q is resident #%d's (%s), but this row's email is another resident's", r.Value, r.Other, strings.TrimSpace(r.OtherName))
+		case "name":
+			msg = fmt.Sprintf("%q is resident #%d's (%s); this row has another name and a new email, so it looks like someone else",
+				r.Value, r.Other, strings.TrimSpace(r.OtherName))
+		case "duplicate":
+			msg = fmt.Sprintf("%q is also on line %d under another name", r.Value, r.OtherLine)
+		}
+		errs = append(errs, &InputError{File: file, Line: r.Line, Col: c.Index + 1, Field: c.Header, Value: r.Value,
+			Err: fmt.Errorf("%w: %s", ErrConflict, msg)})
+		lines = append(lines, int64(r.Line))
+		if r.Why != "duplicate" {
+			strip, stripField = append(strip, int64(r.Line)), append(stripField, r.Field)
+		}
+	}
+	switch {
+	case opts.Conflicts == ConflictsNew:
+		// Each conflicting row becomes its own person: without the number that is
+		// somebody else's (matching stops there), and a duplicate email is kept by the
+		// file's last row about it, as before.
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE import_rows r SET mobile = CASE WHEN v.f = 'mobile' THEN '' ELSE r.mobile END,
+			       phone = CASE WHEN v.f = 'phone' THEN '' ELSE r.phone END
+			  FROM unnest($1::int[], $2::text[]) AS v(line, f) WHERE r.line = v.line`,
+			pq.Array(strip), pq.Array(stripField)); err != nil {
+			return nil, fmt.Errorf("check who is who: %w", err)
+		}
+	case opts.Conflicts == ConflictsSkip || opts.SkipInvalid:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE line = ANY($1)`, pq.Array(lines)); err != nil {
+			return nil, fmt.Errorf("check who is who: %w", err)
+		}
+	}
+	return errs, nil
+}

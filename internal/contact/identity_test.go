@@ -1,0 +1,122 @@
+package contact_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/db/dbtest"
+)
+
+// The residents on record before each import.
+const identityOnRecord = "First name,Surname,Email,Mobile\r\n" +
+	"Andrew,Kavanagh,andrew@example.org,07700 900229\r\n" +
+	"Bea,Nowak,bea@example.org,07700 900555\r\n"
+
+// A council's file in which some rows would merge into, or rename, the wrong person.
+const identityFile = "First name,Surname,Email,Mobile\r\n" +
+	"Renée,O'Brien,renee@example.net,07700 900229\r\n" + // 2: Andrew's mobile, another name, a new email
+	"Andrew,Kavanagh,andrew.k@example.org,07700 900229\r\n" + // 3: Andrew's new email: fine
+	"Andrew,Kavanagh,andrew@example.org,07700 900555\r\n" + // 4: Andrew's email, Bea's mobile
+	"Jo,Bloggs,jo@example.org,07700 900300\r\n" + // 5 and 6: one email, two people
+	"Joanne,Smith,JO@example.org,\r\n" +
+	"Zoë,Adebayo,zoe@example.org,07700 900301\r\n" // 7: new and fine
+
+func identityWorld(t *testing.T) (*sqlx.DB, *contact.Store, string) {
+	t.Helper()
+	d := dbtest.New(t)
+	s := contact.NewStore(d, nil)
+	if _, err := s.Import(context.Background(), contact.ImportOptions{Path: writeFile(t, "on-record.csv", identityOnRecord)}); err != nil {
+		t.Fatal(err)
+	}
+	return d, s, writeFile(t, "council.csv", identityFile)
+}
+
+func names(t *testing.T, d *sqlx.DB) string {
+	t.Helper()
+	var n []string
+	if err := d.Select(&n, `SELECT c.first_name || ' ' || c.last_name || ':' || coalesce(string_agg(cp.value, ',' ORDER BY cp.value), '')
+		FROM contacts c LEFT JOIN contact_points cp ON cp.contact_id = c.id GROUP BY c.id ORDER BY c.id`); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(n, "; ")
+}
+
+func TestImportReportsWhoIsWhoConflicts(t *testing.T) {
+	ctx := context.Background()
+	d, s, path := identityWorld(t)
+	before := names(t, d)
+
+	res, err := s.Import(ctx, contact.ImportOptions{Path: path})
+	if !errors.Is(err, contact.ErrRejected) {
+		t.Fatalf("err = %v, want the file rejected for its conflicts", err)
+	}
+	var got []string
+	for _, e := range res.Errors {
+		if !errors.Is(e, contact.ErrConflict) {
+			t.Errorf("not a conflict: %v", e)
+		}
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`council.csv:2:4 (Mobile): conflict: "+447700900229" is resident #1's (Andrew Kavanagh); this row has another name and a new email, so it looks like someone else`,
+		`council.csv:4:4 (Mobile): conflict: "+447700900555" is resident #2's (Bea Nowak), but this row's email is another resident's`,
+		`council.csv:5:3 (Email): conflict: "jo@example.org" is also on line 6 under another name`,
+		`council.csv:6:3 (Email): conflict: "JO@example.org" is also on line 5 under another name`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("conflicts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if after := names(t, d); after != before {
+		t.Fatalf("a rejected import changed who is who:\n%s\nwas\n%s", after, before)
+	}
+
+	// A dry run lists the same and writes nothing.
+	res, err = s.Import(ctx, contact.ImportOptions{Path: path, DryRun: true})
+	if !errors.Is(err, contact.ErrRejected) || len(res.Errors) != 4 {
+		t.Fatalf("dry run: %v, %d errors", err, len(res.Errors))
+	}
+
+	// Skipping them imports the rest; nobody is renamed or given someone else's number.
+	res, err = s.Import(ctx, contact.ImportOptions{Path: path, Conflicts: contact.ConflictsSkip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Conflicts) != 4 || res.Imported != 2 {
+		t.Fatalf("skip: %d conflicts listed, %d rows imported; want 4 and 2", len(res.Conflicts), res.Imported)
+	}
+	want2 := "Andrew Kavanagh:+447700900229,andrew.k@example.org,andrew@example.org; Bea Nowak:+447700900555,bea@example.org; " +
+		"Zoë Adebayo:+447700900301,zoe@example.org"
+	if after := names(t, d); after != want2 {
+		t.Fatalf("after skipping the conflicts:\n%s\nwant\n%s", after, want2)
+	}
+}
+
+func TestImportConflictsAsNewPeople(t *testing.T) {
+	ctx := context.Background()
+	d, s, path := identityWorld(t)
+	res, err := s.Import(ctx, contact.ImportOptions{Path: path, Conflicts: contact.ConflictsNew})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Conflicts) != 4 {
+		t.Fatalf("%d conflicts listed, want 4", len(res.Conflicts))
+	}
+	// Renée is her own person (without Andrew's mobile); line 4 updates Andrew by his
+	// email without taking Bea's mobile; the one email on two rows goes to the later one.
+	got := names(t, d)
+	for _, w := range []string{
+		"Andrew Kavanagh:+447700900229,andrew.k@example.org,andrew@example.org",
+		"Bea Nowak:+447700900555,bea@example.org",
+		"Renée O'Brien:renee@example.net",
+		"Zoë Adebayo:+447700900301,zoe@example.org",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("missing %q in\n%s", w, got)
+		}
+	}
+}
