@@ -74,8 +74,8 @@ type ImportResult struct {
 	// ConflictsReport they are in Errors instead.
 	Conflicts   []*InputError
 	RejectsPath string
-	DryRun            bool
-	Duration          time.Duration
+	DryRun      bool
+	Duration    time.Duration
 }
 
 // Store reads and writes contacts.
