@@ -110,6 +110,12 @@ is imported and every bad row is listed (exit code 65).`)
 	if res != nil && len(res.Errors) > 0 {
 		a.printInputErrors(res.Errors, !*skip)
 	}
+	if res != nil && len(res.Changes) > 0 {
+		fmt.Fprintf(a.Stdout, "It would change %d things about residents already on record:\n", len(res.Changes))
+		for _, c := range res.Changes {
+			fmt.Fprintf(a.Stdout, "  %s: %s\n", path, c)
+		}
+	}
 	if res != nil && len(res.Conflicts) > 0 {
 		what := map[contact.ConflictPolicy]string{contact.ConflictsSkip: "skipped", contact.ConflictsNew: "imported as new people, without the other resident's email or number"}[policy]
 		fmt.Fprintf(a.Stderr, "%d rows would have merged into or renamed someone else; %s:\n", len(res.Conflicts), what)

@@ -168,3 +168,60 @@ func checkIdentities(ctx context.Context, tx *sqlx.Tx, file string, cols []Colum
 	}
 	return errs, nil
 }
+
+// Change is what an import does to a resident already on record: their name, a new
+// email, or their home. A dry run lists every one, so an officer sees each merge before
+// it happens.
+type Change struct {
+	Line      int    `db:"line"`
+	ContactID int64  `db:"contact_id"`
+	What      string `db:"what"` // "name", "email" or "address"
+	Was       string `db:"was"`
+	Becomes   string `db:"becomes"`
+}
+
+func (c Change) String() string {
+	switch c.What {
+	case "email":
+		return fmt.Sprintf("line %d: resident #%d gets another email address, %q", c.Line, c.ContactID, c.Becomes)
+	case "address":
+		return fmt.Sprintf("line %d: resident #%d moves from %q to %q", c.Line, c.ContactID, c.Was, c.Becomes)
+	}
+	return fmt.Sprintf("line %d: resident #%d is renamed from %q to %q", c.Line, c.ContactID, c.Was, c.Becomes)
+}
+
+// changesSQL lists, for the staged rows that match someone on record (by the merge's
+// keys), the changes to that person's name, emails and home.
+const changesSQL = `
+WITH m AS (
+    SELECT r.*, coalesce(e.contact_id, mo.contact_id, p.contact_id) AS cid, e.contact_id AS by_email
+      FROM import_rows r
+      LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
+      LEFT JOIN contact_points mo ON r.mobile <> '' AND mo.kind = 'phone' AND mo.value = r.mobile
+      LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
+     WHERE coalesce(e.contact_id, mo.contact_id, p.contact_id) IS NOT NULL
+)
+SELECT m.line, m.cid AS contact_id, 'name' AS what, trim(c.first_name || ' ' || c.last_name) AS was,
+       trim(CASE WHEN m.first_name <> '' THEN m.first_name ELSE c.first_name END || ' ' ||
+            CASE WHEN m.last_name <> '' THEN m.last_name ELSE c.last_name END) AS becomes
+  FROM m JOIN contacts c ON c.id = m.cid
+ WHERE (m.first_name <> '' AND m.first_name <> c.first_name) OR (m.last_name <> '' AND m.last_name <> c.last_name)
+UNION ALL
+SELECT m.line, m.cid, 'email', '', m.email FROM m WHERE m.email_key <> '' AND m.by_email IS NULL
+UNION ALL
+SELECT m.line, m.cid, 'address',
+       trim(concat_ws(' ', nullif(a.flat, ''), nullif(a.house_number, ''), a.street) || ', ' || a.postcode),
+       trim(concat_ws(' ', nullif(m.flat, ''), nullif(m.house_number, ''), m.street) || ', ' || m.postcode)
+  FROM m JOIN contacts c ON c.id = m.cid JOIN households h ON h.id = c.household_id JOIN addresses a ON a.id = h.address_id
+ WHERE m.street <> '' AND (a.postcode, lower(a.street), lower(a.house_number), lower(a.flat))
+       IS DISTINCT FROM (m.postcode, lower(m.street), lower(m.house_number), lower(m.flat))
+ ORDER BY 1, 3`
+
+// plannedChanges lists what the staged rows would change about residents on record.
+func plannedChanges(ctx context.Context, tx *sqlx.Tx) ([]Change, error) {
+	var out []Change
+	if err := tx.SelectContext(ctx, &out, changesSQL); err != nil {
+		return nil, fmt.Errorf("list changes to residents on record: %w", err)
+	}
+	return out, nil
+}

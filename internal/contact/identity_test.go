@@ -120,3 +120,40 @@ func TestImportConflictsAsNewPeople(t *testing.T) {
 		}
 	}
 }
+
+// A dry run lists every merge that would change a resident on record.
+func TestDryRunListsChangesToResidentsOnRecord(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	s := contact.NewStore(d, nil)
+	onRecord := "First name,Surname,Email,Mobile,House number,Street,Postcode\r\n" +
+		"Andrew,Kavanagh,andrew@example.org,07700 900229,14,Mill Lane,SW2 1RW\r\n" +
+		"Bea,Nowak,bea@example.org,,3,Acre Lane,SW2 1RW\r\n"
+	if _, err := s.Import(ctx, contact.ImportOptions{Path: writeFile(t, "on-record.csv", onRecord)}); err != nil {
+		t.Fatal(err)
+	}
+	file := "First name,Surname,Email,Mobile,House number,Street,Postcode\r\n" +
+		"Andrew,Kavanagh,andrew.k@example.org,07700 900229,14,Mill Lane,SW2 1RW\r\n" + // another email
+		"Bea,Nowak-Smith,bea@example.org,,5,Acre Lane,SW2 1RW\r\n" + // married, moved two doors
+		"Cy,Huws,cy@example.org,,1,Acre Lane,SW2 1RW\r\n" // new: not a change to anyone
+	before := names(t, d)
+	res, err := s.Import(ctx, contact.ImportOptions{Path: writeFile(t, "changes.csv", file), DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range res.Changes {
+		got = append(got, c.String())
+	}
+	want := []string{
+		`line 2: resident #1 gets another email address, "andrew.k@example.org"`,
+		`line 3: resident #2 moves from "3 Acre Lane, SW2 1RW" to "5 Acre Lane, SW2 1RW"`,
+		`line 3: resident #2 is renamed from "Bea Nowak" to "Bea Nowak-Smith"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("changes:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if after := names(t, d); after != before {
+		t.Fatal("a dry run changed residents")
+	}
+}

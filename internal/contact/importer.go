@@ -72,7 +72,10 @@ type ImportResult struct {
 	// Conflicts lists the rows skipped (ConflictsSkip) or imported as new people
 	// (ConflictsNew) because they would have merged into or renamed someone else. With
 	// ConflictsReport they are in Errors instead.
-	Conflicts   []*InputError
+	Conflicts []*InputError
+	// Changes lists, on a dry run, what the import would change about residents on
+	// record: a new name, another email, a new home.
+	Changes     []Change
 	RejectsPath string
 	DryRun      bool
 	Duration    time.Duration
@@ -217,6 +220,11 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 		}
 		if opts.Conflicts != ConflictsNew {
 			res.Imported -= distinctLines(conflicts)
+		}
+	}
+	if opts.DryRun && (res.Rejected == 0 || opts.SkipInvalid) {
+		if res.Changes, err = plannedChanges(ctx, tx); err != nil {
+			return res, s.finishAudit(importID, res, err)
 		}
 	}
 	sortInputErrors(res.Errors)
