@@ -311,18 +311,9 @@ func (s *Store) startOne(ctx context.Context, now time.Time) (int64, error) {
 			return fmt.Errorf("find due campaigns: %w", err)
 		}
 		c := r.campaign()
-		snap := outbox.Snapshot{CampaignID: c.ID, TopicID: c.TopicID, Purpose: c.Purpose, Strategy: c.Strategy,
-			Channels: c.Channels()}
-		if c.SegmentID != nil {
-			seg, err := segment.NewStore(s.db).Get(ctx, strconv.FormatInt(*c.SegmentID, 10))
-			if err != nil {
-				return fmt.Errorf("campaign %d: segment: %w", c.ID, err)
-			}
-			q, err := segment.CompileFrom(seg.Rules, outbox.FirstArg)
-			if err != nil {
-				return fmt.Errorf("campaign %d: segment %q: %w", c.ID, seg.Name, err)
-			}
-			snap.Predicate, snap.Args = q.SQL, q.Args
+		snap, err := s.snapshotOf(ctx, c)
+		if err != nil {
+			return err
 		}
 		if err := tx.GetContext(ctx, &runID, `INSERT INTO campaign_runs (campaign_id, scheduled_for)
 			VALUES ($1, $2) RETURNING id`, c.ID, c.NextRunAt); err != nil {
@@ -361,6 +352,47 @@ func (s *Store) startOne(ctx context.Context, now time.Time) (int64, error) {
 		s.logger.InfoContext(ctx, "campaign run started", "run_id", runID)
 	}
 	return runID, nil
+}
+
+// snapshotOf describes the audience of a run of c starting now.
+func (s *Store) snapshotOf(ctx context.Context, c *Campaign) (outbox.Snapshot, error) {
+	snap := outbox.Snapshot{CampaignID: c.ID, TopicID: c.TopicID, Purpose: c.Purpose, Strategy: c.Strategy,
+		Channels: c.Channels()}
+	if c.SegmentID != nil {
+		seg, err := segment.NewStore(s.db).Get(ctx, strconv.FormatInt(*c.SegmentID, 10))
+		if err != nil {
+			return snap, fmt.Errorf("campaign %d: segment: %w", c.ID, err)
+		}
+		q, err := segment.CompileFrom(seg.Rules, outbox.FirstArg)
+		if err != nil {
+			return snap, fmt.Errorf("campaign %d: segment %q: %w", c.ID, seg.Name, err)
+		}
+		snap.Predicate, snap.Args = q.SQL, q.Args
+	}
+	return snap, nil
+}
+
+// DryRun snapshots c's audience into the outbox exactly as a run starting now would,
+// hands the run's id to look, and then rolls everything back: checks before scheduling
+// (can every leaflet be printed?) see the real audience without sending anything.
+func (s *Store) DryRun(ctx context.Context, c *Campaign, look func(tx *sqlx.Tx, runID int64) error) error {
+	snap, err := s.snapshotOf(ctx, c)
+	if err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("dry run of campaign %d: %w", c.ID, err)
+	}
+	defer tx.Rollback()
+	if err := tx.GetContext(ctx, &snap.RunID, `INSERT INTO campaign_runs (campaign_id, scheduled_for)
+		VALUES ($1, now()) RETURNING id`, c.ID); err != nil {
+		return fmt.Errorf("dry run of campaign %d: %w", c.ID, err)
+	}
+	if _, err := s.outbox.Enqueue(ctx, tx, snap); err != nil {
+		return err
+	}
+	return look(tx, snap.RunID)
 }
 
 // FinishRuns completes runs with nothing left to send (every row final), and moves their

@@ -13,8 +13,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/sms"
 )
@@ -85,7 +88,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		}
 		a.plainLanguage(c)
 		a.smsSummary(ctx, d, c)
-		if err := cs.Schedule(ctx, c.ID, when, actor(), checkContent); err != nil {
+		if err := cs.Schedule(ctx, c.ID, when, actor(), a.checkBeforeSchedule(ctx, d.DB, cs)); err != nil {
 			return campaignError(err)
 		}
 		c, _ = cs.Get(ctx, strconv.FormatInt(c.ID, 10))
@@ -109,6 +112,28 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		return nil
 	}
 	return nil
+}
+
+// checkBeforeSchedule is checkContent and, for a campaign with leaflets, a check that
+// its text prints and that every door of its post audience (the real snapshot, rolled
+// back) can be printed truly: a name or address the font can't print is refused now,
+// with every such door listed, rather than printed as "?" later.
+func (a *App) checkBeforeSchedule(ctx context.Context, d *sqlx.DB, cs *campaign.Store) func(*campaign.Campaign) error {
+	return func(c *campaign.Campaign) error {
+		if err := checkContent(c); err != nil {
+			return err
+		}
+		if !slices.Contains(c.Channels(), "post") {
+			return nil
+		}
+		if err := printrun.CheckContent(c, a.leafletContent(c)); err != nil {
+			return exitError{code: ExitData, err: err}
+		}
+		if err := printrun.NewStore(d).CheckDoors(ctx, cs, c); err != nil {
+			return exitError{code: ExitData, err: fmt.Errorf("campaign %d %q can't be scheduled: %w", c.ID, c.Name, err)}
+		}
+		return nil
+	}
 }
 
 // checkContent compiles the campaign's e-bulletin so a bad merge field or template

@@ -74,8 +74,9 @@
 // Greek, Cyrillic and most European text prints, and stays selectable and
 // extractable. Characters the font cannot print (emoji, CJK, and right-to-left
 // scripts such as Arabic and Hebrew, which gofpdf can neither reorder nor
-// shape) are an error in the content ([ErrUnprintable]); in recipient data
-// they print as "?".
+// shape) are an error in the content ([ErrUnprintable]). Print runs check
+// recipients with [Unprintable] first and refuse doors it flags, listing them;
+// should one reach the renderer anyway, it prints "?" rather than nothing.
 //
 // The static part of the leaflet is laid out once per document and stored
 // once, as PDF form XObjects (gofpdf templates) that every leaflet refers to;

@@ -303,3 +303,21 @@ func (u *unprintable) String() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Unprintable returns the characters of s that the leaflet font cannot print (emoji,
+// CJK, right-to-left and other scripts it cannot shape), in first-seen order, or "" if
+// it can print all of s. Print runs check recipients with it, so a leaflet never
+// carries a "?" where a name or an address should be.
+func Unprintable(s string) (string, error) {
+	fs, err := loadFontSet()
+	if err != nil {
+		return "", err
+	}
+	var bad unprintable
+	cleanText(fs, s, true, bad.add)
+	var b strings.Builder
+	for _, r := range bad.runes {
+		b.WriteRune(r)
+	}
+	return b.String(), nil
+}

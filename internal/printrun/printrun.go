@@ -16,9 +16,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 
@@ -132,20 +134,9 @@ func (s *Store) Print(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: campaign %d", ErrNotFound, req.CampaignID)
 	}
-	if strings.TrimSpace(c.LeafletBody) == "" {
-		return nil, fmt.Errorf("%w: campaign %d %q has no leaflet: give it leaflet_title and a body", ErrInvalid, c.ID, c.Name)
-	}
-	content := req.Content
-	content.CampaignName, content.Title, content.Body = c.Name, c.LeafletTitle, c.LeafletBody
-	// A leaflet is personalised only by its address panel: merge fields in its text read
-	// as they would for a resident we know nothing about ("Dear resident").
-	t, err := email.CompileText(c.Name, "leaflet", content.Body)
+	content, err := prepareContent(c, req.Content)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-	content.Body = t.Render(email.Recipient{})
-	if content.Title == "" {
-		content.Title = c.Name
+		return nil, err
 	}
 
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -180,6 +171,9 @@ func (s *Store) Print(ctx context.Context, req Request) (*Result, error) {
 		return nil, fmt.Errorf("%w: campaign %d has no post messages waiting to be printed", ErrNothingToPrint, c.ID)
 	}
 	doors := groupDoors(rows)
+	if err := checkPrintable(doors); err != nil {
+		return nil, err
+	}
 	addrs := make([]rounds.Address, len(doors))
 	byID := make(map[int64]*door, len(doors))
 	for i := range doors {
@@ -338,6 +332,125 @@ func groupDoors(rows []addrRow) []door {
 		d.largePrint = d.largePrint || r.LargePrint
 	}
 	return doors
+}
+
+// prepareContent makes c's leaflet text from base (the organisation's part).
+func prepareContent(c *campaign.Campaign, base leaflet.Content) (leaflet.Content, error) {
+	if strings.TrimSpace(c.LeafletBody) == "" {
+		return base, fmt.Errorf("%w: campaign %d %q has no leaflet: give it leaflet_title and a body", ErrInvalid, c.ID, c.Name)
+	}
+	content := base
+	content.CampaignName, content.Title, content.Body = c.Name, c.LeafletTitle, c.LeafletBody
+	// A leaflet is personalised only by its address panel: merge fields in its text read
+	// as they would for a resident we know nothing about ("Dear resident").
+	t, err := email.CompileText(c.Name, "leaflet", content.Body)
+	if err != nil {
+		return content, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	content.Body = t.Render(email.Recipient{})
+	if content.Title == "" {
+		content.Title = c.Name
+	}
+	return content, nil
+}
+
+// CheckContent lays out c's leaflet once, as a print run would, and returns what stops
+// it printing (characters the font lacks, merge fields, a missing title) before the
+// campaign is scheduled rather than at print time, after it has started sending.
+func CheckContent(c *campaign.Campaign, base leaflet.Content) error {
+	content, err := prepareContent(c, base)
+	if err != nil {
+		return err
+	}
+	sample := leaflet.Recipient{Name: "Sample Resident", Lines: []string{"1 High Street", "SW2 1RW"}}
+	if err := leaflet.Render(io.Discard, content, []leaflet.Recipient{sample}, leaflet.Options{Format: leaflet.A5, Personalised: true}); err != nil {
+		return fmt.Errorf("campaign %d %q: the leaflet: %w", c.ID, c.Name, err)
+	}
+	return nil
+}
+
+// CheckDoors runs c's snapshot as if it started now (and rolls it back) and returns an
+// *UnprintableError listing every door whose leaflet or round sheet the font could not
+// print truly, so scheduling can refuse before anything is sent.
+func (s *Store) CheckDoors(ctx context.Context, cs *campaign.Store, c *campaign.Campaign) error {
+	if !slices.Contains(c.Channels(), "post") {
+		return nil
+	}
+	return cs.DryRun(ctx, c, func(tx *sqlx.Tx, runID int64) error {
+		var rows []addrRow
+		if err := tx.SelectContext(ctx, &rows, addressedSQL, runID); err != nil {
+			return fmt.Errorf("check leaflets: %w", err)
+		}
+		return checkPrintable(groupDoors(rows))
+	})
+}
+
+// ErrUnprintable: some doors' names or addresses have characters the leaflet font
+// cannot print; the error lists every one (UnprintableError), and nothing is printed.
+var ErrUnprintable = errors.New("doors the leaflets cannot print")
+
+// UnprintableDoor is one door a leaflet or round sheet could not print truly.
+type UnprintableDoor struct {
+	Address string // as the round sheet writes it
+	What    string // "name", "address" or "delivery notes"
+	Chars   string // the characters the font lacks
+}
+
+// UnprintableError lists the doors that stop a print run.
+type UnprintableError struct{ Doors []UnprintableDoor }
+
+func (e *UnprintableError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d doors have characters the leaflet font cannot print (it would print \"?\" instead); "+
+		"correct or transliterate them, or leave these residents out of the post, then print again:", len(e.Doors))
+	for _, d := range e.Doors {
+		fmt.Fprintf(&b, "\n  %s: the %s has %s", d.Address, d.What, quoteChars(d.Chars))
+	}
+	return b.String()
+}
+
+func (e *UnprintableError) Unwrap() error { return ErrUnprintable }
+
+func quoteChars(s string) string {
+	var parts []string
+	for _, r := range s {
+		parts = append(parts, fmt.Sprintf("%q (%U)", r, r))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// checkPrintable refuses doors whose printed name, address or notes the font cannot
+// print. (A name prints only when one resident lives at the door.)
+func checkPrintable(doors []door) error {
+	var bad []UnprintableDoor
+	for _, d := range doors {
+		addr := strings.Join(addressLines(d.addr), ", ")
+		check := func(what, s string) error {
+			chars, err := leaflet.Unprintable(s)
+			if err != nil {
+				return err
+			}
+			if chars != "" {
+				bad = append(bad, UnprintableDoor{Address: addr, What: what, Chars: chars})
+			}
+			return nil
+		}
+		if len(d.names) == 1 {
+			if err := check("name", d.names[0]); err != nil {
+				return err
+			}
+		}
+		if err := check("address", addr); err != nil {
+			return err
+		}
+		if err := check("delivery notes", d.addr.Notes); err != nil {
+			return err
+		}
+	}
+	if len(bad) > 0 {
+		return &UnprintableError{Doors: bad}
+	}
+	return nil
 }
 
 // addressLines is how an address is written on a leaflet's panel.

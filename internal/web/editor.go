@@ -29,6 +29,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/leaflet"
+	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/sms"
@@ -1241,6 +1242,14 @@ func (s *Server) editorCheck(ctx context.Context) func(*campaign.Campaign) error
 			}
 			if len(problems) > 0 {
 				return fmt.Errorf("%w: %s", campaign.ErrInvalid, strings.Join(problems, " "))
+			}
+			// Every door of the post audience must print truly (no "?" for a name or
+			// an address in a script the leaflet font lacks).
+			if err := printrun.NewStore(s.db).CheckDoors(ctx, campaign.NewStore(s.db, s.log), c); err != nil {
+				if errors.Is(err, printrun.ErrUnprintable) {
+					return fmt.Errorf("%w: %s", campaign.ErrInvalid, err.Error())
+				}
+				return err
 			}
 		}
 		return nil
