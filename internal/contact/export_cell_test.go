@@ -1,6 +1,9 @@
 package contact
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPhoneCell(t *testing.T) {
 	for _, tc := range []struct {
@@ -27,4 +30,23 @@ func TestPhoneCell(t *testing.T) {
 			t.Errorf("PhoneCell(%q, %s) = %q reads back as %q, %v", tc.e164, tc.region, got, p.E164, err)
 		}
 	}
+}
+
+// FuzzExportCell checks the export's promise for any stored text (what the importer
+// keeps, i.e. a cleaned cell): the written cell never starts with a character that makes
+// a spreadsheet run a formula, and the importer reads back exactly the stored text.
+func FuzzExportCell(f *testing.F) {
+	for _, s := range []string{"=1+1", "'=x", "''-2", "-5 tonnes", "@home", "+44 not a phone", "O'Brien", "'", "007", "محمد"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		stored := cleanCell(s)
+		cell := Neutralise(stored)
+		if cell != "" && strings.ContainsRune(formulaStarts, rune(cell[0])) {
+			t.Fatalf("Neutralise(%q) = %q starts a formula", stored, cell)
+		}
+		if got := cleanCell(cell); got != stored {
+			t.Fatalf("cleanCell(Neutralise(%q)) = %q", stored, got)
+		}
+	})
 }
