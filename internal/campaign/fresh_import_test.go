@@ -64,7 +64,7 @@ func TestFirstQueriesAfterAnImport(t *testing.T) {
 	d.SetMaxIdleConns(0)
 
 	t0 := time.Now()
-	if _, err := contact.NewStore(d, nil).Export(ctx, io.Discard, "general"); err != nil {
+	if _, err := contact.NewStore(d, nil).Export(ctx, io.Discard, contact.ExportOptions{Topic: "general"}); err != nil {
 		t.Fatalf("export right after the import: %v", err)
 	}
 	t.Logf("export %v", time.Since(t0))

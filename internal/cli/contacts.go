@@ -181,10 +181,16 @@ func (a *App) printImportSummary(r *contact.ImportResult) {
 }
 
 func (a *App) runExport(ctx context.Context, args []string) error {
-	fs := a.flags("contacts export", "[flags]", "Write every contact as CSV with its current consent state. Cells a spreadsheet could run\nas a formula are neutralised with a leading apostrophe (the importer strips it again).")
+	fs := a.flags("contacts export", "[flags]", "Write every contact as CSV with its current consent state and free attributes; importing\n"+
+		"the file again changes nothing. UTF-8 with a byte-order mark, so Excel reads accents.\n"+
+		"Phone numbers are written as 07700 900123 (0033 6 12 34 56 78 abroad), which spreadsheets\n"+
+		"keep as text; other cells a spreadsheet could run as a formula (=, +, -, @) get a leading\n"+
+		"apostrophe, which the importer strips again.")
 	a.Config.RegisterFlags(fs)
 	out := fs.String("out", "-", "file to write (- for standard output)")
 	topic := fs.String("topic", "general", "topic whose consent state is exported")
+	region := fs.String("region", a.Config.DefaultRegion, "country whose phone numbers are written in national format (env CRIER_DEFAULT_REGION); import with the same --region")
+	noBOM := fs.Bool("no-bom", false, "leave out the UTF-8 byte-order mark (Excel then shows Renée as RenÃ©e)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -207,7 +213,7 @@ func (a *App) runExport(ctx context.Context, args []string) error {
 		defer os.Remove(f.Name())
 		w = f
 	}
-	n, err := contact.NewStore(d.DB, a.logger()).Export(ctx, w, *topic)
+	n, err := contact.NewStore(d.DB, a.logger()).Export(ctx, w, contact.ExportOptions{Topic: *topic, Region: *region, NoBOM: *noBOM})
 	if err != nil {
 		if f != nil {
 			f.Close()

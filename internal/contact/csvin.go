@@ -73,8 +73,8 @@ func init() {
 		FieldTags:          {"tags", "tag", "groups", "labels"},
 		FieldDeliveryNotes: {"deliverynotes", "deliveryinstructions", "deliverynote"},
 		// Columns of our own export that describe state the importer must not take from a
-		// file (a bounce is recorded by sending, not by a spreadsheet).
-		FieldIgnore: {"emailstatus", "mobilestatus"},
+		// file (a bounce is recorded by sending, not by a spreadsheet; ids are ours to give).
+		FieldIgnore: {"emailstatus", "mobilestatus", "crierid"},
 	} {
 		for _, n := range names {
 			headerAliases[n] = f
@@ -126,8 +126,9 @@ type Column struct {
 }
 
 // MapHeader decides which field each column feeds: overrides (keyed by the header as
-// written, compared case-insensitively) first, then the usual spellings; anything else
-// becomes a free attribute named after the header. Two columns feeding the same field
+// written, compared case-insensitively) first, then a header "attr:KEY" (as an export
+// writes for a key that could be mistaken for a field), then the usual spellings; anything
+// else becomes a free attribute named after the header. Two columns feeding the same field
 // is an error naming both.
 func MapHeader(header []string, overrides map[string]Field) ([]Column, error) {
 	cols := make([]Column, len(header))
@@ -139,6 +140,8 @@ func MapHeader(header []string, overrides map[string]Field) ([]Column, error) {
 		if f, ok := lookupOverride(overrides, h); ok {
 			col.Field = f
 			used[strings.ToLower(h)] = true
+		} else if key, ok := strings.CutPrefix(h, string(FieldAttr)); ok && strings.TrimSpace(key) != "" {
+			col.Field = FieldAttr + Field(key) // an export's "attr:KEY" column: the key verbatim
 		} else if f, ok := headerAliases[squash(h)]; ok {
 			col.Field = f
 		} else if squash(h) == "" {

@@ -71,9 +71,10 @@ func TestParseYesNo(t *testing.T) {
 }
 
 func TestNeutraliseRoundTrip(t *testing.T) {
-	for _, v := range []string{"=1+1", "+447700900123", "-2", "@SUM(A1)", "\tx", "\rx", "plain", "", "O'Brien"} {
+	for _, v := range []string{"=1+1", "+447700900123", "-2", "@SUM(A1)", "\tx", "\rx", "plain", "", "O'Brien",
+		"'=already quoted", "''-2", "'", "'plain"} {
 		n := Neutralise(v)
-		if v != "" && strings.ContainsRune(formulaStarts, rune(v[0])) && n != "'"+v {
+		if u := strings.TrimLeft(v, "'"); u != "" && strings.ContainsRune(formulaStarts, rune(u[0])) && n != "'"+v {
 			t.Errorf("Neutralise(%q) = %q", v, n)
 		}
 		if got := cleanCell(n); got != strings.TrimSpace(v) {

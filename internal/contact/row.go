@@ -224,8 +224,8 @@ func cleanCell(s string) string {
 	s = strings.TrimFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff' || r == '\u00a0'
 	})
-	// Undo Neutralise: a cell we exported as '=..., '+44... or '-... reads back as written.
-	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune(formulaStarts, rune(s[1])) {
+	// Undo Neutralise: a cell we exported as '=..., '-... or ''=... reads back as written.
+	if u := strings.TrimLeft(s, "'"); len(u) < len(s) && u != "" && strings.ContainsRune(formulaStarts, rune(u[0])) {
 		s = s[1:]
 	}
 	if !strings.ContainsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' || r == '\u00a0' }) &&
