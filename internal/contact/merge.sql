@@ -125,6 +125,8 @@ SELECT ic.cid, ic.first_name, ic.last_name, coalesce(nullif(ic.language, ''), 'e
  ORDER BY ic.cid -- in key order, index inserts append instead of landing at random
 -- next
 -- Known people: a filled cell updates, an empty cell keeps what we had; tags accumulate.
+-- Only people something changes for are updated (and counted as updated): re-importing
+-- an export changes nothing.
 WITH ic AS (SELECT r.*, l.contact_id AS cid, l.is_new, x.address_id AS aid
               FROM import_last l
               JOIN import_rows r ON r.line = l.line
@@ -144,6 +146,15 @@ UPDATE contacts c SET
        updated_at = now()
   FROM ic LEFT JOIN households h ON h.address_id = ic.aid
  WHERE c.id = ic.cid AND NOT ic.is_new
+   AND ((ic.first_name <> '' AND ic.first_name <> c.first_name)
+     OR (ic.last_name <> '' AND ic.last_name <> c.last_name)
+     OR (ic.language <> '' AND ic.language <> c.preferred_language)
+     OR (ic.large_print IS NOT NULL AND ic.large_print <> c.large_print)
+     OR (ic.accessibility <> '' AND NOT c.accessibility_needs @> string_to_array(ic.accessibility, ';'))
+     OR (ic.ward <> '' AND ic.ward <> c.ward)
+     OR (ic.tags <> '' AND NOT c.tags @> string_to_array(ic.tags, ';'))
+     OR NOT c.attributes @> ic.attributes
+     OR (h.id IS NOT NULL AND h.id IS DISTINCT FROM c.household_id))
 -- next
 -- An email or number already held by someone stays theirs (DO NOTHING).
 INSERT INTO contact_points (contact_id, kind, value)
