@@ -26,13 +26,15 @@ func (a *App) runBench(ctx context.Context, args []string) error {
 			return a.runBenchSMS(ctx, args)
 		case "leaflets":
 			return a.runBenchLeaflets(ctx, args)
+		case "fresh":
+			return a.runBenchFresh(ctx, args)
 		}
 	}
-	fmt.Fprintln(a.Stderr, "Usage: crier bench import [--rows N]\n       crier bench send [--contacts N] [--send N]\n       crier bench sms [--rate N] [--window 30s] [--inbound N]\n       crier bench leaflets [--leaflets N]")
+	fmt.Fprintln(a.Stderr, "Usage: crier bench import [--rows N]\n       crier bench send [--contacts N] [--send N]\n       crier bench sms [--rate N] [--window 30s] [--inbound N]\n       crier bench leaflets [--leaflets N]\n       crier bench fresh [--rows N]")
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
-	return usagef("bench needs a benchmark name: import, send, sms or leaflets")
+	return usagef("bench needs a benchmark name: import, send, sms, leaflets or fresh")
 }
 
 func (a *App) runBenchImport(ctx context.Context, args []string) error {
