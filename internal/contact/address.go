@@ -122,8 +122,14 @@ func ParseAddressLines(lines []string) Address {
 // ("Flat 3, Marlowe Court"), which is how rounds find the building; a house with a name
 // and no number keeps the name as its house number, where a "House name or number"
 // column puts it and where rounds walk it as a named house. An address with no street
-// (a PO box, or a farm named only by its village) takes the box or the first
-// locality as its street; the rest of the locality is the town.
+// (a PO box, or a farm named only by its village) takes the box or the first part of
+// the locality as its street.
+//
+// The town is the last part of the locality: the post town, by UK convention the line
+// before the postcode. A district or village line before it ("Canton" in "Canton,
+// Cardiff") stays only in Original, because files give it for some doors of a street
+// and not others, and rounds would walk a street whose doors name two towns as two
+// streets.
 func (a Address) door() (flat, houseNumber, street, town string) {
 	street, town, houseNumber = a.Street, a.Locality, a.Number
 	if street == "" && a.POBox != "" {
@@ -131,6 +137,9 @@ func (a Address) door() (flat, houseNumber, street, town string) {
 	}
 	if street == "" && town != "" {
 		street, town, _ = strings.Cut(town, ", ")
+	}
+	if i := strings.LastIndex(town, ", "); i >= 0 {
+		town = town[i+2:]
 	}
 	if a.Number == "" && a.Flat == "" && a.Qualifier == "" {
 		return "", a.HouseName, street, town

@@ -39,14 +39,23 @@ func (r *stageRow) values() []any {
 
 // normaliser turns raw CSV records into stage rows; it is safe for concurrent use.
 type normaliser struct {
-	file   string
-	cols   []Column
-	region string
+	file         string
+	cols         []Column
+	region       string
+	addressLines bool // some column is an address line, read by ParseAddressLines
 }
 
 func newNormaliser(file string, cols []Column, region string) *normaliser {
-	return &normaliser{file: file, cols: cols, region: region}
+	n := &normaliser{file: file, cols: cols, region: region}
+	for _, c := range cols {
+		n.addressLines = n.addressLines || addressLine(c.Field) > 0
+	}
+	return n
 }
+
+// AttrAddressLines is the contact attribute that keeps an address as the file wrote
+// it, its lines joined by "\n", when the importer read it from address lines.
+const AttrAddressLines = "address_lines"
 
 var phoneTypes = map[PhoneType]*string{}
 
@@ -71,11 +80,15 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 	}
 	var attrs map[string]string
 	var fullName string
+	var lines [4]string
 	for _, c := range n.cols {
 		raw := rec[c.Index]
 		v := cleanCell(raw)
 		switch c.Field {
 		case FieldIgnore:
+		case FieldAddressLine1, FieldAddressLine2, FieldAddressLine3, FieldAddressLine4:
+			// Raw: cleanCell would fold a multi-line cell's line breaks into spaces.
+			lines[addressLine(c.Field)-1] = raw
 		case FieldFirstName:
 			r.firstName = v
 		case FieldLastName:
@@ -176,6 +189,23 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 			r.lastName = fullName
 		}
 	}
+	if n.addressLines {
+		if a := ParseAddressLines(lines[:]); a.Original != "" {
+			flat, number, street, town := a.door()
+			// Columns of the file's own (Flat, Town) win over what the lines say.
+			if r.flat == "" {
+				r.flat = flat
+			}
+			if r.town == "" {
+				r.town = town
+			}
+			r.houseNumber, r.street = number, street
+			if attrs == nil {
+				attrs = map[string]string{}
+			}
+			attrs[AttrAddressLines] = a.Original
+		}
+	}
 	if r.mobile != "" && r.mobile == r.phone {
 		r.phone, r.phoneType, r.phoneFictional = "", nil, false
 	}
@@ -208,7 +238,7 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 func (n *normaliser) rowError(line int, f Field, format string, args ...any) *InputError {
 	e := &InputError{File: n.file, Line: line, Err: invalidf(format, args...)}
 	for _, c := range n.cols {
-		if c.Field == f {
+		if c.Field == f || (e.Col == 0 && f == FieldStreet && c.Field == FieldAddressLine1) {
 			e.Col, e.Field = c.Index+1, c.Header
 		}
 	}
