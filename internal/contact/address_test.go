@@ -1,6 +1,7 @@
 package contact
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -263,4 +264,38 @@ func FuzzParseAddressLines(f *testing.F) {
 			t.Errorf("ParseAddressLines(%q).Original = %q lost text", s, a.Original)
 		}
 	})
+}
+
+func TestNormaliserAddressLines(t *testing.T) {
+	header := []string{"Flat", "Address line 1", "Address line 2", "Town", "Postcode"}
+	cols, err := MapHeader(header, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newNormaliser("f.csv", cols, "GB")
+	for _, tc := range []struct {
+		rec                              []string
+		flat, number, street, town, orig string
+	}{
+		{[]string{"", "Flat 2, 14 High St", "Canton", "", "CF5 1AB"}, "Flat 2", "14", "High St", "Canton", "Flat 2, 14 High St\nCanton"},
+		// The file's own Flat and Town columns win.
+		{[]string{"Ground floor", "14 High St", "Canton", "Cardiff", "CF5 1AB"}, "Ground floor", "14", "High St", "Cardiff", "14 High St\nCanton"},
+		{[]string{"", "The Old Rectory\nChurch Lane", "", "", "CF5 1LN"}, "", "The Old Rectory", "Church Lane", "", "The Old Rectory\nChurch Lane"},
+	} {
+		r, errs := n.row(2, tc.rec)
+		if len(errs) > 0 {
+			t.Fatalf("%q: %v", tc.rec, errs)
+		}
+		if r.flat != tc.flat || r.houseNumber != tc.number || r.street != tc.street || r.town != tc.town {
+			t.Errorf("%q: %q %q %q %q, want %q %q %q %q", tc.rec, r.flat, r.houseNumber, r.street, r.town, tc.flat, tc.number, tc.street, tc.town)
+		}
+		if want := `{"address_lines":` + strconv.Quote(tc.orig) + `}`; string(r.attributes) != want {
+			t.Errorf("%q: attributes %s, want %s", tc.rec, r.attributes, want)
+		}
+	}
+	// A postcode with no address names the address line column.
+	_, errs := n.row(3, []string{"", "", "", "", "CF5 1AB"})
+	if len(errs) != 1 || errs[0].Field != "Address line 1" {
+		t.Errorf("errors = %v, want one naming Address line 1", errs)
+	}
 }

@@ -192,14 +192,18 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 	if n.addressLines {
 		if a := ParseAddressLines(lines[:]); a.Original != "" {
 			flat, number, street, town := a.door()
-			// Columns of the file's own (Flat, Town) win over what the lines say.
+			// Columns of the file's own (Flat, Town; a house number or street only
+			// when --map sends a column to an address line as well) win over what
+			// the lines say.
 			if r.flat == "" {
 				r.flat = flat
 			}
 			if r.town == "" {
 				r.town = town
 			}
-			r.houseNumber, r.street = number, street
+			if r.houseNumber == "" && r.street == "" {
+				r.houseNumber, r.street = number, street
+			}
 			if attrs == nil {
 				attrs = map[string]string{}
 			}
