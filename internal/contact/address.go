@@ -38,15 +38,18 @@ const maxAddressParts = 12
 //     Flat", "Top Flat", "Ground Floor"); a Scottish tenement position before a house
 //     number ("2/1 15 Byres Road", "0/1") or Edinburgh's "2F1", also as "(2F1)" after
 //     the street. The rest of the part is read on.
-//   - A part starting with a house number ("14", "14a", "12-14", "14/16") gives the
-//     number and, after it, the street; a number on its own takes the next part as its
-//     street.
+//   - A part starting with a house number ("14", "14a", "12-14", "14/16"; "No. 14")
+//     gives the number and, after it, the street; a number on its own takes the next
+//     part as its street. A number before a block's name (Court, House, Mansions, …)
+//     followed by a street is a flat in that block: "14 Marlowe Court, London Road".
 //   - A part of words before any number or street is a house name when another part
 //     follows and either that part starts with a number, or this part doesn't end in a
 //     street word (Road, St, Lane, Close, Wynd, Brae, …; Welsh Heol, Stryd, Ffordd, Lôn
 //     … at the start), or the next part does too ("Fern Bank, Keswick Road"). Otherwise
 //     it is the street ("Church Lane, Ashby"). After a house name, the next part of
-//     words is the street, whatever it is ("Ty Gwyn, Llanfihangel").
+//     words is the street, whatever it is ("Ty Gwyn, Llanfihangel"), unless it is
+//     followed by a street: then the first name is a part of the second house
+//     ("Annexe, Rose Cottage, Mill Lane").
 //   - Everything after the street (or box) is locality.
 //
 // It never fails: lines it cannot read end up as the street or locality, as written,
@@ -96,7 +99,15 @@ func ParseAddressLines(lines []string) Address {
 				continue
 			}
 		}
+		if w, rest := firstWord(p); startsWithDigit(rest) && (strings.EqualFold(w, "no") || strings.EqualFold(w, "no.")) {
+			p = rest
+		}
 		if num, rest, ok := cutNumber(p); ok && a.Number == "" {
+			// "14 Marlowe Court, London Road": flat 14 of a block on London Road.
+			if a.Flat == "" && a.HouseName == "" && next != "" && buildingLike(rest) && streetLike(next) {
+				a.Flat, a.HouseName = num, rest
+				continue
+			}
 			a.Number = num
 			if f, street, ok := cutTrailingPosition(rest); ok {
 				a.Flat, rest = f, street
@@ -105,6 +116,10 @@ func ParseAddressLines(lines []string) Address {
 			continue
 		}
 		switch {
+		case a.HouseName != "" && a.Flat == "" && a.Number == "" && next != "" && !streetLike(p) &&
+			(streetLike(next) || startsWithDigit(next)):
+			// "Annexe, Rose Cottage, Mill Lane": a part of a named house.
+			a.Flat, a.HouseName = a.HouseName, p
 		case a.Number != "" || a.HouseName != "" || next == "":
 			a.Street = p
 		case startsWithDigit(next) || !streetLike(p) || streetLike(next):
@@ -287,6 +302,9 @@ var floorWords = map[string]bool{
 	"garden": true, "floor": true,
 }
 
+// sideWords tell flats on one floor apart ("Ground Floor Left").
+var sideWords = map[string]bool{"left": true, "right": true, "front": true, "rear": true, "back": true, "middle": true}
+
 // cutFlat reads a flat at the start of p; next is the part after p, which tells a
 // Scottish "2/1" standing alone before "15 Byres Road" from "14/16" house numbers.
 func cutFlat(p, next string) (flat, rest string, ok bool) {
@@ -306,6 +324,10 @@ func cutFlat(p, next string) (flat, rest string, ok bool) {
 			w2, r2 := firstWord(words)
 			l2 := lowerASCII(w2)
 			if l2 == "flat" || l2 == "maisonette" {
+				return p[:end+1+len(w2)], r2, true
+			}
+			if lastFloor && sideWords[l2] {
+				// Scottish "Ground Floor Left".
 				return p[:end+1+len(w2)], r2, true
 			}
 			if !floorWords[l2] {
@@ -467,6 +489,22 @@ var streetWords = map[string]bool{
 var streetFirstWords = map[string]bool{
 	"heol": true, "stryd": true, "ffordd": true, "lôn": true, "lon": true, "rhodfa": true,
 	"cilgant": true, "teras": true, "clos": true, "maes": true,
+}
+
+// buildingWords end the name of a block of flats ("Marlowe Court").
+var buildingWords = map[string]bool{
+	"court": true, "house": true, "mansions": true, "lodge": true, "buildings": true, "apartments": true,
+	"heights": true, "tower": true, "towers": true, "point": true, "lofts": true, "hall": true,
+	"chambers": true, "flats": true,
+}
+
+// buildingLike reports whether a part of words reads as a block's name.
+func buildingLike(p string) bool {
+	last := p
+	if i := strings.LastIndexByte(p, ' '); i >= 0 {
+		last = p[i+1:]
+	}
+	return last != p && buildingWords[lowerASCII(last)]
 }
 
 // streetLike reports whether a part of words reads as a street's name.

@@ -124,6 +124,14 @@ var addressCases = []struct {
 	{"Manor Farm House, Main Street, Great Easton", "", "Manor Farm House", "", "Main Street", "Great Easton"},
 	{"The Coach House\nThe Green\nBishops Lydeard", "", "The Coach House", "", "The Green", "Bishops Lydeard"},
 
+	{"Annexe, Rose Cottage, Mill Lane", "Annexe", "Rose Cottage", "", "Mill Lane", ""},
+	{"14 Marlowe Court, London Road", "14", "Marlowe Court", "", "London Road", ""},
+	{"22 Cedar House|Tulse Hill|London", "22", "Cedar House", "", "Tulse Hill", "London"},
+	{"Ground Floor Left, 12 Dalry Road", "Ground Floor Left", "", "12", "Dalry Road", ""},
+	{"No. 14 High Street", "", "", "14", "High Street", ""},
+	{"No 3, Y Stryd Fawr", "", "", "3", "Y Stryd Fawr", ""},
+	{"Plot 5, Mill Lane", "", "Plot 5", "", "Mill Lane", ""},
+
 	// Where the street is a building's own name, or a lone line.
 	{"Riverside Industrial Estate", "", "", "", "Riverside Industrial Estate", ""},
 	{"High Street", "", "", "", "High Street", ""},
@@ -261,7 +269,7 @@ func FuzzParseAddressLines(f *testing.F) {
 			}
 		}
 		squashed := func(s string) string { return strings.Join(strings.Fields(s), "") }
-		if squashed(a.Original) != squashed(strings.Join(lines, "")) {
+		if squashed(a.Original) != squashed(strings.Join(lines, "\n")) {
 			t.Errorf("ParseAddressLines(%q).Original = %q lost text", s, a.Original)
 		}
 	})
