@@ -43,7 +43,15 @@ const (
 	FieldTags          Field = "tags"
 	FieldDeliveryNotes Field = "delivery_notes"
 	FieldIgnore        Field = "ignore"
-	FieldAttr          Field = "attr:"
+	// Address lines hold a whole address as free text, read by ParseAddressLines into
+	// flat, house number, street and town. A file with a house number or street column
+	// of its own is read as before: its first address line is the street, its second
+	// the town.
+	FieldAddressLine1 Field = "address_line_1"
+	FieldAddressLine2 Field = "address_line_2"
+	FieldAddressLine3 Field = "address_line_3"
+	FieldAddressLine4 Field = "address_line_4"
+	FieldAttr         Field = "attr:"
 )
 
 // headerAliases maps a squashed header (lower case, letters and digits only) to its field.
@@ -60,8 +68,12 @@ func init() {
 		FieldPhone:         {"phone", "phonenumber", "phoneno", "telephone", "telephonenumber", "tel", "telno", "landline", "homephone", "contactnumber"},
 		FieldFlat:          {"flat", "flatnumber", "flatno", "unit", "apartment", "subbuilding"},
 		FieldHouseNumber:   {"housenumber", "houseno", "number", "no", "housenameornumber", "housenumberorname", "buildingnumber", "house", "buildingname"},
-		FieldStreet:        {"street", "streetname", "road", "address1", "addressline1", "address"},
-		FieldTown:          {"town", "city", "posttown", "addressline2", "address2", "locality"},
+		FieldStreet:        {"street", "streetname", "road"},
+		FieldTown:          {"town", "city", "posttown", "locality"},
+		FieldAddressLine1:  {"addressline1", "address1", "addr1", "address", "postaladdress", "fulladdress", "line1"},
+		FieldAddressLine2:  {"addressline2", "address2", "addr2", "line2"},
+		FieldAddressLine3:  {"addressline3", "address3", "addr3", "line3"},
+		FieldAddressLine4:  {"addressline4", "address4", "addr4", "line4"},
 		FieldPostcode:      {"postcode", "postalcode", "zip", "zipcode", "pcode"},
 		FieldWard:          {"ward", "wardname", "electoralward"},
 		FieldLanguage:      {"language", "preferredlanguage", "lang", "languagepreference"},
@@ -116,7 +128,23 @@ func ParseField(s string) (Field, error) {
 var allFields = []Field{FieldFirstName, FieldLastName, FieldFullName, FieldEmail, FieldMobile, FieldPhone,
 	FieldFlat, FieldHouseNumber, FieldStreet, FieldTown, FieldPostcode, FieldWard, FieldLanguage,
 	FieldLargePrint, FieldAccessibility, FieldEmailConsent, FieldSMSConsent, FieldPostConsent,
-	FieldTags, FieldDeliveryNotes, FieldIgnore}
+	FieldTags, FieldDeliveryNotes, FieldIgnore, FieldAddressLine1, FieldAddressLine2, FieldAddressLine3,
+	FieldAddressLine4}
+
+// addressLine is the number of the address line field f names, or 0.
+func addressLine(f Field) int {
+	switch f {
+	case FieldAddressLine1:
+		return 1
+	case FieldAddressLine2:
+		return 2
+	case FieldAddressLine3:
+		return 3
+	case FieldAddressLine4:
+		return 4
+	}
+	return 0
+}
 
 // Column is one header of the file and the field it feeds.
 type Column struct {
@@ -130,10 +158,25 @@ type Column struct {
 // writes for a key that could be mistaken for a field), then the usual spellings; anything
 // else becomes a free attribute named after the header. Two columns feeding the same field
 // is an error naming both.
+//
+// "Address line 1", "Address 1", "Addr1" or a lone "Address" column (and lines 2 to 4)
+// feed the address parser, unless the file has a house number or street column of its
+// own: then, as files with such columns always were, address line 1 is the street,
+// address line 2 the town (each only if the file has no such column) and any further
+// lines are free attributes.
 func MapHeader(header []string, overrides map[string]Field) ([]Column, error) {
 	cols := make([]Column, len(header))
 	seen := map[Field]string{}
 	used := map[string]bool{}
+	// Does the file say where the house number or street is? Then it is read as before.
+	ownColumns := false
+	for _, h := range header {
+		f, ok := lookupOverride(overrides, strings.TrimSpace(h))
+		if !ok {
+			f = headerAliases[squash(h)]
+		}
+		ownColumns = ownColumns || f == FieldHouseNumber || f == FieldStreet
+	}
 	for i, h := range header {
 		h = strings.TrimSpace(h)
 		col := Column{Index: i, Header: h}
@@ -144,6 +187,9 @@ func MapHeader(header []string, overrides map[string]Field) ([]Column, error) {
 			col.Field = FieldAttr + Field(key) // an export's "attr:KEY" column: the key verbatim
 		} else if f, ok := headerAliases[squash(h)]; ok {
 			col.Field = f
+			if n := addressLine(f); n > 0 && ownColumns {
+				col.Field = legacyAddressField(n, header, overrides, h)
+			}
 		} else if squash(h) == "" {
 			col.Field = FieldIgnore
 		} else {
@@ -163,6 +209,27 @@ func MapHeader(header []string, overrides map[string]Field) ([]Column, error) {
 		}
 	}
 	return cols, nil
+}
+
+// legacyAddressField is what address line n of a file with its own house number or
+// street column feeds: line 1 the street and line 2 the town, unless another column
+// (by its spelling or by --map) does; otherwise a free attribute.
+func legacyAddressField(n int, header []string, overrides map[string]Field, h string) Field {
+	target := map[int]Field{1: FieldStreet, 2: FieldTown}[n]
+	if target == "" {
+		return FieldAttr + Field(attrKey(h))
+	}
+	for _, other := range header {
+		other = strings.TrimSpace(other)
+		f, ok := lookupOverride(overrides, other)
+		if !ok {
+			f = headerAliases[squash(other)]
+		}
+		if f == target {
+			return FieldAttr + Field(attrKey(h))
+		}
+	}
+	return target
 }
 
 func lookupOverride(overrides map[string]Field, h string) (Field, bool) {

@@ -548,9 +548,10 @@ func csvError(err error) error {
 func checkReachable(cols []Column) error {
 	for _, c := range cols {
 		switch c.Field {
-		case FieldEmail, FieldMobile, FieldPhone, FieldStreet:
+		case FieldEmail, FieldMobile, FieldPhone, FieldStreet, FieldAddressLine1, FieldAddressLine2,
+			FieldAddressLine3, FieldAddressLine4:
 			return nil
 		}
 	}
-	return fmt.Errorf("no column holds an email address, phone number or street: check the header, or name the columns with --map HEADER=email (or mobile, phone, street)")
+	return fmt.Errorf("no column holds an email address, phone number, street or address line: check the header, or name the columns with --map HEADER=email (or mobile, phone, street, address_line_1)")
 }

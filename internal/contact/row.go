@@ -2,9 +2,9 @@ package contact
 
 import (
 	"encoding/json"
-
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // stageRow is one valid, normalised row, shaped as the import_rows staging table.
@@ -39,14 +39,23 @@ func (r *stageRow) values() []any {
 
 // normaliser turns raw CSV records into stage rows; it is safe for concurrent use.
 type normaliser struct {
-	file   string
-	cols   []Column
-	region string
+	file         string
+	cols         []Column
+	region       string
+	addressLines bool // some column is an address line, read by ParseAddressLines
 }
 
 func newNormaliser(file string, cols []Column, region string) *normaliser {
-	return &normaliser{file: file, cols: cols, region: region}
+	n := &normaliser{file: file, cols: cols, region: region}
+	for _, c := range cols {
+		n.addressLines = n.addressLines || addressLine(c.Field) > 0
+	}
+	return n
 }
+
+// AttrAddressLines is the contact attribute that keeps an address as the file wrote
+// it, its lines joined by "\n", when the importer read it from address lines.
+const AttrAddressLines = "address_lines"
 
 var phoneTypes = map[PhoneType]*string{}
 
@@ -71,11 +80,16 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 	}
 	var attrs map[string]string
 	var fullName string
+	var lines [4]string
+	var original string
 	for _, c := range n.cols {
 		raw := rec[c.Index]
 		v := cleanCell(raw)
 		switch c.Field {
 		case FieldIgnore:
+		case FieldAddressLine1, FieldAddressLine2, FieldAddressLine3, FieldAddressLine4:
+			// Raw: cleanCell would fold a multi-line cell's line breaks into spaces.
+			lines[addressLine(c.Field)-1] = raw
 		case FieldFirstName:
 			r.firstName = v
 		case FieldLastName:
@@ -176,6 +190,24 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 			r.lastName = fullName
 		}
 	}
+	if n.addressLines {
+		if a := ParseAddressLines(lines[:]); a.Original != "" {
+			flat, number, street, town := a.door()
+			// Columns of the file's own (Flat, Town; a house number or street only
+			// when --map sends a column to an address line as well) win over what
+			// the lines say.
+			if r.flat == "" {
+				r.flat = flat
+			}
+			if r.town == "" {
+				r.town = town
+			}
+			if r.houseNumber == "" && r.street == "" {
+				r.houseNumber, r.street = number, street
+			}
+			original = a.Original
+		}
+	}
 	if r.mobile != "" && r.mobile == r.phone {
 		r.phone, r.phoneType, r.phoneFictional = "", nil, false
 	}
@@ -194,6 +226,15 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 		errs = append(errs, &InputError{File: n.file, Line: line,
 			Err: invalidf("the row has no email address, phone number or postal address, so this person can't be reached")})
 	}
+	if original != "" && attrs == nil {
+		// The usual case for a file of address lines, written by hand: a map and
+		// json.Marshal would double the cost of normalising the row.
+		b := make([]byte, 0, len(`{"":""}`)+len(AttrAddressLines)+len(original)+8)
+		b = appendJSONString(append(appendJSONString(append(b, '{'), AttrAddressLines), ':'), original)
+		r.attributes = append(b, '}')
+	} else if original != "" {
+		attrs[AttrAddressLines] = original
+	}
 	if attrs != nil {
 		b, err := json.Marshal(attrs)
 		if err != nil {
@@ -204,11 +245,43 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 	return r, errs
 }
 
+// appendJSONString appends s to b as a JSON string; invalid UTF-8 becomes U+FFFD, as
+// json.Marshal writes it.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
 // rowError names the column of field f when the file has one.
 func (n *normaliser) rowError(line int, f Field, format string, args ...any) *InputError {
 	e := &InputError{File: n.file, Line: line, Err: invalidf(format, args...)}
 	for _, c := range n.cols {
-		if c.Field == f {
+		if c.Field == f || (e.Col == 0 && f == FieldStreet && c.Field == FieldAddressLine1) {
 			e.Col, e.Field = c.Index+1, c.Header
 		}
 	}

@@ -1054,12 +1054,13 @@ func importCheck(path, name string) (string, error) {
 	}
 	for _, c := range cols {
 		switch c.Field {
-		case contact.FieldEmail, contact.FieldMobile, contact.FieldPhone, contact.FieldStreet:
+		case contact.FieldEmail, contact.FieldMobile, contact.FieldPhone, contact.FieldStreet,
+			contact.FieldAddressLine1, contact.FieldAddressLine2, contact.FieldAddressLine3, contact.FieldAddressLine4:
 			return "", nil
 		}
 	}
-	return fmt.Sprintf("No column of %s holds an email address, a phone number or a street, so nobody in it could be reached. "+
-		"Check the first line: columns are recognised by names such as Email, Mobile, Phone, Street and Postcode.", name), nil
+	return fmt.Sprintf("No column of %s holds an email address, a phone number, a street or an address, so nobody in it could be reached. "+
+		"Check the first line: columns are recognised by names such as Email, Mobile, Phone, Address line 1, Street and Postcode.", name), nil
 }
 
 // importFieldWords names a field for officers.

@@ -502,7 +502,7 @@ func TestContactsImport(t *testing.T) {
 		{"", "", "Choose a CSV file to import."},
 		{"empty.csv", "", "empty.csv is empty."},
 		{"book.xlsx", "PK\x03\x04\x14\x00\x06\x00", "is a spreadsheet workbook, not a CSV file"},
-		{"names.csv", "First name,Surname\nAda,Lovelace\n", "No column of names.csv holds an email address, a phone number or a street"},
+		{"names.csv", "First name,Surname\nAda,Lovelace\n", "No column of names.csv holds an email address, a phone number, a street or an address"},
 		{"twice.csv", "Email,E-mail address\na@example.org,b@example.org\n", `The columns &#34;Email&#34; and &#34;E-mail address&#34; of twice.csv would both be read as email.`},
 	} {
 		code, b := upload(t, c, r.srv.URL, csrf, tc.name, tc.content)
