@@ -156,17 +156,20 @@ func (s *Server) handlePreferencesNewLinkSent(w http.ResponseWriter, r *http.Req
 }
 
 // sendLimiter counts recent sends per key, in memory: a restart (or another replica)
-// starts its own count, which for a few emails a day does no harm.
-type sendLimiter struct {
+// starts its own count, which for a few emails a day or ten test sends an hour does no
+// harm.
+type sendLimiter[K comparable] struct {
 	mu   sync.Mutex
-	sent map[int64][]time.Time
+	sent map[K][]time.Time
 }
 
-func newSendLimiter() *sendLimiter { return &sendLimiter{sent: map[int64][]time.Time{}} }
+func newSendLimiter[K comparable]() *sendLimiter[K] {
+	return &sendLimiter[K]{sent: map[K][]time.Time{}}
+}
 
 // take records a send for key now, unless key has had limit in the window; it reports
 // whether the send may go ahead.
-func (l *sendLimiter) take(key int64, now time.Time, limit int, window time.Duration) bool {
+func (l *sendLimiter[K]) take(key K, now time.Time, limit int, window time.Duration) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, times := range l.sent { // drop what has aged out, for everyone

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/crierhq/crier/internal/campaign"
@@ -29,13 +28,6 @@ const (
 	testSendTimeout = 30 * time.Second
 )
 
-// testSendLimiter counts each officer's recent test sends, in memory: a restart forgets
-// them, which at ten an hour does no harm.
-type testSendLimiter struct {
-	mu   sync.Mutex
-	sent map[testSendKey][]time.Time
-}
-
 // testSendKey is an officer of one Server (tests run several, on databases whose user
 // ids repeat).
 type testSendKey struct {
@@ -43,30 +35,8 @@ type testSendKey struct {
 	user int64
 }
 
-var testSends = &testSendLimiter{sent: map[testSendKey][]time.Time{}}
-
-// take records a send by key now, unless key has had limit in the window; it reports
-// whether the send may go ahead.
-func (l *testSendLimiter) take(key testSendKey, now time.Time, limit int, window time.Duration) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k, times := range l.sent { // drop what has aged out, for everyone
-		i := 0
-		for i < len(times) && now.Sub(times[i]) >= window {
-			i++
-		}
-		if i == len(times) {
-			delete(l.sent, k)
-		} else if i > 0 {
-			l.sent[k] = slices.Clone(times[i:])
-		}
-	}
-	if len(l.sent[key]) >= limit {
-		return false
-	}
-	l.sent[key] = append(l.sent[key], now)
-	return true
-}
+// testSends counts each officer's recent test sends (see sendLimiter).
+var testSends = newSendLimiter[testSendKey]()
 
 // testRecipient is the officer as the merge fields see them: first word of their name
 // the first name, the rest the last. The ward is the sample resident's: officers have

@@ -41,8 +41,8 @@ type Server struct {
 	app       *App // nil: no signed-in pages
 	imports   *importJobs
 
-	prefLinkDays  int          // how long a preference link works
-	prefLinkMails *sendLimiter // fresh preference links emailed, per contact
+	prefLinkDays  int                 // how long a preference link works
+	prefLinkMails *sendLimiter[int64] // fresh preference links emailed, per contact
 }
 
 // Config configures the Server.
@@ -72,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{db: cfg.DB, signer: cfg.Signer, composer: cfg.Composer, brand: cfg.Branding,
 		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App, imports: newImportJobs(),
-		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter()}
+		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64]()}
 	if cfg.Twilio != nil {
 		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
 			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")
