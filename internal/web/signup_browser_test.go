@@ -259,7 +259,7 @@ func TestBrowserSignUp(t *testing.T) {
 	// The link again: already done. The preference centre shows both channels.
 	open(t, ctx, link, 200)
 	wantText(t, "second visit", text(t, ctx, "h1"), "You are already signed up")
-	browse(t, ctx, "open the preference centre", chromedp.Click(chromedp.CSS(`main a[href^="/p/"]`)))
+	submit(t, ctx, `main a[href^="/p/"]`, 200) // waits for the page, unlike a bare click
 	wantText(t, "preferences", text(t, ctx, "main"), "By text to the mobile ending 0982")
 
 	// Signing up again with a known address finds the same resident; a garbled link
