@@ -173,6 +173,9 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	if e.sender != nil {
 		app.Mail, app.MailFrom = e.sender, a.Config.From
 	}
+	if e.smsSender != nil {
+		app.SMS = e.smsSender
+	}
 	if app.Inbox == nil {
 		app.Inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName}, nil) // read-only without SMS
 	}

@@ -48,6 +48,10 @@ type App struct {
 	Mail dispatch.Sender
 	// MailFrom is the From of those emails (CRIER_FROM, "Name <address>").
 	MailFrom string
+	// SMS sends one text now, outside any campaign run: the codes that confirm a mobile
+	// given at sign-up. It is the sender officers' replies use (Twilio, or the sandbox);
+	// nil when none is configured, and sign-up then sets up email only and says so.
+	SMS dispatch.Sender
 
 	reach reachMemo // the dashboard's reach, counted at most once a minute
 }

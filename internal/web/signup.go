@@ -25,8 +25,10 @@ import (
 // Sign-up for new residents, with double opt-in: the form records nothing about anyone
 // until the emailed link is followed and confirmed (a POST, so mail scanners that open
 // links confirm nothing). Then the resident becomes a contact, or an existing one is
-// found by email, and each chosen topic is granted on each chosen channel with source
-// "web". Unconfirmed sign-ups expire after signupTTL and are deleted.
+// found by email, and each chosen topic is granted on the email address with source
+// "web". Confirming the email proves the address, not the mobile typed in beside it, so
+// a mobile gets its grants only once the code texted to it is typed in (signup_mobile.go).
+// Unconfirmed sign-ups expire after signupTTL and are deleted.
 
 const (
 	signupTTL = 72 * time.Hour
@@ -43,6 +45,9 @@ func (s *Server) registerSignup(mux *http.ServeMux) {
 	mux.HandleFunc("GET /signup/sent", s.handleSignupSent)
 	mux.HandleFunc("GET /signup/confirm/{token}", s.handleSignupConfirmPage)
 	mux.HandleFunc("POST /signup/confirm/{token}", s.handleSignupConfirm)
+	mux.HandleFunc("POST /signup/confirm/{token}/code", s.handleSignupCode)
+	mux.HandleFunc("POST /signup/confirm/{token}/new-code", s.handleSignupNewCode)
+	mux.HandleFunc("POST /signup/confirm/{token}/skip", s.handleSignupSkipTexts)
 }
 
 // signUpOpen says whether sign-up can work here: it needs an SMTP server for the
@@ -182,8 +187,13 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 
 	client := sha256.Sum256([]byte(clientIP(r)))
 	var fromClient, toEmail int
+	// The sweep: sign-ups nobody confirmed are deleted, and the mobiles whose code
+	// nobody typed in before it expired are blanked, with their codes.
 	err = s.db.QueryRowContext(ctx, `
-		WITH gone AS (DELETE FROM signups WHERE confirmed_at IS NULL AND expires_at < now())
+		WITH gone AS (DELETE FROM signups WHERE confirmed_at IS NULL AND expires_at < now()),
+		lapsed AS (UPDATE signups SET mobile = '', mobile_until = NULL
+		            WHERE mobile <> '' AND confirmed_at IS NOT NULL AND mobile_until < now() RETURNING id),
+		codes AS (DELETE FROM signup_mobile_codes c USING lapsed l WHERE c.signup_id = l.id)
 		SELECT (SELECT count(*) FROM signups WHERE client_hash = $1 AND created_at > now() - interval '1 hour'),
 		       (SELECT count(*) FROM signups WHERE lower(email) = lower($2) AND created_at > now() - interval '1 day')`,
 		client[:], addr).Scan(&fromClient, &toEmail)
@@ -274,13 +284,23 @@ func (s *Server) handleSignupSent(w http.ResponseWriter, r *http.Request) {
 
 // signupStatus is what the confirmation pages say.
 type signupStatus struct {
-	State       string // sent, confirm, done, already, expired
+	State       string // sent, confirm, done, already, expired; code, mobile-done, mobile-skipped, mobile-expired
 	Days        int
 	Token       string
 	Topics      []string
 	Texts       bool
 	TextsHeld   bool   // the mobile texted STOP before: START first
+	NoSMS       bool   // texts were asked for, but no SMS provider can text a code
 	Preferences string // the preference centre's link, once confirmed
+
+	// The mobile's code (state "code").
+	Last4       string // the mobile's last four digits
+	Minutes     int    // how long a code works
+	EmailDone   bool   // the email was confirmed just now
+	NewCode     bool   // a new code was texted just now
+	NotSent     bool   // the code couldn't be texted just now
+	CodeError   string // what is wrong with the code typed in, or with asking for another
+	CodesPerDay int
 }
 
 type signupRow struct {
@@ -295,10 +315,19 @@ type signupRow struct {
 	ConfirmedAt sql.NullTime   `db:"confirmed_at"`
 	ContactID   sql.NullInt64  `db:"contact_id"`
 	Topics      pq.StringArray `db:"topics"`
+	// MobileLapsed: the mobile waited for its code past mobile_until.
+	MobileLapsed bool `db:"mobile_lapsed"`
+}
+
+// mobileWaiting says whether the sign-up is confirmed and its mobile still waits for
+// its code.
+func (row *signupRow) mobileWaiting() bool {
+	return row.ConfirmedAt.Valid && row.Mobile != "" && !row.MobileLapsed
 }
 
 const signupSelect = `SELECT s.id, s.email, s.first_name, s.last_name, s.mobile, s.topic_ids, s.created_at,
 	s.expires_at < now() AS expired, s.confirmed_at, s.contact_id,
+	s.mobile <> '' AND coalesce(s.mobile_until < now(), true) AS mobile_lapsed,
 	ARRAY(SELECT t.name FROM topics t WHERE t.id = ANY(s.topic_ids) ORDER BY t.name) AS topics
 	FROM signups s WHERE s.token_hash = $1`
 
@@ -308,13 +337,18 @@ func signupHash(token string) []byte {
 }
 
 // signupLinkProblem shows the page for a link that can't be confirmed, or returns false.
-func (s *Server) signupLinkProblem(w http.ResponseWriter, row *signupRow, err error) bool {
+// A confirmed sign-up whose mobile waits for its code shows the code's form instead.
+func (s *Server) signupLinkProblem(w http.ResponseWriter, token string, row *signupRow, err error) bool {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		s.render(w, http.StatusNotFound, "signup_status.html", page{Title: "This link does not work", OrgName: s.brand.OrgName,
 			Data: signupStatus{State: "expired"}})
 	case err != nil:
 		return false
+	case row.mobileWaiting():
+		s.renderSignupCode(w, http.StatusOK, s.signupCodeStatus(token, row))
+	case row.ConfirmedAt.Valid && row.Mobile != "":
+		s.renderSignupMobileLapsed(w, row)
 	case row.ConfirmedAt.Valid:
 		st := signupStatus{State: "already"}
 		if row.ContactID.Valid {
@@ -331,11 +365,18 @@ func (s *Server) signupLinkProblem(w http.ResponseWriter, row *signupRow, err er
 }
 
 // handleSignupConfirmPage shows what will be confirmed, and the button. It changes
-// nothing: mail scanners open links.
+// nothing (mail scanners open links), except that it forgets a mobile whose code has
+// expired, as the sweep would.
 func (s *Server) handleSignupConfirmPage(w http.ResponseWriter, r *http.Request) {
 	var row signupRow
 	err := s.db.GetContext(r.Context(), &row, signupSelect, signupHash(r.PathValue("token")))
-	if s.signupLinkProblem(w, &row, err) {
+	if err == nil && row.ConfirmedAt.Valid && row.Mobile != "" && row.MobileLapsed {
+		if err := s.forgetSignupMobile(r.Context(), s.db, row.ID, false); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if s.signupLinkProblem(w, r.PathValue("token"), &row, err) {
 		return
 	}
 	if err != nil {
@@ -348,9 +389,11 @@ func (s *Server) handleSignupConfirmPage(w http.ResponseWriter, r *http.Request)
 }
 
 // handleSignupConfirm makes the sign-up real, in one transaction: the contact (found by
-// email, or new), its email and mobile, and a granted consent per topic and channel.
+// email, or new), its email, and a granted consent per topic on it. A mobile given for
+// texts is not added or granted here: it is texted a code, and the page asks for it.
 func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	token := r.PathValue("token")
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		s.fail(w, r, err)
@@ -358,8 +401,14 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	defer tx.Rollback()
 	var row signupRow
-	err = tx.GetContext(ctx, &row, signupSelect+` FOR UPDATE OF s`, signupHash(r.PathValue("token")))
-	if s.signupLinkProblem(w, &row, err) {
+	err = tx.GetContext(ctx, &row, signupSelect+` FOR UPDATE OF s`, signupHash(token))
+	if err == nil && row.ConfirmedAt.Valid {
+		// Pressed again (or another tab): say what opening the link says.
+		_ = tx.Rollback()
+		s.handleSignupConfirmPage(w, r)
+		return
+	}
+	if s.signupLinkProblem(w, token, &row, err) {
 		return
 	}
 	if err != nil {
@@ -397,53 +446,62 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	points := []int64{emailPoint}
-	st := signupStatus{State: "done", Topics: row.Topics}
-	if row.Mobile != "" {
-		phone, held, err := signupMobile(ctx, tx, contactID, row.Mobile)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if phone != 0 {
-			points = append(points, phone)
-			st.Texts = true
-		}
-		st.TextsHeld = held
-	}
-	// Grant each topic (that still exists) on each channel, where it isn't granted now.
-	var live []int64
-	if err := tx.SelectContext(ctx, &live, `SELECT id FROM topics WHERE id = ANY($1) ORDER BY id`, pq.Array([]int64(row.TopicIDs))); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var changes []consent.Change
-	for _, p := range points {
-		for _, t := range live {
-			changes = append(changes, consent.Change{Point: p, Topic: t, Status: consent.Granted})
-		}
-	}
-	_, err = consent.Record(ctx, tx, changes, consent.Source{Name: consentSourceWeb,
-		Detail: "sign-up form, asked " + row.CreatedAt.In(campaign.London).Format("2 Jan 2006 15:04") + ", confirmed by email"})
-	if err != nil {
+	if err := grantSignupTopics(ctx, tx, &row, emailPoint, "confirmed by email"); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	// Keep the proof (when it was asked and confirmed, which topics), not the copy of
-	// the resident's details: those now live on the contact.
+	// the resident's details: those now live on the contact. The mobile stays only
+	// while its code can be typed in.
+	sender := s.smsSender()
+	texts := row.Mobile != "" && sender != nil
 	if _, err := tx.ExecContext(ctx, `UPDATE signups SET confirmed_at = now(), contact_id = $2,
-		email = '', first_name = '', last_name = '', mobile = '' WHERE id = $1`, row.ID, contactID); err != nil {
+		email = '', first_name = '', last_name = '', mobile = CASE WHEN $3 THEN mobile ELSE '' END WHERE id = $1`,
+		row.ID, contactID, texts); err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	var code string
+	if texts {
+		if code, err = newSignupCode(ctx, tx, row.ID, token); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.InfoContext(ctx, "sign-up confirmed", "signup_id", row.ID, "contact_id", contactID, "channels", len(points))
-	st.Preferences = "/p/" + s.signer.PreferencesToken(contactID, time.Now())
+	s.log.InfoContext(ctx, "sign-up confirmed", "signup_id", row.ID, "contact_id", contactID, "mobile_to_confirm", texts)
+	row.ConfirmedAt, row.ContactID = sql.NullTime{Time: time.Now(), Valid: true}, sql.NullInt64{Int64: contactID, Valid: true}
 	w.Header().Set("Cache-Control", "no-store")
+	if texts {
+		st := s.signupCodeStatus(token, &row)
+		st.EmailDone = true
+		st.NotSent = s.textSignupCode(ctx, sender, row.ID, row.Mobile, code) != nil
+		s.renderSignupCode(w, http.StatusOK, st)
+		return
+	}
+	st := signupStatus{State: "done", Topics: row.Topics, NoSMS: row.Mobile != ""}
+	st.Preferences = "/p/" + s.signer.PreferencesToken(contactID, time.Now())
 	s.render(w, http.StatusOK, "signup_status.html", page{Title: "You are signed up", OrgName: s.brand.OrgName, Data: st})
+}
+
+// grantSignupTopics grants each of the sign-up's topics (that still exist) on one
+// contact point through the consent ledger, where it isn't granted now; how says how
+// the point was confirmed, for the consent's source.
+func grantSignupTopics(ctx context.Context, tx *sqlx.Tx, row *signupRow, point int64, how string) error {
+	var live []int64
+	if err := tx.SelectContext(ctx, &live, `SELECT id FROM topics WHERE id = ANY($1) ORDER BY id`, pq.Array([]int64(row.TopicIDs))); err != nil {
+		return fmt.Errorf("sign-up topics: %w", err)
+	}
+	changes := make([]consent.Change, 0, len(live))
+	for _, t := range live {
+		changes = append(changes, consent.Change{Point: point, Topic: t, Status: consent.Granted})
+	}
+	_, err := consent.Record(ctx, tx, changes, consent.Source{Name: consentSourceWeb,
+		Detail: "sign-up form, asked " + row.CreatedAt.In(campaign.London).Format("2 Jan 2006 15:04") + ", " + how})
+	return err
 }
 
 // signupMobile finds or adds the mobile on the contact. It returns 0 when the number

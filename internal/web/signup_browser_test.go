@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime/quotedprintable"
 	"net/http"
@@ -21,17 +22,25 @@ import (
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/sandbox"
+	"github.com/crierhq/crier/internal/sms"
 	"github.com/crierhq/crier/internal/web"
 )
 
 // signupSite is a residentSite whose web server can send email, to the sandbox SMTP
-// server on loopback.
+// server on loopback, and texts, through twilio-go to the Twilio-compatible sandbox
+// (tw is nil for a site without SMS).
 type signupSite struct {
 	*residentSite
 	smtp *sandbox.SMTPServer
+	tw   *sandbox.TwilioServer
 }
 
-func newSignupSite(t *testing.T) *signupSite {
+func newSignupSite(t *testing.T) *signupSite { return startSignupSite(t, true) }
+
+// newSignupSiteNoSMS is a sign-up site with email but no SMS provider.
+func newSignupSiteNoSMS(t *testing.T) *signupSite { return startSignupSite(t, false) }
+
+func startSignupSite(t *testing.T, withSMS bool) *signupSite {
 	t.Helper()
 	d := dbtest.New(t)
 	signer, err := email.NewSigner(bytes.Repeat([]byte("s"), 32))
@@ -49,14 +58,50 @@ func newSignupSite(t *testing.T) *signupSite {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sender.Close() })
-	srv, err := web.New(web.Config{DB: d, Signer: signer, Branding: email.Branding{OrgName: "Millbrook Town Council"},
-		App: &web.App{Auth: auth.NewStore(d), Mail: sender, MailFrom: "Millbrook Town Council <news@millbrook.example>"}})
+	app := &web.App{Auth: auth.NewStore(d), Mail: sender, MailFrom: "Millbrook Town Council <news@millbrook.example>"}
+	site := &signupSite{smtp: box}
+	if withSMS {
+		site.tw, err = sandbox.StartTwilio(t.Context(), sandbox.TwilioConfig{AccountSID: smsAccount, AuthToken: smsToken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { site.tw.Close() })
+		texter, err := sms.NewTwilioSender(sms.TwilioConfig{AccountSID: smsAccount, AuthToken: smsToken, From: smsFrom,
+			APIURL: site.tw.URL()}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		app.SMS = texter
+	}
+	srv, err := web.New(web.Config{DB: d, Signer: signer, Branding: email.Branding{OrgName: "Millbrook Town Council"}, App: app})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
-	return &signupSite{residentSite: &residentSite{db: d, signer: signer, url: ts.URL}, smtp: box}
+	site.residentSite = &residentSite{db: d, signer: signer, url: ts.URL}
+	return site
+}
+
+var textedCode = regexp.MustCompile(`\b[0-9]{6}\b`)
+
+// codeTexted returns the 6-digit code in the n-th text the sandbox took, checking it
+// went to the number to.
+func (s *signupSite) codeTexted(t *testing.T, n int, to string) string {
+	t.Helper()
+	msgs := s.tw.Messages()
+	if len(msgs) < n {
+		t.Fatalf("%d texts at the sandbox, want at least %d", len(msgs), n)
+	}
+	m := msgs[n-1]
+	if m.To != to {
+		t.Fatalf("text %d went to %s, want %s", n, m.To, to)
+	}
+	code := textedCode.FindString(m.Body)
+	if code == "" {
+		t.Fatalf("no 6-digit code in text %d: %q", n, m.Body)
+	}
+	return code
 }
 
 func atoi(t *testing.T, s string) int {
@@ -95,7 +140,8 @@ var confirmLink = regexp.MustCompile(`http://\S+/signup/confirm/\S+`)
 
 // A new resident signs up: mistakes are named at the field, nothing is recorded until
 // the emailed link is followed and confirmed (opening it changes nothing), and then
-// the resident is a contact with email and mobile, each topic granted from the web.
+// the resident is a contact with email, each topic granted from the web; the mobile
+// follows, with its own grants, once the code texted to it is typed in.
 func TestBrowserSignUp(t *testing.T) {
 	t.Parallel()
 	ctx := newBrowser(t)
@@ -157,8 +203,27 @@ func TestBrowserSignUp(t *testing.T) {
 	if contacts != 0 {
 		t.Fatal("opening the link recorded the sign-up; only the button may")
 	}
+	// Confirming the email sets up email only; the mobile gets a code, which the
+	// resident types in before any text consent is recorded for it.
 	submit(t, ctx, `main form button`, 200)
+	wantText(t, "code page", text(t, ctx, "h1"), "Confirm your mobile number")
+	wantText(t, "code page", text(t, ctx, "main"), "Enter the 6-digit code we texted to the mobile ending 0982")
+	checkPage(t, ctx, "sign-up: mobile code")
+	var phones int
+	site.db.Get(&phones, `SELECT count(*) FROM consents c JOIN contact_points cp ON cp.id = c.contact_point_id WHERE cp.kind = 'phone'`)
+	if phones != 0 {
+		t.Fatalf("%d text consents recorded before the mobile was confirmed", phones)
+	}
+	code := site.codeTexted(t, 1, "+447700900982")
+	wrong := fmt.Sprintf("%06d", (atoi(t, code)+1)%1000000)
+	browse(t, ctx, "type a wrong code", chromedp.SendKeys(chromedp.CSS("#code"), wrong))
+	submit(t, ctx, `#code-form button`, 422)
+	wantText(t, "wrong code", text(t, ctx, "#problems"), "That code is not right")
+	checkPage(t, ctx, "sign-up: wrong code")
+	browse(t, ctx, "type the texted code", chromedp.Clear(chromedp.CSS("#code")), chromedp.SendKeys(chromedp.CSS("#code"), code))
+	submit(t, ctx, `#code-form button`, 200)
 	wantText(t, "done", text(t, ctx, "h1"), "You are signed up")
+	wantText(t, "done", text(t, ctx, "main"), "mobile ending 0982")
 	checkPage(t, ctx, "sign-up: done")
 
 	var got []struct {
@@ -182,6 +247,9 @@ func TestBrowserSignUp(t *testing.T) {
 			t.Errorf("consent %+v, want general granted from the web's sign-up form", g)
 		}
 	}
+	if !strings.HasSuffix(got[0].Detail, ", confirmed by email") || !strings.HasSuffix(got[1].Detail, ", confirmed by email, mobile confirmed by a texted code") {
+		t.Errorf("consent details %q and %q: the mobile's should say it was confirmed by a texted code", got[0].Detail, got[1].Detail)
+	}
 	var left string
 	site.db.Get(&left, `SELECT email || first_name || mobile FROM signups`)
 	if left != "" {
@@ -191,7 +259,7 @@ func TestBrowserSignUp(t *testing.T) {
 	// The link again: already done. The preference centre shows both channels.
 	open(t, ctx, link, 200)
 	wantText(t, "second visit", text(t, ctx, "h1"), "You are already signed up")
-	browse(t, ctx, "open the preference centre", chromedp.Click(chromedp.CSS(`main a[href^="/p/"]`)))
+	submit(t, ctx, `main a[href^="/p/"]`, 200) // waits for the page, unlike a bare click
 	wantText(t, "preferences", text(t, ctx, "main"), "By text to the mobile ending 0982")
 
 	// Signing up again with a known address finds the same resident; a garbled link
