@@ -222,13 +222,13 @@ func (a *App) wireSMS(ctx context.Context, e *engine, d *database, channels map[
 	case useSandbox:
 		var err error
 		e.twilio, err = sandbox.StartTwilio(ctx, sandbox.TwilioConfig{AccountSID: sandboxAccount, AuthToken: sandboxToken,
-			Logger: a.logger()})
+			Logger: a.logger(), Dir: filepath.Join(a.Config.DataDir, "sandbox-texts")})
 		if err != nil {
 			return err
 		}
 		cfg.AccountSID, cfg.AuthToken, cfg.From, cfg.MessagingServiceSID, cfg.APIURL = sandboxAccount, sandboxToken, sandboxFrom, "", e.twilio.URL()
 		cfg.StatusCallback = e.hookURL + web.StatusPath
-		fmt.Fprintf(a.Stderr, "sms: sandbox Twilio on %s (texts kept in memory)\n", e.twilio.URL())
+		fmt.Fprintf(a.Stderr, "sms: sandbox Twilio on %s (every text written to %s)\n", e.twilio.URL(), filepath.Join(a.Config.DataDir, "sandbox-texts"))
 	default:
 		fmt.Fprintln(a.Stderr, "sms: none configured (CRIER_TWILIO_ACCOUNT_SID): texts wait in the outbox")
 		return nil

@@ -50,6 +50,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -127,6 +129,9 @@ type TwilioConfig struct {
 	// HTTPClient sends status callbacks and inbound webhooks. Nil means a client with a
 	// 5 second timeout.
 	HTTPClient *http.Client
+	// Dir, if set, receives every accepted text as a file (the "sandbox phone"), so the
+	// demo's user can read what was texted — a sign-up's confirmation code, say.
+	Dir string
 }
 
 // SentSMS is one message the sandbox accepted (answered 201).
@@ -495,6 +500,17 @@ func (s *TwilioServer) handleCreate(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	s.logger.DebugContext(r.Context(), "twilio sandbox accepted message", slog.String("provider_id", m.sent.SID))
+	if s.cfg.Dir != "" {
+		text := fmt.Sprintf("To: %s\nFrom: %s\nDate: %s\n\n%s\n", m.sent.To, m.sent.From, m.sent.At.Format(time.RFC1123Z), m.sent.Body)
+		name := filepath.Join(s.cfg.Dir, m.sent.At.UTC().Format("20060102T150405")+"-"+m.sent.SID+".txt")
+		err := os.MkdirAll(s.cfg.Dir, 0o700)
+		if err == nil {
+			err = os.WriteFile(name, []byte(text), 0o600)
+		}
+		if err != nil {
+			s.logger.Warn("twilio sandbox: text not written", slog.String("error", err.Error()))
+		}
+	}
 	s.writeMessage(w, http.StatusCreated, m)
 }
 

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -631,5 +633,29 @@ func TestTwilioSegments(t *testing.T) {
 				t.Errorf("twSegments = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestTwilioWritesTextsToDir: with Dir set, every accepted text is a file a demo user
+// can open (the sandbox phone); refused ones are not.
+func TestTwilioWritesTextsToDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sandbox-texts")
+	s := twTestServer(t, TwilioConfig{Dir: dir})
+	tc := twTestClient(t, s, twTestSID, twTestToken)
+	if _, err := tc.Api.CreateMessage(&openapi.CreateMessageParams{To: twPtr("+447700900123"), From: twPtr("+447700900999"),
+		Body: twPtr("Your code is 482913. Crier demo borough")}); err != nil {
+		t.Fatalf("CreateMessage: %v", err)
+	}
+	if _, err := tc.Api.CreateMessage(&openapi.CreateMessageParams{To: twPtr("+447700900001"), From: twPtr("+447700900999"),
+		Body: twPtr("refused: invalid number")}); err == nil {
+		t.Fatal("the magic invalid number was accepted")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.txt"))
+	if len(files) != 1 {
+		t.Fatalf("%d files in %s, want 1", len(files), dir)
+	}
+	b, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(b), "To: +447700900123") || !strings.Contains(string(b), "Your code is 482913.") {
+		t.Errorf("the text's file:\n%s", b)
 	}
 }
