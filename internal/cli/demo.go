@@ -55,7 +55,7 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 		return fmt.Errorf("seed demo borough: %w", err)
 	}
 	fmt.Fprintf(a.Stdout, "Demo borough ready: %d residents (%d new, %d already there).\n\n",
-		res.Rows, res.ContactsCreated, res.ContactsUpdated)
+		res.Rows, res.ContactsCreated, res.Imported-res.ContactsCreated)
 	reach, err := store.Reach(ctx, "general")
 	if err != nil {
 		return err
