@@ -48,6 +48,9 @@ type SMTPConfig struct {
 	// sign-up confirmations). A message that can't be written is refused with a
 	// temporary error, so the sender tries again.
 	Dir string
+	// Delay holds each message's reply after its final "." for this long: a slow relay,
+	// for tests of what a sender does while the provider takes its time.
+	Delay time.Duration
 }
 
 // ReceivedMessage is one message the sandbox accepted.
@@ -68,6 +71,7 @@ type SMTPServer struct {
 	ln     net.Listener
 
 	serveDone chan struct{}
+	closing   chan struct{} // closed by Close: a Delay stops waiting
 	stopCtx   func() bool
 	closeOnce sync.Once
 	closeErr  error
@@ -135,6 +139,7 @@ func StartSMTP(ctx context.Context, cfg SMTPConfig) (*SMTPServer, error) {
 		logger:    logger,
 		ln:        ln,
 		serveDone: make(chan struct{}),
+		closing:   make(chan struct{}),
 		started:   time.Now().UTC().Format("20060102-150405.000000000"),
 	}
 	srv := smtp.NewServer(smtpBackend{s: s})
@@ -175,6 +180,7 @@ func (s *SMTPServer) Close() error {
 		}
 		s.mu.Lock()
 		s.closed = true
+		close(s.closing)
 		waiters := s.waiters
 		s.waiters = nil
 		s.mu.Unlock()
@@ -354,6 +360,19 @@ func (s *SMTPServer) takeDropKept() bool {
 	return false
 }
 
+// slow waits out the configured Delay, or until the server closes.
+func (s *SMTPServer) slow() {
+	if s.cfg.Delay <= 0 {
+		return
+	}
+	t := time.NewTimer(s.cfg.Delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.closing:
+	}
+}
+
 // accept records one received message and wakes any WaitFor callers it satisfies.
 func (s *SMTPServer) accept(m *ReceivedMessage) {
 	if m != nil {
@@ -463,6 +482,7 @@ func (ss *smtpSession) Data(r io.Reader) error {
 		if _, err := io.Copy(io.Discard, r); err != nil {
 			return fmt.Errorf("read data: %w", err)
 		}
+		ss.s.slow()
 		ss.s.accept(nil)
 		return nil
 	}
@@ -470,6 +490,7 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	if _, err := ss.buf.ReadFrom(r); err != nil {
 		return fmt.Errorf("read data: %w", err)
 	}
+	ss.s.slow()
 	m := ReceivedMessage{
 		From: ss.from,
 		To:   append([]string(nil), ss.to...),
