@@ -41,12 +41,18 @@ type rig struct {
 
 func newRig(t *testing.T, residents int, extraCSV string) *rig {
 	t.Helper()
+	return newRigSMTP(t, residents, extraCSV, sandbox.SMTPConfig{Addr: "127.0.0.1:0"})
+}
+
+// newRigSMTP is newRig with the sandbox SMTP server configured by smtpCfg.
+func newRigSMTP(t *testing.T, residents int, extraCSV string, smtpCfg sandbox.SMTPConfig) *rig {
+	t.Helper()
 	ctx := context.Background()
 	d := dbtest.New(t)
 	if _, err := demo.Seed(ctx, d, demo.Options{Rows: residents, Seed: 5}, extraCSV); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sandbox.StartSMTP(ctx, sandbox.SMTPConfig{Addr: "127.0.0.1:0"})
+	srv, err := sandbox.StartSMTP(ctx, smtpCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,5 +470,64 @@ func TestPauseAndCancelMidSend(t *testing.T) {
 	r.db.Get(&cancelled, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'cancelled'`, c2.ID)
 	if cancelled == 0 || int64(sent) != r.smtp.Count()-before {
 		t.Fatalf("cancel mid-send: %d sent (%d arrived), %d cancelled", sent, r.smtp.Count()-before, cancelled)
+	}
+}
+
+// TestSlowRelayNeverLooksLikeADeadWorker sends through a relay that takes a quarter of a
+// second per message, with a 2-second lease and batches that take longer than the lease
+// to send, while the rescuer runs (issue 13, defect 1). Workers renew their leases while
+// they send, so the rescuer never takes a live worker's rows: every message arrives
+// once and is recorded sent, and none is unknown.
+func TestSlowRelayNeverLooksLikeADeadWorker(t *testing.T) {
+	r := newRigSMTP(t, 120, "", sandbox.SMTPConfig{Addr: "127.0.0.1:0", Delay: 250 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d := dispatch.New(dispatch.Config{Instance: "slow", Poll: 50 * time.Millisecond, Lease: 2 * time.Second,
+		Channels: map[dispatch.Channel]dispatch.ChannelConfig{
+			// 2 workers × 12 rows, one connection each at 0.25 s: 3 s a batch, longer than the lease.
+			dispatch.Email: {Sender: r.sender, Composer: r.composer, Workers: 2, Batch: 12},
+		}}, outbox.NewStore(r.db), r.campaign)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	c := bulletin("Slow relay")
+	r.start(t, c)
+	r.waitState(t, c.ID, campaign.Completed, 90*time.Second)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]int{}
+	rows, err := r.db.Query(`SELECT state, count(*) FROM outbox WHERE state <> 'suppressed' GROUP BY state`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		states[s] = n
+	}
+	rows.Close()
+	if len(states) != 1 || states["sent"] < 30 {
+		t.Fatalf("outbox states %v: every message must be recorded sent (and the test needs ≥ 30)", states)
+	}
+	var rescued int
+	r.db.Get(&rescued, `SELECT count(*) FROM message_events WHERE event IN ('unknown', 'requeued')`)
+	if rescued != 0 {
+		t.Errorf("the rescuer took %d rows from a live worker", rescued)
+	}
+	arrived := map[string]int{}
+	for _, m := range r.smtp.Messages() {
+		arrived[parseMessage(t, m.Data).outboxID]++
+	}
+	for id, n := range arrived {
+		if n > 1 {
+			t.Errorf("%s arrived %d times", id, n)
+		}
+	}
+	if len(arrived) != states["sent"] {
+		t.Errorf("%d distinct messages arrived, %d recorded sent", len(arrived), states["sent"])
 	}
 }

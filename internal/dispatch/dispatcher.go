@@ -187,6 +187,11 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 	if err != nil || len(items) == 0 {
 		return 0, err
 	}
+	// While the batch is in flight its leases are renewed every third of the lease, so a
+	// slow relay never makes this worker look dead to the rescuer (which would mark rows
+	// we are still sending "unknown" and tempt an officer to resend them).
+	stopRenew := d.renewWhileSending(dbctx, id)
+	defer stopRenew()
 	msgs, results, err := cc.Composer.Compose(dbctx, items)
 	if err != nil {
 		return 0, fmt.Errorf("compose: %w", err) // the lease expires and the rescuer requeues them
@@ -222,6 +227,32 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 			return len(items), nil
 		}
 		cur, results = next, results[:0]
+	}
+}
+
+// renewWhileSending renews worker's leases every third of the lease until the returned
+// function is called (which waits for the renewer to stop).
+func (d *Dispatcher) renewWhileSending(ctx context.Context, worker string) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(d.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := d.outbox.Renew(ctx, worker, d.cfg.Lease); err != nil && ctx.Err() == nil {
+					d.log.WarnContext(ctx, "could not renew leases; the rescuer may take rows still being sent", "worker", worker, "error", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
 	}
 }
 

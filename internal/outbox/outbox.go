@@ -312,6 +312,27 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 	return held, nil
 }
 
+// renewSQL extends the lease of the rows worker holds and has not settled. A row being
+// settled at that moment (locked by the worker's own settle) is skipped rather than
+// waited for: waiting could deadlock with that settle, and the row is leaving 'sending'.
+// A lease that has already run out is not renewed: it may be a dead process's under the
+// same instance name (CRIER_INSTANCE set by hand), and is the rescuer's.
+const renewSQL = `
+UPDATE outbox SET lease_until = now() + $2 * interval '1 millisecond'
+ WHERE id IN (SELECT id FROM outbox WHERE locked_by = $1 AND state = 'sending' AND lease_until > now()
+                 FOR UPDATE SKIP LOCKED)`
+
+// Renew extends by lease the leases of the rows worker is still sending, so that a slow
+// provider never makes a live worker look dead to the rescuer. It returns how many rows
+// it renewed.
+func (s *Store) Renew(ctx context.Context, worker string, lease time.Duration) (int64, error) {
+	r, err := s.db.ExecContext(ctx, renewSQL, worker, lease.Milliseconds())
+	if err != nil {
+		return 0, fmt.Errorf("renew leases: %w", err)
+	}
+	return r.RowsAffected()
+}
+
 // Rescue settles rows whose lease has expired — their worker died or lost the database.
 // A row never handed to a provider goes back to pending; a handed row becomes unknown.
 // It returns how many rows it requeued and how many it marked unknown.
