@@ -127,10 +127,25 @@ func (s *Server) renderSignupMobileLapsed(w http.ResponseWriter, row *signupRow)
 	s.render(w, http.StatusGone, "signup_status.html", page{Title: "Your code has expired", OrgName: s.brand.OrgName, Data: st})
 }
 
-// signupWaitingMobile locks the sign-up of the request's link and returns it when its
-// mobile waits for a code. Otherwise it shows the page that fits (the link's problem,
-// the expired code, or "already signed up") and returns nil.
-func (s *Server) signupWaitingMobile(w http.ResponseWriter, r *http.Request, tx *sqlx.Tx) *signupRow {
+// signupWaitingMobile begins a transaction, locks the sign-up of the request's link in
+// it and returns both when its mobile waits for a code; the caller ends the transaction.
+// Otherwise it shows the page that fits (the link's problem, the expired code, or
+// "already signed up"), ends the transaction and returns a nil row.
+func (s *Server) signupWaitingMobile(w http.ResponseWriter, r *http.Request) (*sqlx.Tx, *signupRow) {
+	tx, err := s.db.BeginTxx(r.Context(), nil)
+	if err != nil {
+		s.fail(w, r, err)
+		return nil, nil
+	}
+	row := s.lockWaitingMobile(w, r, tx)
+	if row == nil {
+		tx.Rollback()
+		return nil, nil
+	}
+	return tx, row
+}
+
+func (s *Server) lockWaitingMobile(w http.ResponseWriter, r *http.Request, tx *sqlx.Tx) *signupRow {
 	ctx := r.Context()
 	token := r.PathValue("token")
 	var row signupRow
@@ -177,16 +192,11 @@ func (s *Server) signupWaitingMobile(w http.ResponseWriter, r *http.Request, tx 
 func (s *Server) handleSignupCode(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	token := r.PathValue("token")
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer tx.Rollback()
-	row := s.signupWaitingMobile(w, r, tx)
+	tx, row := s.signupWaitingMobile(w, r)
 	if row == nil {
 		return
 	}
+	defer tx.Rollback()
 	st := s.signupCodeStatus(token, row)
 	typed := strings.Map(func(c rune) rune {
 		if c == ' ' || c == '-' {
@@ -204,7 +214,7 @@ func (s *Server) handleSignupCode(w http.ResponseWriter, r *http.Request) {
 		Hash  []byte `db:"code_hash"`
 		Tries int    `db:"wrong_tries"`
 	}
-	err = tx.GetContext(ctx, &c, `SELECT id, code_hash, wrong_tries FROM signup_mobile_codes WHERE signup_id = $1
+	err := tx.GetContext(ctx, &c, `SELECT id, code_hash, wrong_tries FROM signup_mobile_codes WHERE signup_id = $1
 		ORDER BY id DESC LIMIT 1 FOR UPDATE`, row.ID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -278,16 +288,11 @@ const voidCodeMessage = "That code no longer works: it was typed in wrongly 5 ti
 func (s *Server) handleSignupNewCode(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	token := r.PathValue("token")
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer tx.Rollback()
-	row := s.signupWaitingMobile(w, r, tx)
+	tx, row := s.signupWaitingMobile(w, r)
 	if row == nil {
 		return
 	}
+	defer tx.Rollback()
 	st := s.signupCodeStatus(token, row)
 	sender := s.smsSender()
 	if sender == nil {
@@ -328,16 +333,11 @@ func (s *Server) handleSignupNewCode(w http.ResponseWriter, r *http.Request) {
 // handleSignupSkipTexts forgets the mobile: updates come by email only.
 func (s *Server) handleSignupSkipTexts(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	defer tx.Rollback()
-	row := s.signupWaitingMobile(w, r, tx)
+	tx, row := s.signupWaitingMobile(w, r)
 	if row == nil {
 		return
 	}
+	defer tx.Rollback()
 	if err := s.forgetSignupMobile(ctx, tx, row.ID, false); err != nil {
 		s.fail(w, r, err)
 		return
