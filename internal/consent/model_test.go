@@ -3,9 +3,11 @@ package consent_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,18 +113,7 @@ func (w *world) points() []int64 {
 }
 
 func (w *world) anyTopic(r *rand.Rand) int64 {
-	ids := make([]int64, 0, len(w.topics))
-	for id := range w.topics {
-		ids = append(ids, id)
-	}
-	// map order is random but not seeded: sort for reproducible sequences
-	for i := range ids {
-		for j := i + 1; j < len(ids); j++ {
-			if ids[j] < ids[i] {
-				ids[i], ids[j] = ids[j], ids[i]
-			}
-		}
-	}
+	ids := slices.Sorted(maps.Keys(w.topics)) // sorted: sequences replay from their seed
 	return ids[r.IntN(len(ids))]
 }
 

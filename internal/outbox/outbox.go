@@ -23,7 +23,6 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
-	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/db"
 )
 
@@ -265,10 +264,7 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 		}
 	}
 	if len(deadIDs) > 0 {
-		var stopped []struct {
-			Point int64  `db:"contact_point_id"`
-			Why   string `db:"why"`
-		}
+		var stopped []providerStop
 		if err := tx.SelectContext(ctx, &stopped, `
 			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $5::text[]) AS v(id, st, why, mark)),
 			done AS (
@@ -285,15 +281,13 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 			      FROM done d WHERE d.mark = 'point' AND cp.id = d.contact_point_id AND cp.status = 'active')
 			-- The provider says the resident opted out (Twilio 21610: they texted STOP):
 			-- the consent ledger records it as their STOP, below.
-			SELECT DISTINCT contact_point_id, why FROM done
+			SELECT DISTINCT contact_point_id, why AS reason FROM done
 			 WHERE mark = 'optout' AND contact_point_id IS NOT NULL ORDER BY contact_point_id`,
 			pq.Array(deadIDs), pq.Array(deadState), pq.Array(deadWhy), worker, pq.Array(deadMark)); err != nil {
 			return nil, fmt.Errorf("record failures: %w", err)
 		}
-		for _, o := range stopped {
-			if _, err := consent.Stop(ctx, tx, []int64{o.Point}, consent.Source{Name: "provider reports opt-out: " + o.Why}); err != nil {
-				return nil, fmt.Errorf("record failures: %w", err)
-			}
+		if err := recordProviderStops(ctx, tx, stopped); err != nil {
+			return nil, fmt.Errorf("record failures: %w", err)
 		}
 	}
 	var held []int64

@@ -173,23 +173,37 @@ func (s *Store) applyLate(ctx context.Context, tx *sqlx.Tx, sids []string) error
 	if err != nil {
 		return fmt.Errorf("apply early statuses: %w", err)
 	}
-	var stopped []lateStop
+	var stopped []providerStop
 	if err := tx.StmtxContext(ctx, st).SelectContext(ctx, &stopped, pq.Array(sids)); err != nil {
 		return fmt.Errorf("apply early statuses: %w", err)
 	}
-	return recordLateStops(ctx, tx, stopped)
+	if err := recordProviderStops(ctx, tx, stopped); err != nil {
+		return fmt.Errorf("apply early statuses: %w", err)
+	}
+	return nil
 }
 
-// lateStop is a number whose late status says the resident opted out at the provider.
-type lateStop struct {
+// providerStop is a number the provider says opted out (Twilio 21610, or an opted-out
+// status), with the provider's reason.
+type providerStop struct {
 	Point  int64  `db:"contact_point_id"`
 	Reason string `db:"reason"`
 }
 
-func recordLateStops(ctx context.Context, q sqlx.QueryerContext, stopped []lateStop) error {
+// recordProviderStops records each as the resident's STOP through the consent ledger:
+// one statement per distinct reason.
+func recordProviderStops(ctx context.Context, q sqlx.QueryerContext, stopped []providerStop) error {
+	byReason := map[string][]int64{}
+	var reasons []string
 	for _, p := range stopped {
-		if _, err := consent.Stop(ctx, q, []int64{p.Point}, consent.Source{Name: "provider reports opt-out: " + p.Reason}); err != nil {
-			return fmt.Errorf("apply early statuses: %w", err)
+		if byReason[p.Reason] == nil {
+			reasons = append(reasons, p.Reason)
+		}
+		byReason[p.Reason] = append(byReason[p.Reason], p.Point)
+	}
+	for _, r := range reasons {
+		if _, err := consent.Stop(ctx, q, byReason[r], consent.Source{Name: "provider reports opt-out: " + r}); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -203,12 +217,12 @@ func (s *Store) ApplyLateStatuses(ctx context.Context) error {
 		return fmt.Errorf("apply late statuses: %w", err)
 	}
 	defer tx.Rollback()
-	var stopped []lateStop
+	var stopped []providerStop
 	if err := tx.SelectContext(ctx, &stopped, applyLateSQL, nil); err != nil {
 		return fmt.Errorf("apply late statuses: %w", err)
 	}
-	if err := recordLateStops(ctx, tx, stopped); err != nil {
-		return err
+	if err := recordProviderStops(ctx, tx, stopped); err != nil {
+		return fmt.Errorf("apply late statuses: %w", err)
 	}
 	return tx.Commit()
 }
