@@ -114,7 +114,10 @@ func TestImportAddressLines(t *testing.T) {
 	if original != "24 Heol y Dŵr\nCanton\nCardiff" {
 		t.Errorf("original address = %q", original)
 	}
-	// UPRN and Title are free attributes; the address lines are not.
+	// The UPRN is the door key (see uprn_test.go); the address lines are not attributes.
+	if got := count(t, d, `SELECT count(*) FROM addresses WHERE uprn <> ''`); got != len(councilDoors) {
+		t.Errorf("%d doors have a UPRN, want %d", got, len(councilDoors))
+	}
 	if got := count(t, d, `SELECT count(*) FROM contacts WHERE attributes ? 'address_line_1' OR attributes ? 'address_line_3'`); got != 0 {
 		t.Errorf("%d contacts kept address lines as attributes", got)
 	}

@@ -42,7 +42,10 @@ const (
 	FieldPostConsent   Field = "post_consent"
 	FieldTags          Field = "tags"
 	FieldDeliveryNotes Field = "delivery_notes"
-	FieldIgnore        Field = "ignore"
+	// FieldUPRN is the council gazetteer's Unique Property Reference Number: when a row
+	// gives one, it is the key of the door (see migrations/00010_uprn.sql).
+	FieldUPRN   Field = "uprn"
+	FieldIgnore Field = "ignore"
 	// Address lines hold a whole address as free text, read by ParseAddressLines into
 	// flat, house number, street and town. A file with a house number or street column
 	// of its own is read as before: its first address line is the street, its second
@@ -84,6 +87,7 @@ func init() {
 		FieldPostConsent:   {"postconsent", "postalconsent", "letterconsent", "consentpost", "consenttopost", "postoptin", "postpermission", "leafletconsent"},
 		FieldTags:          {"tags", "tag", "groups", "labels"},
 		FieldDeliveryNotes: {"deliverynotes", "deliveryinstructions", "deliverynote"},
+		FieldUPRN:          {"uprn", "uprnnumber", "uniquepropertyreferencenumber", "propertyuprn"},
 		// Columns of our own export that describe state the importer must not take from a
 		// file (a bounce is recorded by sending, not by a spreadsheet; ids are ours to give).
 		FieldIgnore: {"emailstatus", "mobilestatus", "crierid"},
@@ -128,7 +132,7 @@ func ParseField(s string) (Field, error) {
 var allFields = []Field{FieldFirstName, FieldLastName, FieldFullName, FieldEmail, FieldMobile, FieldPhone,
 	FieldFlat, FieldHouseNumber, FieldStreet, FieldTown, FieldPostcode, FieldWard, FieldLanguage,
 	FieldLargePrint, FieldAccessibility, FieldEmailConsent, FieldSMSConsent, FieldPostConsent,
-	FieldTags, FieldDeliveryNotes, FieldIgnore, FieldAddressLine1, FieldAddressLine2, FieldAddressLine3,
+	FieldTags, FieldDeliveryNotes, FieldUPRN, FieldIgnore, FieldAddressLine1, FieldAddressLine2, FieldAddressLine3,
 	FieldAddressLine4}
 
 // addressLine is the number of the address line field f names, or 0.

@@ -20,7 +20,7 @@ import (
 // field it came from.
 var ExportHeader = []string{"Crier ID", "First name", "Surname", "Email", "Email status", "Email consent",
 	"Mobile", "Mobile status", "SMS consent", "Phone", "Flat", "House number", "Street", "Town", "Postcode",
-	"Ward", "Post consent", "Preferred language", "Large print", "Accessibility", "Tags", "Delivery notes"}
+	"UPRN", "Ward", "Post consent", "Preferred language", "Large print", "Accessibility", "Tags", "Delivery notes"}
 
 // exportSQL flattens each contact to one row: the first email, mobile and other phone
 // (lowest id), their current consent for the topic (consent.Joins: one index probe per
@@ -32,7 +32,8 @@ SELECT c.id, c.first_name, c.last_name,
        coalesce(mob.value, '') AS mobile, coalesce(mob.status, '') AS mobile_status, coalesce(` + consent.Status("mobc") + `, '') AS sms_consent,
        coalesce(ph.value, '') AS phone,
        coalesce(a.flat, '') AS flat, coalesce(a.house_number, '') AS house_number, coalesce(a.street, '') AS street,
-       coalesce(a.town, '') AS town, coalesce(a.postcode, '') AS postcode, c.ward,
+       coalesce(a.town, '') AS town, coalesce(a.postcode, '') AS postcode,
+       coalesce(a.uprn, '') AS uprn, c.ward,
        coalesce(` + consent.Status("postc") + `, '') AS post_consent,
        c.preferred_language, c.large_print, array_to_string(c.accessibility_needs, ';') AS accessibility,
        array_to_string(c.tags, ';') AS tags, coalesce(a.delivery_notes, '') AS delivery_notes,
@@ -69,6 +70,7 @@ type exportRow struct {
 	Street        string `db:"street"`
 	Town          string `db:"town"`
 	Postcode      string `db:"postcode"`
+	UPRN          string `db:"uprn"`
 	Ward          string `db:"ward"`
 	PostConsent   string `db:"post_consent"`
 	Language      string `db:"preferred_language"`
@@ -153,7 +155,7 @@ func (s *Store) Export(ctx context.Context, w io.Writer, opts ExportOptions) (in
 			r.EmailStatus, consent[r.EmailConsent],
 			PhoneCell(r.Mobile, opts.Region), r.MobileStatus, consent[r.SMSConsent], PhoneCell(r.Phone, opts.Region),
 			Neutralise(r.Flat), Neutralise(r.HouseNumber), Neutralise(r.Street), Neutralise(r.Town),
-			Neutralise(r.Postcode), Neutralise(r.Ward), consent[r.PostConsent], Neutralise(r.Language), large,
+			Neutralise(r.Postcode), Neutralise(r.UPRN), Neutralise(r.Ward), consent[r.PostConsent], Neutralise(r.Language), large,
 			Neutralise(r.Accessibility), Neutralise(r.Tags), Neutralise(r.DeliveryNotes)}
 		attrs, err := attrCells(r.Attributes, keys)
 		if err != nil {

@@ -213,8 +213,10 @@ SELECT m.line, m.cid, 'address',
        trim(concat_ws(' ', nullif(a.flat, ''), nullif(a.house_number, ''), a.street) || ', ' || a.postcode),
        trim(concat_ws(' ', nullif(m.flat, ''), nullif(m.house_number, ''), m.street) || ', ' || m.postcode)
   FROM m JOIN contacts c ON c.id = m.cid JOIN households h ON h.id = c.household_id JOIN addresses a ON a.id = h.address_id
- WHERE m.street <> '' AND (a.postcode, lower(a.street), lower(a.house_number), lower(a.flat))
-       IS DISTINCT FROM (m.postcode, lower(m.street), lower(m.house_number), lower(m.flat))
+ WHERE m.street <> ''
+   AND CASE WHEN m.uprn <> '' AND a.uprn <> '' THEN m.uprn <> a.uprn
+            ELSE (a.postcode, lower(a.street), lower(a.house_number), lower(a.flat))
+                 IS DISTINCT FROM (m.postcode, lower(m.street), lower(m.house_number), lower(m.flat)) END
  ORDER BY 1, 3`
 
 // plannedChanges lists what the staged rows would change about residents on record.

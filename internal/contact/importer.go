@@ -117,6 +117,7 @@ CREATE TEMP TABLE import_rows (
     phone text COLLATE "C" NOT NULL, phone_type text, phone_fictional boolean NOT NULL,
     flat text COLLATE "C" NOT NULL, house_number text COLLATE "C" NOT NULL, street text COLLATE "C" NOT NULL,
     town text NOT NULL, postcode text COLLATE "C" NOT NULL, sector text COLLATE "C" NOT NULL, ward text COLLATE "C" NOT NULL,
+    uprn text COLLATE "C" NOT NULL,
     language text NOT NULL, large_print boolean, accessibility text NOT NULL, tags text NOT NULL,
     attributes jsonb NOT NULL, delivery_notes text NOT NULL, do_not_deliver boolean NOT NULL,
     email_consent boolean, sms_consent boolean, post_consent boolean
@@ -124,7 +125,7 @@ CREATE TEMP TABLE import_rows (
 
 var stageColumns = []string{"line", "first_name", "last_name", "email", "email_key",
 	"mobile", "mobile_type", "mobile_fictional", "phone", "phone_type", "phone_fictional",
-	"flat", "house_number", "street", "town", "postcode", "sector", "ward",
+	"flat", "house_number", "street", "town", "postcode", "sector", "ward", "uprn",
 	"language", "large_print", "accessibility", "tags", "attributes", "delivery_notes", "do_not_deliver",
 	"email_consent", "sms_consent", "post_consent"}
 

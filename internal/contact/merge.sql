@@ -7,15 +7,53 @@
 -- Temp tables are never auto-analysed, so the big ones are ANALYZEd by hand: without
 -- that the planner guesses and picks nested loops over a million rows.
 
--- Addresses: one row per door; the last row of the file about a door wins for town, ward
--- and notes (picked by hashing: sorting a million rows on four text keys is slower).
--- Door keys fold case in the "C" collation, i.e. ASCII letters only.
+-- Addresses with a UPRN: the UPRN is the door's key (migrations/00010_uprn.sql). A door
+-- on record without one, whose address matches, takes the file's UPRN rather than
+-- becoming a second door; then the last row of the file about each UPRN sets the door's
+-- address (a gazetteer's spelling corrects ours). Both steps touch nothing when the
+-- file has no UPRN column.
+UPDATE addresses a SET uprn = u.uprn, updated_at = now()
+  FROM (SELECT r.uprn, r.postcode, r.street, r.house_number, r.flat
+          FROM import_rows r
+          JOIN (SELECT max(line) AS line FROM import_rows WHERE uprn <> '' GROUP BY uprn) d ON d.line = r.line) u
+ WHERE a.uprn = '' AND a.postcode = u.postcode AND lower(a.street) = lower(u.street)
+   AND lower(a.house_number) = lower(u.house_number) AND lower(a.flat) = lower(u.flat)
+   AND NOT EXISTS (SELECT 1 FROM addresses b WHERE b.uprn = u.uprn)
+-- next
+INSERT INTO addresses (uprn, flat, house_number, street, town, postcode, postcode_sector, ward, delivery_notes, do_not_deliver)
+SELECT r.uprn, r.flat, r.house_number, r.street, r.town, r.postcode, r.sector, r.ward, r.delivery_notes, r.do_not_deliver
+  FROM import_rows r
+  JOIN (SELECT max(line) AS line FROM import_rows WHERE uprn <> '' GROUP BY uprn) d ON d.line = r.line
+ON CONFLICT (uprn) WHERE uprn <> '' DO UPDATE SET
+       flat = EXCLUDED.flat, house_number = EXCLUDED.house_number, street = EXCLUDED.street,
+       postcode = EXCLUDED.postcode, postcode_sector = EXCLUDED.postcode_sector,
+       town = CASE WHEN EXCLUDED.town <> '' THEN EXCLUDED.town ELSE addresses.town END,
+       ward = CASE WHEN EXCLUDED.ward <> '' THEN EXCLUDED.ward ELSE addresses.ward END,
+       delivery_notes = CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.delivery_notes ELSE addresses.delivery_notes END,
+       do_not_deliver = CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.do_not_deliver ELSE addresses.do_not_deliver END,
+       updated_at = now()
+ WHERE (addresses.flat, addresses.house_number, addresses.street, addresses.postcode,
+        addresses.town, addresses.ward, addresses.delivery_notes, addresses.do_not_deliver)
+       IS DISTINCT FROM (EXCLUDED.flat, EXCLUDED.house_number, EXCLUDED.street, EXCLUDED.postcode,
+                         CASE WHEN EXCLUDED.town <> '' THEN EXCLUDED.town ELSE addresses.town END,
+                         CASE WHEN EXCLUDED.ward <> '' THEN EXCLUDED.ward ELSE addresses.ward END,
+                         CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.delivery_notes ELSE addresses.delivery_notes END,
+                         CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.do_not_deliver ELSE addresses.do_not_deliver END)
+-- next
+-- Addresses without a UPRN: one row per door, keyed by (postcode, street, number, flat);
+-- the last row of the file about a door wins for town, ward and notes (picked by
+-- hashing: sorting a million rows on four text keys is slower). A door that has a UPRN
+-- and the same address is that door: no second one is made. Door keys fold case in the
+-- "C" collation, i.e. ASCII letters only.
 INSERT INTO addresses (flat, house_number, street, town, postcode, postcode_sector, ward, delivery_notes, do_not_deliver)
 SELECT r.flat, r.house_number, r.street, r.town, r.postcode, r.sector, r.ward, r.delivery_notes, r.do_not_deliver
   FROM import_rows r
-  JOIN (SELECT max(line) AS line FROM import_rows WHERE street <> ''
+  JOIN (SELECT max(line) AS line FROM import_rows WHERE street <> '' AND uprn = ''
          GROUP BY postcode, lower(street), lower(house_number), lower(flat)) d ON d.line = r.line
-ON CONFLICT (postcode, lower(street), lower(house_number), lower(flat)) DO UPDATE SET
+ WHERE NOT EXISTS (SELECT 1 FROM addresses u
+                    WHERE u.uprn <> '' AND u.postcode = r.postcode AND lower(u.street) = lower(r.street)
+                      AND lower(u.house_number) = lower(r.house_number) AND lower(u.flat) = lower(r.flat))
+ON CONFLICT (postcode, lower(street), lower(house_number), lower(flat)) WHERE uprn = '' DO UPDATE SET
        town = CASE WHEN EXCLUDED.town <> '' THEN EXCLUDED.town ELSE addresses.town END,
        ward = CASE WHEN EXCLUDED.ward <> '' THEN EXCLUDED.ward ELSE addresses.ward END,
        delivery_notes = CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.delivery_notes ELSE addresses.delivery_notes END,
@@ -27,12 +65,28 @@ ON CONFLICT (postcode, lower(street), lower(house_number), lower(flat)) DO UPDAT
                          CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.delivery_notes ELSE addresses.delivery_notes END,
                          CASE WHEN EXCLUDED.delivery_notes <> '' THEN EXCLUDED.do_not_deliver ELSE addresses.do_not_deliver END)
 -- next
+-- Each row's door: by UPRN; else the door without a UPRN at that address; else the
+-- (first) door with a UPRN at that address.
 CREATE TEMP TABLE import_addr ON COMMIT DROP AS
 SELECT r.line, a.id AS address_id
+  FROM import_rows r JOIN addresses a ON a.uprn = r.uprn
+ WHERE r.uprn <> ''
+UNION ALL
+SELECT r.line, a.id
   FROM import_rows r
   JOIN addresses a ON a.postcode = r.postcode AND lower(a.street) = lower(r.street)
                   AND lower(a.house_number) = lower(r.house_number) AND lower(a.flat) = lower(r.flat)
- WHERE r.street <> ''
+ WHERE r.street <> '' AND r.uprn = '' AND a.uprn = ''
+UNION ALL
+SELECT r.line, min(a.id)
+  FROM import_rows r
+  JOIN addresses a ON a.postcode = r.postcode AND lower(a.street) = lower(r.street)
+                  AND lower(a.house_number) = lower(r.house_number) AND lower(a.flat) = lower(r.flat)
+ WHERE r.street <> '' AND r.uprn = '' AND a.uprn <> ''
+   AND NOT EXISTS (SELECT 1 FROM addresses b
+                    WHERE b.uprn = '' AND b.postcode = r.postcode AND lower(b.street) = lower(r.street)
+                      AND lower(b.house_number) = lower(r.house_number) AND lower(b.flat) = lower(r.flat))
+ GROUP BY r.line
 -- next
 INSERT INTO households (address_id)
 SELECT DISTINCT address_id FROM import_addr

@@ -695,3 +695,27 @@ func checkEmailDomain(in, domain string) error {
 	}
 	return nil
 }
+
+// NormalizeUPRN checks a Unique Property Reference Number, the council gazetteer's key
+// for a property: a whole number of up to 12 digits. It comes back without the leading
+// zeros some systems pad it with, so "000010012345" and "10012345" name one door.
+func NormalizeUPRN(raw string) (string, error) {
+	s := normTrim(raw)
+	if s == "" {
+		return "", invalidf("UPRN is empty")
+	}
+	if strings.ContainsAny(s, "eE") && strings.ContainsAny(s, ".+") {
+		return "", invalidf("%q looks like a UPRN a spreadsheet turned into a rounded number (scientific notation): format the UPRN column as text and export again", s)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		return "", invalidf("%q is not a UPRN: a UPRN is a whole number of up to 12 digits", s)
+	}
+	u := strings.TrimLeft(s, "0")
+	if u == "" {
+		return "", invalidf("%q is not a UPRN: UPRNs start at 1", s)
+	}
+	if len(u) > 12 {
+		return "", invalidf("%q is not a UPRN: a UPRN has at most 12 digits", s)
+	}
+	return u, nil
+}

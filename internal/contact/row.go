@@ -20,6 +20,7 @@ type stageRow struct {
 	phoneFictional                        bool
 	flat, houseNumber, street, town       string
 	postcode, sector, ward                string
+	uprn                                  string
 	language                              string
 	largePrint                            *bool
 	accessibility, tags                   string
@@ -32,7 +33,7 @@ type stageRow struct {
 func (r *stageRow) values() []any {
 	return []any{r.line, r.firstName, r.lastName, r.email, r.emailKey,
 		r.mobile, r.mobileType, r.mobileFictional, r.phone, r.phoneType, r.phoneFictional,
-		r.flat, r.houseNumber, r.street, r.town, r.postcode, r.sector, r.ward,
+		r.flat, r.houseNumber, r.street, r.town, r.postcode, r.sector, r.ward, r.uprn,
 		r.language, r.largePrint, r.accessibility, r.tags, string(r.attributes), r.deliveryNotes, r.doNotDeliver,
 		r.emailConsent, r.smsConsent, r.postConsent}
 }
@@ -140,6 +141,16 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 			r.postcode, r.sector = pc.Code, pc.Sector
 		case FieldWard:
 			r.ward = v
+		case FieldUPRN:
+			if v == "" {
+				continue
+			}
+			u, err := NormalizeUPRN(v)
+			if err != nil {
+				bad(c, raw, err)
+				continue
+			}
+			r.uprn = u
 		case FieldLanguage:
 			if v == "" {
 				continue
@@ -176,6 +187,9 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 			r.doNotDeliver = strings.Contains(l, "do not deliver") || strings.Contains(l, "don't deliver")
 		default:
 			if key, ok := strings.CutPrefix(string(c.Field), string(FieldAttr)); ok && v != "" {
+				// A free attribute keeps its line breaks (a Notes cell, or the
+				// address lines an export writes back): only its ends are trimmed.
+				v = cleanText(raw)
 				if attrs == nil {
 					attrs = map[string]string{}
 				}
@@ -221,6 +235,9 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 		case r.street == "":
 			errs = append(errs, n.rowError(line, FieldStreet, "a postal address needs a street and a postcode"))
 		}
+	}
+	if r.uprn != "" && !hasAddress && len(errs) == 0 {
+		errs = append(errs, n.rowError(line, FieldUPRN, "UPRN %s needs the address as well (at least the street and postcode): leaflets print the address, not the UPRN", r.uprn))
 	}
 	if len(errs) == 0 && r.emailKey == "" && r.mobile == "" && r.phone == "" && !hasAddress {
 		errs = append(errs, &InputError{File: n.file, Line: line,
@@ -291,21 +308,36 @@ func (n *normaliser) rowError(line int, f Field, format string, args ...any) *In
 // cleanCell trims the spaces, non-breaking spaces and zero-width characters spreadsheets
 // leave around values, and folds runs of white space to one space.
 func cleanCell(s string) string {
+	s = trimCell(s)
+	if !strings.ContainsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' || r == '\u00a0' }) &&
+		!strings.Contains(s, "  ") {
+		return s
+	}
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\u00a0", " ")), " ")
+}
+
+// cleanText is cleanCell for free text that may span lines: the ends are trimmed and
+// line breaks written as CRLF or CR become LF; spaces inside are kept as written.
+func cleanText(s string) string {
+	if strings.ContainsRune(s, '\r') {
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+	}
+	return trimCell(s)
+}
+
+// trimCell trims a cell's ends and undoes Neutralise: a cell we exported as '=...,
+// '-... or ”=... reads back as written.
+func trimCell(s string) string {
 	if s == "" {
 		return s
 	}
 	s = strings.TrimFunc(s, func(r rune) bool {
 		return unicode.IsSpace(r) || r == '\u200b' || r == '\ufeff' || r == '\u00a0'
 	})
-	// Undo Neutralise: a cell we exported as '=..., '-... or ''=... reads back as written.
 	if u := strings.TrimLeft(s, "'"); len(u) < len(s) && u != "" && strings.ContainsRune(formulaStarts, rune(u[0])) {
 		s = s[1:]
 	}
-	if !strings.ContainsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == '\t' || r == '\u00a0' }) &&
-		!strings.Contains(s, "  ") {
-		return s
-	}
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\u00a0", " ")), " ")
+	return s
 }
 
 // parseYesNo reads a consent or flag cell; empty means "not stated" (nil).
