@@ -51,7 +51,7 @@ func BenchmarkCount(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 			b.Logf("%s: %+v", tc.name, c)
 			if os.Getenv("SEGMENT_EXPLAIN") != "" {
-				q, args := segment.CountQuery(tc.rule, 1, tc.purpose)
+				q, args := segment.CountQuery(tc.rule, segment.DefaultTopic, 1, tc.purpose)
 				tx, err := d.BeginTxx(ctx, nil)
 				if err != nil {
 					b.Fatal(err)

@@ -41,10 +41,62 @@ func CompileFrom(r Rule, firstArg int) (Query, error) {
 	return Query{SQL: sql, Args: b.args}, nil
 }
 
+// reachFunc answers a reachable leaf (channel "email", "sms", "post" or "any") or a topic
+// leaf (channel "") about topic from an aggregate the enclosing query already computes
+// over each contact's points: it returns that expression, or false where it can't.
+type reachFunc func(topic, channel string) (string, bool)
+
+// compileGrouped compiles r for a query that groups contacts c by id and aggregates
+// their points (Count): reachable and topic leaves that reach can answer become
+// aggregate expressions, so the points are read once rather than once more in a
+// subquery. where goes in the query's WHERE, having in its HAVING ("" for none): the
+// parts of a top-level "all" that need no aggregate stay in WHERE and still narrow the
+// scan.
+func compileGrouped(r Rule, firstArg int, reach reachFunc) (where, having string, args []any, err error) {
+	if err := r.Validate(); err != nil {
+		return "", "", nil, fmt.Errorf("compile segment: %w", err)
+	}
+	if r.IsEmpty() {
+		return "TRUE", "", nil, nil
+	}
+	b := &builder{next: firstArg, reach: reach}
+	parts := []Rule{r}
+	if r.All != nil {
+		parts = r.All
+	}
+	var w, h []string
+	for _, p := range parts {
+		b.aggregated = false
+		sql := b.node(p)
+		if b.aggregated {
+			h = append(h, sql)
+		} else {
+			w = append(w, sql)
+		}
+	}
+	where = "TRUE"
+	if len(w) > 0 {
+		where = strings.Join(w, " AND ")
+	}
+	return where, strings.Join(h, " AND "), b.args, nil
+}
+
 // builder collects arguments while a tree is compiled.
 type builder struct {
-	args []any
-	next int
+	args       []any
+	next       int
+	reach      reachFunc // nil: every leaf is a predicate over c
+	aggregated bool      // a leaf since the flag was cleared compiled to an aggregate
+}
+
+// reachLeaf is reach's answer for a leaf about topic and channel, if any.
+func (b *builder) reachLeaf(topic, channel string) (string, bool) {
+	if b.reach == nil {
+		return "", false
+	}
+	sql, ok := b.reach(topic, channel)
+	b.aggregated = b.aggregated || ok
+	return sql, ok
 }
 
 // arg adds a value and returns its placeholder.
@@ -194,12 +246,18 @@ func (b *builder) leaf(r Rule) string {
 			return "c.tags <> '{}' AND c.tags @> " + b.arg(pq.Array(mapStrings(r.Value, strings.TrimSpace))) + "::text[]"
 		}
 	case "topic":
+		if sql, ok := b.reachLeaf(r.Value.(string), ""); ok {
+			return sql
+		}
 		topic := fmt.Sprintf(topicIDSQL, b.arg(r.Value.(string)))
 		return fmt.Sprintf(reachSQL, topic, "TRUE")
 	case "reachable":
 		t := r.Topic
 		if t == "" {
 			t = DefaultTopic
+		}
+		if sql, ok := b.reachLeaf(t, r.Value.(string)); ok {
+			return sql
 		}
 		topic := fmt.Sprintf(topicIDSQL, b.arg(t))
 		return fmt.Sprintf(reachSQL, topic, reachChannels[r.Value.(string)])

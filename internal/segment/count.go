@@ -97,7 +97,7 @@ type exclusion struct {
 // countPrefix and countSuffix are Count's query around the segment's predicate;
 // countExclusions are what its counts after the first six stand for, in order. They
 // are assembled once from the fixed fragments above: no value is ever part of them.
-var countPrefix, countSuffix, countExclusions = buildCountSQL()
+var countPrefix, countMask, countReachBits, countExclusions = buildCountSQL()
 
 // buildCountSQL gives every fact about a contact point a bit: "usable for email",
 // "an email that bounced", ... A point's facts are summed into a mask (distinct
@@ -105,7 +105,12 @@ var countPrefix, countSuffix, countExclusions = buildCountSQL()
 // points, and every number is a count FILTER over the contacts' masks. One integer per
 // contact keeps the aggregation small enough to hash in the default work_mem, where a
 // row of twenty booleans per contact was sorted on disk.
-func buildCountSQL() (prefix, suffix string, excl []exclusion) {
+//
+// Four more bits say whether a point is usable for the reachable and topic leaves of the
+// segment's own rules (an active point, consent granted for the topic, whatever the
+// purpose), so that a rule such as "reachable by email" about the counted topic is
+// answered from the mask (compileGrouped) instead of reading every point again.
+func buildCountSQL() (prefix, mask string, reach map[string]int, excl []exclusion) {
 	var terms, counts []string
 	bit := func(cond string) int {
 		b := 1 << len(terms)
@@ -136,23 +141,53 @@ func buildCountSQL() (prefix, suffix string, excl []exclusion) {
 			excl = append(excl, exclusion{reason: "landline only"})
 		}
 	}
+	reach = map[string]int{}
+	for _, ch := range []string{"email", "sms", "post"} {
+		reach[ch] = bit(fmt.Sprintf("cp.status = 'active' AND (%s) AND cur.status = 'granted'", reachChannels[ch]))
+	}
+	reach["any"] = reach["email"] | reach["sms"] | reach["post"]
+	reach[""] = bit("cp.status = 'active' AND cur.status = 'granted'")
 	// The segment's predicate filters the scan of contacts (its subqueries run once,
 	// hashed), each contact's points look up their current consent for the topic
 	// (consent.Joins: an index probe per point, whatever the statistics say), and
 	// contacts with no points at all count with an empty mask.
+	mask = `coalesce(bit_or(` + strings.Join(terms, "\n                        + ") + `), 0)`
 	prefix = `SELECT count(*),
        ` + strings.Join(counts, ",\n       ") + `
-  FROM (SELECT c.id,
-               coalesce(bit_or(` + strings.Join(terms, "\n                        + ") + `), 0) AS m
+  FROM (SELECT c.id, ` + mask + ` AS m
           FROM contacts c
           LEFT JOIN contact_points cp ON cp.contact_id = c.id
           LEFT JOIN addresses a ON a.id = cp.address_id
 ` + consent.Joins("cp.id", "$1", "k") + `
          CROSS JOIN LATERAL (SELECT ` + consent.Status("k") + ` AS status) cur
          WHERE `
-	suffix = `
-         GROUP BY c.id) x`
-	return prefix, suffix, excl
+	return prefix, mask, reach, excl
+}
+
+// countQuery is Count's query for r about topic (its id is $1, the purpose $2) and the
+// rule's arguments, numbered from $3.
+func countQuery(r Rule, topic string) (string, []any, error) {
+	where, having, args, err := compileGrouped(r, 3, countReach(topic))
+	if err != nil {
+		return "", nil, err
+	}
+	q := countPrefix + where + "\n         GROUP BY c.id"
+	if having != "" {
+		q += "\n        HAVING " + having
+	}
+	return q + ") x", args, nil
+}
+
+// countReach answers the segment's reachable and topic leaves about the counted topic
+// from the count's mask (see buildCountSQL).
+func countReach(topic string) reachFunc {
+	return func(t, channel string) (string, bool) {
+		b, ok := countReachBits[channel]
+		if !ok || t != topic {
+			return "", false
+		}
+		return fmt.Sprintf("(%s & %d) <> 0", countMask, b), true
+	}
 }
 
 // Count compiles r and counts its audience in one query: how many contacts match, and
@@ -165,7 +200,7 @@ func (s *Store) Count(ctx context.Context, r Rule, topic string, purpose string)
 	if purpose != PurposeService && purpose != PurposeMarketing {
 		return Count{}, fmt.Errorf("count segment: purpose %q must be %s or %s: %w", purpose, PurposeService, PurposeMarketing, ErrInvalid)
 	}
-	q, err := CompileFrom(r, 3)
+	query, ruleArgs, err := countQuery(r, topic)
 	if err != nil {
 		return Count{}, fmt.Errorf("count segment: %w", err)
 	}
@@ -174,7 +209,7 @@ func (s *Store) Count(ctx context.Context, r Rule, topic string, purpose string)
 		return Count{}, fmt.Errorf("count segment: %w", err)
 	}
 
-	args := append([]any{topicID, purpose == PurposeMarketing}, q.Args...)
+	args := append([]any{topicID, purpose == PurposeMarketing}, ruleArgs...)
 	nums := make([]int, 6+len(countExclusions))
 	dest := make([]any, len(nums))
 	for i := range nums {
@@ -188,7 +223,7 @@ func (s *Store) Count(ctx context.Context, r Rule, topic string, purpose string)
 	if _, err := tx.ExecContext(ctx, countSettings); err != nil {
 		return Count{}, fmt.Errorf("count segment: settings: %w", err)
 	}
-	if err := tx.QueryRowContext(ctx, countPrefix+q.SQL+countSuffix, args...).Scan(dest...); err != nil {
+	if err := tx.QueryRowContext(ctx, query, args...).Scan(dest...); err != nil {
 		return Count{}, fmt.Errorf("count segment: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
