@@ -38,7 +38,7 @@ func (a *App) runBench(ctx context.Context, args []string) error {
 }
 
 func (a *App) runBenchImport(ctx context.Context, args []string) error {
-	fs := a.flags("bench import", "[flags]", "Generate a messy council-style CSV, import it end to end into a scratch database\n(created and dropped on the configured or private server), re-import it, and print a table.")
+	fs := a.flags("bench import", "[flags]", "Generate a messy council-style CSV of full rows (email, mobile, address, three\nconsent columns, tags), import it end to end into a scratch database\n(created and dropped on the configured or private server), re-import it, and print a table.")
 	a.Config.RegisterFlags(fs)
 	rows := fs.Int("rows", 1_000_000, "rows in the generated file")
 	if err := parse(fs, args[1:]); err != nil {
@@ -86,8 +86,12 @@ func (a *App) runBenchImport(ctx context.Context, args []string) error {
 	fmt.Fprintln(a.Stdout, "|---|---:|---:|---:|---:|---|")
 	for _, r := range results {
 		secs := r.res.Duration.Seconds()
-		fmt.Fprintf(a.Stdout, "| %s | %d | %.1f | %.0f | %.0f | 1M rows ≤ 60 s, ≤ 300 MB |\n",
-			r.name, r.res.Rows, secs, float64(r.res.Rows)/secs, float64(r.rss)/(1<<20))
+		target := "1M rows ≤ 40 s, ≤ 200 MB"
+		if r.name != results[0].name {
+			target = "1M rows ≤ 30 s"
+		}
+		fmt.Fprintf(a.Stdout, "| %s | %d | %.1f | %.0f | %.0f | %s |\n",
+			r.name, r.res.Rows, secs, float64(r.res.Rows)/secs, float64(r.rss)/(1<<20), target)
 	}
 	return nil
 }
@@ -97,7 +101,7 @@ func writeMessy(path string, rows int) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := demo.WriteCSV(f, demo.Options{Rows: rows, Seed: 42, Messy: true}); err != nil {
+	if err := demo.WriteCSV(f, demo.Options{Rows: rows, Seed: 42, Messy: true, Full: true}); err != nil {
 		f.Close()
 		return 0, fmt.Errorf("generate: %w", err)
 	}

@@ -10,7 +10,8 @@ import (
 	"github.com/lib/pq"
 )
 
-// Who is who. An import matches people by email, then mobile, then other phone; a row
+// Who is who. An import matches people by email, then mobile, then other phone (a
+// landline only for a row with no email or mobile: a household shares it); a row
 // whose keys lead to different people, or that would rename someone found only by a
 // number, is a conflict: merging it would silently turn one resident into another
 // ("Andrew Kavanagh became Renée O'Brien, now with two emails"). Conflicts are reported
@@ -56,6 +57,7 @@ WITH m AS (
       LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
       LEFT JOIN contact_points mo ON r.mobile <> '' AND mo.kind = 'phone' AND mo.value = r.mobile
       LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
+                                AND (r.phone_type IS DISTINCT FROM 'landline' OR (r.email_key = '' AND r.mobile = ''))
      WHERE e.contact_id IS NOT NULL OR mo.contact_id IS NOT NULL OR p.contact_id IS NOT NULL
 ), keyed AS (
     -- The email says one person, a number another.
@@ -199,6 +201,7 @@ WITH m AS (
       LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
       LEFT JOIN contact_points mo ON r.mobile <> '' AND mo.kind = 'phone' AND mo.value = r.mobile
       LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
+                                AND (r.phone_type IS DISTINCT FROM 'landline' OR (r.email_key = '' AND r.mobile = ''))
      WHERE coalesce(e.contact_id, mo.contact_id, p.contact_id) IS NOT NULL
 )
 SELECT m.line, m.cid AS contact_id, 'name' AS what, trim(c.first_name || ' ' || c.last_name) AS was,

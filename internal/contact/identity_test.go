@@ -157,3 +157,31 @@ func TestDryRunListsChangesToResidentsOnRecord(t *testing.T) {
 		t.Fatal("a dry run changed residents")
 	}
 }
+
+// TestImportLandlineIsTheHousehold: a family's home phone is on each member's row. A
+// new email beside it is a new person, not a conflict and not a merge; a row with only
+// the landline still finds the resident on record; and re-importing the file changes
+// nothing.
+func TestImportLandlineIsTheHousehold(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	s := contact.NewStore(d, nil)
+	first := writeFile(t, "family.csv", "First name,Surname,Email,Phone\r\n"+
+		"Gwen,Price,gwen@example.org,029 2018 0001\r\n")
+	if _, err := s.Import(ctx, contact.ImportOptions{Path: first}); err != nil {
+		t.Fatal(err)
+	}
+	second := writeFile(t, "family2.csv", "First name,Surname,Email,Phone\r\n"+
+		"Gwen,Price,gwen@example.org,029 2018 0001\r\n"+
+		"Huw,Price,huw@example.org,029 2018 0001\r\n"+ // a new email beside the family's phone
+		"Gwen,Price,,029 2018 0001\r\n") // only the phone: Gwen
+	for range 2 {
+		res, err := s.Import(ctx, contact.ImportOptions{Path: second})
+		if err != nil {
+			t.Fatalf("import: %v (%v)", err, res.Errors)
+		}
+	}
+	if got, want := names(t, d), "Gwen Price:+442920180001,gwen@example.org; Huw Price:huw@example.org"; got != want {
+		t.Errorf("residents = %q, want %q", got, want)
+	}
+}

@@ -93,7 +93,9 @@ SELECT DISTINCT address_id FROM import_addr
 ON CONFLICT (address_id) DO NOTHING
 -- next
 -- Match people already known: by email first, then by mobile, then by other phone, then
--- -- for residents reached only on paper -- the same name at the same door. Every join is
+-- -- for residents reached only on paper -- the same name at the same door. A landline
+-- is a household's, not a person's: it finds only a row with no email and no mobile of
+-- its own (a new email beside the family's home phone is a new person). Every join is
 -- on a unique key (or grouped to one), so each row of the file appears once.
 CREATE TEMP TABLE import_known ON COMMIT DROP AS
 SELECT r.line, coalesce(e.contact_id, m.contact_id, p.contact_id, n.contact_id) AS contact_id, ia.address_id
@@ -102,6 +104,7 @@ SELECT r.line, coalesce(e.contact_id, m.contact_id, p.contact_id, n.contact_id) 
   LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
   LEFT JOIN contact_points m ON r.mobile <> '' AND m.kind = 'phone' AND m.value = r.mobile
   LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
+                                AND (r.phone_type IS DISTINCT FROM 'landline' OR (r.email_key = '' AND r.mobile = ''))
   LEFT JOIN (SELECT h.address_id, lower(c.first_name) AS fn, lower(c.last_name) AS ln, min(c.id) AS contact_id
                FROM contacts c JOIN households h ON h.id = c.household_id
               WHERE h.address_id IN (SELECT address_id FROM import_addr)

@@ -50,6 +50,10 @@ type Options struct {
 	// capitals, delivery notes with a line break in them, and CRLF line
 	// endings. Every row still holds valid values: only their spelling varies.
 	Messy bool
+	// Full gives every row an email, a mobile (unique, outside the drama range, so
+	// that no two residents share one), a full address, all three consent columns and
+	// tags, as a council's complete mailing list does: the import benchmark's rows.
+	Full bool
 }
 
 // Ward is one of the demo borough's wards.
@@ -294,6 +298,9 @@ func (g *generator) person(grp *group, surname *[2]nameForm, head bool, a *addre
 	}
 
 	ch := g.pick(g.channels[:])
+	if g.opts.Full {
+		ch = chanBoth
+	}
 	hasEmail := ch == chanEmail || ch == chanBoth
 	hasMobile := ch == chanMobile || ch == chanBoth
 
@@ -303,7 +310,9 @@ func (g *generator) person(grp *group, surname *[2]nameForm, head bool, a *addre
 	}
 	rec[colMobile] = ""
 	if hasMobile {
-		if g.opts.Messy || g.nMobile < dramaNumbers {
+		if g.opts.Full {
+			rec[colMobile] = g.fullMobile()
+		} else if g.opts.Messy || g.nMobile < dramaNumbers {
 			n := g.mobiles[g.nMobile%dramaNumbers]
 			g.nMobile++
 			rec[colMobile] = w.mobiles[n][g.phoneFormat()]
@@ -348,7 +357,7 @@ func (g *generator) person(grp *group, surname *[2]nameForm, head bool, a *addre
 		rec[colEmailConsent] = g.yesNo(g.chance(850))
 	}
 	rec[colSMSConsent] = ""
-	if hasMobile {
+	if hasMobile || g.opts.Full {
 		rec[colSMSConsent] = g.yesNo(g.chance(800))
 	}
 	yes, no := 520, 380
@@ -365,6 +374,25 @@ func (g *generator) person(grp *group, surname *[2]nameForm, head bool, a *addre
 	}
 
 	rec[colTags] = g.tags(postOnly || largePrint, a.block)
+	if g.opts.Full {
+		if rec[colPostConsent] == "" {
+			rec[colPostConsent] = g.no()
+		}
+		if rec[colTags] == "" {
+			rec[colTags] = "residents"
+		}
+	}
+}
+
+// fullMobile returns the current row's own mobile number in the 07400 range (valid,
+// not one of Ofcom's drama numbers, so never flagged fictional), written the ways
+// spreadsheets do.
+func (g *generator) fullMobile() string {
+	n := fmt.Sprintf("0740%07d", (g.row+1)%10_000_000) // 11 digits: 07400 123456
+	if g.opts.Messy && g.chance(300) {
+		return "+44 " + n[1:5] + " " + n[5:]
+	}
+	return n[:5] + " " + n[5:]
 }
 
 // email returns a unique address for the current row: a pattern of the
