@@ -453,13 +453,19 @@ func checkPrintable(doors []door) error {
 	return nil
 }
 
-// addressLines is how an address is written on a leaflet's panel.
+// addressLines is how an address is written on a leaflet's panel: a house name has a
+// line of its own ("The Old Rectory", then "Church Lane"), as Royal Mail writes it; a
+// number goes before the street ("14A High Street").
 func addressLines(a rounds.Address) []string {
 	var lines []string
 	if a.Flat != "" {
 		lines = append(lines, a.Flat)
 	}
-	lines = append(lines, strings.TrimSpace(a.HouseNumber+" "+a.Street))
+	if a.HouseNumber != "" && (a.HouseNumber[0] < '0' || a.HouseNumber[0] > '9') {
+		lines = append(lines, a.HouseNumber, a.Street)
+	} else {
+		lines = append(lines, strings.TrimSpace(a.HouseNumber+" "+a.Street))
+	}
 	if a.Town != "" {
 		lines = append(lines, a.Town)
 	}
