@@ -174,6 +174,8 @@ func (a *App) printImportSummary(r *contact.ImportResult) {
 		fmt.Fprintf(a.Stdout, "  %d rows would be skipped as invalid (listed above; no rejects file is written on a dry run)\n", r.Rejected)
 	case r.Rejected > 0:
 		fmt.Fprintf(a.Stdout, "  %d rows skipped as invalid; written with reasons to %s\n", r.Rejected, r.RejectsPath)
+	case r.RejectsPath != "":
+		fmt.Fprintf(a.Stdout, "  the skipped rows are written with reasons to %s\n", r.RejectsPath)
 	}
 	if r.ImportID != 0 {
 		fmt.Fprintf(a.Stdout, "  recorded as import #%d\n", r.ImportID)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -353,6 +354,34 @@ func (s *sourceFile) reader(done *countingReader) io.Reader {
 		_, _ = br.Discard(3)
 	}
 	return br
+}
+
+// records reads the file again from the start and returns the records that begin on
+// the given lines, each with its problem.
+func (s *sourceFile) records(problems map[int]string) ([]rawRecord, error) {
+	if len(problems) == 0 {
+		return nil, nil
+	}
+	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(s.reader(&countingReader{}))
+	cr.FieldsPerRecord = -1
+	var out []rawRecord
+	for first := true; len(out) < len(problems); first = false {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		line, _ := cr.FieldPos(0)
+		if p, ok := problems[line]; ok && !first {
+			out = append(out, rawRecord{line: line, fields: rec, problem: p})
+		}
+	}
+	return out, nil
 }
 
 // countingReader counts bytes read so progress can be told against the file size.

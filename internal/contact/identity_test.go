@@ -2,7 +2,10 @@ package contact_test
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -183,5 +186,60 @@ func TestImportLandlineIsTheHousehold(t *testing.T) {
 	}
 	if got, want := names(t, d), "Gwen Price:+442920180001,gwen@example.org; Huw Price:huw@example.org"; got != want {
 		t.Errorf("residents = %q, want %q", got, want)
+	}
+}
+
+// Rows left out for their conflicts are in the rejects file with their reasons, as the
+// council wrote them, beside the invalid ones: under --skip-invalid and --conflicts skip.
+func TestSkippedConflictsAreInTheRejectsFile(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		opts contact.ImportOptions
+		want []string // line numbers in the rejects file
+	}{
+		{"skip invalid", contact.ImportOptions{SkipInvalid: true}, []string{"2", "4", "5", "6", "8"}},
+		{"conflicts skip", contact.ImportOptions{Conflicts: contact.ConflictsSkip}, []string{"2", "4", "5", "6"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, s, _ := identityWorld(t)
+			file := identityFile
+			if tc.opts.SkipInvalid {
+				file += "Huw,Bevan,not-an-email,\r\n" // 8: invalid
+			}
+			path := writeFile(t, "council.csv", file)
+			opts := tc.opts
+			opts.Path = path
+			opts.RejectsPath = filepath.Join(t.TempDir(), "rejects.csv")
+			res, err := s.Import(ctx, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.RejectsPath != opts.RejectsPath {
+				t.Fatalf("rejects written to %q, want %q", res.RejectsPath, opts.RejectsPath)
+			}
+			f, err := os.Open(opts.RejectsPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			recs, err := csv.NewReader(f).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var lines []string
+			for _, r := range recs[1:] {
+				lines = append(lines, r[len(r)-2])
+				if !strings.Contains(r[len(r)-1], "conflict") && r[len(r)-2] != "8" {
+					t.Errorf("line %s's reason %q does not say conflict", r[len(r)-2], r[len(r)-1])
+				}
+			}
+			if strings.Join(lines, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("rejects file lines %q, want %q", lines, tc.want)
+			}
+			if recs[1][0] != "Renée" || recs[1][2] != "renee@example.net" {
+				t.Errorf("line 2 written as %q, want the cells as the file had them", recs[1])
+			}
+		})
 	}
 }

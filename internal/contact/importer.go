@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -208,6 +209,7 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 	if err != nil {
 		return res, s.finishAudit(importID, res, err)
 	}
+	var skipped []*InputError // conflicting rows left out of the import
 	if res.Rejected == 0 || opts.SkipInvalid {
 		conflicts, err := checkIdentities(ctx, tx, opts.Name, cols, opts)
 		if err != nil {
@@ -221,6 +223,7 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 		}
 		if opts.Conflicts != ConflictsNew {
 			res.Imported -= distinctLines(conflicts)
+			skipped = conflicts
 		}
 	}
 	if opts.DryRun && (res.Rejected == 0 || opts.SkipInvalid) {
@@ -234,10 +237,18 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 		return res, s.finishAudit(importID, res, ErrRejected)
 	}
 	// A dry run writes nothing, not even the rejects file: the report lists every reject.
-	if res.Rejected > 0 && !opts.DryRun {
+	// The rejects file holds every row left out, the conflicting ones too (read again
+	// from the file: the import keeps only the invalid rows' cells).
+	if (res.Rejected > 0 || len(skipped) > 0) && !opts.DryRun {
 		if opts.RejectsPath == "" {
 			opts.RejectsPath = strings.TrimSuffix(opts.Path, filepath.Ext(opts.Path)) + ".rejects.csv"
 		}
+		more, err := src.records(describeByLine(skipped))
+		if err != nil {
+			return res, s.finishAudit(importID, res, fmt.Errorf("write rejects: %w", err))
+		}
+		rejects = append(rejects, more...)
+		slices.SortFunc(rejects, func(a, b rawRecord) int { return a.line - b.line })
 		if err := writeRejects(opts.RejectsPath, header, rejects); err != nil {
 			return res, s.finishAudit(importID, res, fmt.Errorf("write rejects: %w", err))
 		}

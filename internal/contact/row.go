@@ -398,6 +398,19 @@ func joinList(v string, lower bool) string {
 	return strings.Join(out, ";")
 }
 
+// describeByLine groups errs by line and describes each line's problems.
+func describeByLine(errs []*InputError) map[int]string {
+	by := map[int][]*InputError{}
+	for _, e := range errs {
+		by[e.Line] = append(by[e.Line], e)
+	}
+	out := make(map[int]string, len(by))
+	for line, es := range by {
+		out[line] = describe(es)
+	}
+	return out
+}
+
 // describe joins a row's problems for the rejects file.
 func describe(errs []*InputError) string {
 	parts := make([]string, len(errs))
