@@ -680,15 +680,22 @@ type importReport struct {
 	ProblemsNote string // "2 problems (invalid rows)"
 	Result       *contact.ImportResult
 	Columns      []string
+	// Conflicts are the rows that looked like someone else, skipped or imported as new
+	// people (by the officer's choice); Changes, on a dry run, what the file would change
+	// about residents on record.
+	Conflicts     []string
+	ConflictsNote string
+	Changes       []string
 }
 
 type contactImportData struct {
 	MaxMB       int
 	DryRun      bool
 	SkipInvalid bool
-	Report      importReport   // the form shown again: what was wrong with the file
-	Job         *importJobView // the job page: the import's progress, then its report
-	Gone        bool           // the job page of an import whose progress is no longer known
+	Conflicts   contact.ConflictPolicy // what to do with rows that look like someone else
+	Report      importReport           // the form shown again: what was wrong with the file
+	Job         *importJobView         // the job page: the import's progress, then its report
+	Gone        bool                   // the job page of an import whose progress is no longer known
 	Recent      []importAudit
 }
 
@@ -750,6 +757,12 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	contactsNoStore(w)
 	sess := sessionOf(r)
 	d := contactImportData{DryRun: r.PostFormValue("dry_run") != "", SkipInvalid: r.PostFormValue("skip_invalid") != ""}
+	policy, err := contact.ParseConflictPolicy(r.PostFormValue("conflicts"))
+	if err != nil {
+		s.importRender(w, r, http.StatusUnprocessableEntity, "Choose what to do with rows that look like someone else.", d)
+		return
+	}
+	d.Conflicts = policy
 	file, hdr, err := r.FormFile("file")
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -798,7 +811,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 
 	job := s.imports.start(sess.User.ID, name, d.DryRun, d.SkipInvalid)
 	opts := contact.ImportOptions{Path: path, Name: name, DryRun: d.DryRun, SkipInvalid: d.SkipInvalid,
-		RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email, Progress: job.record}
+		Conflicts: policy, RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email, Progress: job.record}
 	started = true
 	// The import runs on if the officer's browser goes away, so that an upload ends
 	// all-or-nothing and shows up under "Recent imports".
@@ -847,6 +860,9 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 		default:
 			msg += fmt.Sprintf(", or choose “Skip invalid rows” to import the %d valid rows.", valid)
 		}
+		if slices.ContainsFunc(res.Errors, func(e *contact.InputError) bool { return errors.Is(e, contact.ErrConflict) }) {
+			msg += " Rows that look like someone else can also be skipped, or imported as new residents: see “Rows that look like someone else” below."
+		}
 		rep.Error = msg
 		return rep
 	case errors.As(err, &inputErr):
@@ -881,6 +897,29 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 	}
 	if len(res.Errors) > 0 {
 		rep.Problems, rep.ProblemsNote = importProblems(res.Errors, "skipped")
+	}
+	if len(res.Conflicts) > 0 {
+		what := "skipped"
+		if opts.Conflicts == contact.ConflictsNew {
+			what = "imported as new residents, without the other resident’s email or number"
+		}
+		rep.Conflicts, _ = importProblems(res.Conflicts, "")
+		rows, verb := fmt.Sprintf("%d rows", len(rep.Conflicts)), "looked like someone else and were"
+		if len(rep.Conflicts) == 1 {
+			rows = "1 row"
+		}
+		if opts.DryRun {
+			verb = "look like someone else and would be"
+			if len(rep.Conflicts) == 1 {
+				verb = "looks like someone else and would be"
+			}
+		} else if len(rep.Conflicts) == 1 {
+			verb = "looked like someone else and was"
+		}
+		rep.ConflictsNote = fmt.Sprintf("%s %s %s", rows, verb, what)
+	}
+	for _, c := range res.Changes {
+		rep.Changes = append(rep.Changes, c.String())
 	}
 	return rep
 }

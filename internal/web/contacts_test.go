@@ -189,8 +189,12 @@ func uploadResponse(t *testing.T, c *http.Client, u, csrf, name, content string,
 	if csrf != "" {
 		mw.WriteField("csrf", csrf)
 	}
-	for _, o := range opts {
-		mw.WriteField(o, "1")
+	for _, o := range opts { // "dry_run", or "conflicts=skip"
+		name, value, ok := strings.Cut(o, "=")
+		if !ok {
+			value = "1"
+		}
+		mw.WriteField(name, value)
 	}
 	if name != "" {
 		fw, err := mw.CreateFormFile("file", name)

@@ -215,3 +215,48 @@ func TestContactsImportJobNeedsItsOfficer(t *testing.T) {
 	}
 	r.checkLogs(t)
 }
+
+// TestContactsImportConflictChoice: an officer chooses what happens to rows that look like
+// someone else. By default they stop the import, with a pointer to the choice; skipped,
+// they are listed and the rest imported; a dry run lists the changes to residents on
+// record.
+func TestContactsImportConflictChoice(t *testing.T) {
+	r := newContactsRig(t)
+	c := r.officer(t)
+	csrf := officerCSRF(t, c, r.srv.URL)
+	_, b := importFile(t, c, r.srv.URL, csrf, "on-record.csv", "First name,Surname,Email,Mobile\n"+
+		"Andrew,Kavanagh,andrew@example.org,07700 900229\n")
+	if !strings.Contains(b, `id="import-result"`) {
+		t.Fatalf("the residents on record were not imported:\n%s", b)
+	}
+	if _, _, form := page(t, c, r.srv.URL+"/contacts/import"); !strings.Contains(form, `name="conflicts" value="skip"`) {
+		t.Fatal("the import form offers no choice for rows that look like someone else")
+	}
+	file := "First name,Surname,Email,Mobile\n" +
+		"Renée,O'Brien,renee@example.net,07700 900229\n" + // Andrew's mobile, another name
+		"Zoë,Adebayo,zoe@example.org,07700 900301\n"
+	before := r.count(t)
+
+	_, b = importFile(t, c, r.srv.URL, csrf, "council.csv", file)
+	if !strings.Contains(b, "Nothing was imported") || !strings.Contains(b, "Rows that look like someone else can also be skipped") {
+		t.Errorf("by default a conflict stops the import and points to the choice:\n%s", b)
+	}
+	if n := r.count(t); n != before {
+		t.Fatalf("a rejected file imported %d contacts", n-before)
+	}
+
+	_, b = importFile(t, c, r.srv.URL, csrf, "council.csv", file, "conflicts=skip")
+	conflicts := regexp.MustCompile(`(?s)<ul id="import-conflicts">(.*?)</ul>`).FindStringSubmatch(b)
+	if conflicts == nil || !strings.Contains(b, "1 row looked like someone else and was skipped") ||
+		!strings.Contains(html.UnescapeString(conflicts[1]), `council.csv:2:4 (Mobile): conflict: "+447700900229" is resident #`) {
+		t.Errorf("skipped conflicts are not listed:\n%s", b)
+	}
+	if n := r.count(t); n != before+1 {
+		t.Errorf("skipping the conflict imported %d contacts, want 1 (Zoë)", n-before)
+	}
+
+	_, b = importFile(t, c, r.srv.URL, csrf, "rename.csv", "First name,Surname,Email\nAndrew,Kavanagh-Hughes,andrew@example.org\n", "dry_run")
+	if !strings.Contains(html.UnescapeString(b), `is renamed from "Andrew Kavanagh" to "Andrew Kavanagh-Hughes"`) {
+		t.Errorf("a dry run does not list the change to a resident on record:\n%s", b)
+	}
+}
