@@ -28,9 +28,11 @@ func (a *App) runBench(ctx context.Context, args []string) error {
 			return a.runBenchLeaflets(ctx, args)
 		case "fresh":
 			return a.runBenchFresh(ctx, args)
+		case "sink":
+			return a.runBenchSink(ctx, args)
 		}
 	}
-	fmt.Fprintln(a.Stderr, "Usage: crier bench import [--rows N]\n       crier bench send [--contacts N] [--send N]\n       crier bench sms [--rate N] [--window 30s] [--inbound N]\n       crier bench leaflets [--leaflets N]\n       crier bench fresh [--rows N]")
+	fmt.Fprintln(a.Stderr, "Usage: crier bench import [--rows N]\n       crier bench send [--send N]\n       crier bench sms [--rate N] [--window 30s] [--inbound N]\n       crier bench leaflets [--leaflets N]\n       crier bench fresh [--rows N]")
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
@@ -128,20 +130,36 @@ func peakRSS() int64 {
 // database on it for a benchmark, and returns it with a function that closes it and
 // drops it (unless keep, in which case its URL is printed).
 func (a *App) scratchDB(ctx context.Context, keep bool) (*sqlx.DB, func(), error) {
-	d, err := a.openDB(ctx, schemaAny)
+	sc, err := a.scratchDatabase(ctx, keep)
 	if err != nil {
 		return nil, nil, err
+	}
+	return sc.pool, sc.done, nil
+}
+
+// scratch is a benchmark's scratch database: its pool, its URL (for child processes) and
+// the function that closes and drops it.
+type scratch struct {
+	pool *sqlx.DB
+	url  string
+	done func()
+}
+
+func (a *App) scratchDatabase(ctx context.Context, keep bool) (*scratch, error) {
+	d, err := a.openDB(ctx, schemaAny)
+	if err != nil {
+		return nil, err
 	}
 	serverURL := a.Config.DatabaseURL
 	if d.local != nil {
 		serverURL = d.local.URL()
 	}
-	scratch, drop, err := db.CreateScratch(ctx, serverURL, "crier_bench")
+	scratchURL, drop, err := db.CreateScratch(ctx, serverURL, "crier_bench")
 	if err != nil {
 		d.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	pool, err := db.Open(ctx, scratch)
+	pool, err := db.Open(ctx, scratchURL)
 	if err == nil {
 		_, err = db.Migrate(ctx, pool, nil)
 	}
@@ -150,7 +168,7 @@ func (a *App) scratchDB(ctx context.Context, keep bool) (*sqlx.DB, func(), error
 			pool.Close()
 		}
 		if keep {
-			fmt.Fprintf(a.Stderr, "scratch database kept: %s\n", db.Redact(scratch))
+			fmt.Fprintf(a.Stderr, "scratch database kept: %s\n", db.Redact(scratchURL))
 		} else {
 			cctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
@@ -162,7 +180,7 @@ func (a *App) scratchDB(ctx context.Context, keep bool) (*sqlx.DB, func(), error
 	}
 	if err != nil {
 		done()
-		return nil, nil, err
+		return nil, err
 	}
-	return pool, done, nil
+	return &scratch{pool: pool, url: scratchURL, done: done}, nil
 }

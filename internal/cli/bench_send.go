@@ -1,29 +1,29 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"net"
+	"io"
 	"os"
-	"runtime/pprof"
+	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
-	"github.com/crierhq/crier/internal/dispatch"
-	"github.com/crierhq/crier/internal/email"
-	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/sandbox"
 	"github.com/crierhq/crier/internal/segment"
 )
 
-// benchSendWard is the ward whose residents the send benchmark mails. Every one of them
-// has an active address and a granted consent, so the run sends exactly --send messages;
-// the suppression paths (withdrawn, bounced, no consent, no email) are spread over the
-// other wards, which the one-million snapshot covers.
+// benchSendWard is the ward of the send benchmark's mailing list.
 const benchSendWard = "Millbrook"
 
 const benchBulletin = `# Your bin collection day is changing
@@ -46,157 +46,400 @@ Collections move by one day in the week after a bank holiday. The [full calendar
 
 Thank you for recycling, {{first_name | "neighbour"}}.`
 
-// benchSetupSQL creates the residents set-based: contact ids are 1..$1 in a fresh
-// database, the first $2 live in the send ward, and among the others one in 50 has
-// withdrawn consent, one has a bounced address, one never gave consent and one has no
-// email at all, so the snapshot exercises every suppression path.
-var benchSetupSQL = []string{
-	`INSERT INTO contacts (first_name, last_name, ward)
-	 SELECT (ARRAY['Amira','Ben','Chloé','Dev','Eilidh','Femi','Grace','Hamza','Iwona','Jack',
-	               'Kofi','Leah','Mohammed','Niamh','Olu','Priya','Rhys','Siobhan','Tomasz','Zara'])[1 + n % 20],
-	        (ARRAY['Adebayo','Brown','Chen','Davies','Evans','Fraser','Green','Hughes','Islam','Jones',
-	               'Khan','Lewis','Murphy','Nowak','O''Brien','Patel','Roberts','Smith','Taylor','Walsh'])[1 + (n / 20) % 20],
-	        CASE WHEN n <= $2 THEN 'Millbrook'
-	             ELSE (ARRAY['Ashgrove','Brookside','Castle','Dene','Eastfield','Fairmead','Greenhill','Highcross','Ivybridge'])[1 + n % 9]
-	        END
-	   FROM generate_series(1, $1::bigint) n`,
-	`INSERT INTO contact_points (contact_id, kind, value, status, status_reason)
-	 SELECT n, 'email', 'resident' || n || '@example.org',
-	        CASE WHEN n > $2 AND n % 50 = 1 THEN 'bounced' ELSE 'active' END,
-	        CASE WHEN n > $2 AND n % 50 = 1 THEN 'bench: hard bounce' ELSE '' END
-	   FROM generate_series(1, $1::bigint) n
-	  WHERE NOT (n > $2 AND n % 50 = 3)`,
-	`INSERT INTO consents (contact_point_id, topic_id, status, source, recorded_at)
-	 SELECT cp.id, t.id, 'granted', 'bench setup', now() - interval '30 days'
-	   FROM contact_points cp, topics t
-	  WHERE t.slug = 'general' AND NOT (cp.contact_id > $1 AND cp.contact_id % 50 = 2)`,
-	`INSERT INTO consents (contact_point_id, topic_id, status, source, recorded_at)
-	 SELECT cp.id, t.id, 'withdrawn', 'bench setup', now() - interval '1 day'
-	   FROM contact_points cp, topics t
-	  WHERE t.slug = 'general' AND cp.contact_id > $1 AND cp.contact_id % 50 = 0`,
-}
-
 func (a *App) runBenchSend(ctx context.Context, args []string) error {
-	fs := a.flags("bench send", "[flags]", "Snapshot a campaign to a million residents into the outbox, then send a personalised\n"+
-		"e-bulletin to one ward through the real outbox, composer and go-mail sender to a discarding\n"+
-		"sandbox SMTP server on loopback, in a scratch database, and print a table.")
+	fs := a.flags("bench send", "[flags]", "Send a personalised e-bulletin the way an officer does, into a scratch database: import\n"+
+		"a mailing list, make a segment and a campaign, start `crier serve` as its own process with an\n"+
+		"SMTP sink in another (`crier bench sink`), then `campaign send` and time it to the last\n"+
+		"message recorded, and print a table. Nothing is ANALYZEd by hand.")
 	a.Config.RegisterFlags(fs)
-	contacts := fs.Int("contacts", 1_000_000, "residents in the scratch database (all in the snapshot)")
-	send := fs.Int("send", 100_000, "residents of the ward the e-bulletin is sent to")
-	workers := fs.Int("workers", 12, "email workers")
-	batch := fs.Int("batch", 200, "rows claimed at once per worker")
-	conns := fs.Int("conns", 12, "pooled SMTP connections")
-	skipSnapshot := fs.Bool("skip-snapshot", false, "skip the one-million snapshot (send only)")
+	send := fs.Int("send", 100_000, "residents on the mailing list (every one gets the e-bulletin)")
+	workers := fs.Int("workers", 0, "CRIER_EMAIL_WORKERS for crier serve (0: crier's default)")
+	conns := fs.Int("conns", 0, "CRIER_SMTP_CONNECTIONS for crier serve (0: crier's default)")
 	keep := fs.Bool("keep", false, "keep the scratch database (its URL is printed) for inspection")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the send to this file")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if *send > *contacts {
-		return usagef("--send (%d) must not exceed --contacts (%d)", *send, *contacts)
-	}
-	pool, done, err := a.scratchDB(ctx, *keep)
+	sc, err := a.scratchDatabase(ctx, *keep)
 	if err != nil {
 		return err
 	}
-	defer done()
-
-	t0 := time.Now()
-	for i, q := range benchSetupSQL {
-		args := []any{*contacts, *send}
-		if i >= 2 {
-			args = args[1:] // the consents take only the send ward's size
-		}
-		if _, err := pool.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("bench setup: %w", err)
-		}
-	}
-	if _, err := pool.ExecContext(ctx, `ANALYZE`); err != nil {
+	defer sc.done()
+	pool := sc.pool
+	dir, err := os.MkdirTemp("", "crier-bench-")
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Stderr, "setup: %d residents in %.1fs\n", *contacts, time.Since(t0).Seconds())
+	defer os.RemoveAll(dir)
 
-	type row struct {
-		step    string
-		rows    int
-		secs    float64
-		rate    string
-		rss     int64
-		target  string
-		comment string
+	// The mailing list, imported as an officer imports it.
+	path := filepath.Join(dir, "mailing-list.csv")
+	if err := writeSendList(path, *send); err != nil {
+		return err
 	}
-	var table []row
-	cs := campaign.NewStore(pool, nil)
-
-	if !*skipSnapshot {
-		c := &campaign.Campaign{Name: "Winter newsletter (bench)", Purpose: "marketing", Strategy: "best",
-			ChannelOrder: []string{"email"}, EmailSubject: "{{first_name}}, your winter newsletter", EmailBody: benchBulletin,
-			SenderName: "Millbrook Council", SenderEmail: "news@council.example"}
-		runID, dur, tally, err := benchStart(ctx, cs, c)
-		if err != nil {
-			return err
-		}
-		rows := 0
-		for _, n := range tally {
-			rows += n
-		}
-		table = append(table, row{"snapshot: StartDue → outbox.Enqueue", rows, dur.Seconds(),
-			fmt.Sprintf("%.0f rows/s", float64(rows)/dur.Seconds()), peakRSS(), "1M ≤ 20 s",
-			fmt.Sprintf("pending %d, suppressed %d", tally["pending"], rows-tally["pending"])})
-		// Take the snapshot's rows out of the queue (as an officer would by cancelling), so
-		// the send below works on an outbox holding a million settled rows of history.
-		t1 := time.Now()
-		if err := cs.Cancel(ctx, c.ID, "bench"); err != nil {
-			return err
-		}
-		if _, err := pool.ExecContext(ctx, `VACUUM ANALYZE outbox`); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.Stderr, "snapshot run %d cancelled and vacuumed in %.1fs\n", runID, time.Since(t1).Seconds())
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	bar := a.newProgress(st.Size(), "import", "rows")
+	imp, err := contact.NewStore(pool, a.logger()).Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
+		Progress: func(p contact.Progress) { bar.set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
+	bar.finish()
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 
-	// The send: a service e-bulletin to one ward.
 	seg, err := segment.NewStore(pool).Create(ctx, benchSendWard+" ward", "", segment.Rule{Field: "ward", Op: "eq", Value: benchSendWard}, "bench")
 	if err != nil {
 		return err
 	}
+	cs := campaign.NewStore(pool, nil)
 	c := &campaign.Campaign{Name: "Bin day (bench)", Purpose: "service", Strategy: "best", SegmentID: &seg.ID,
 		ChannelOrder: []string{"email"}, EmailSubject: "{{first_name}}, your bin day is changing", EmailBody: benchBulletin,
 		SenderName: "Millbrook Neighbourhood Services", SenderEmail: "bins@council.example"}
-	runID, dur, tally, err := benchStart(ctx, cs, c)
+	if err := cs.Create(ctx, c, "general", "bench"); err != nil {
+		return err
+	}
+
+	sink, err := a.startBenchSink(ctx)
 	if err != nil {
 		return err
 	}
-	want := tally["pending"]
-	fmt.Fprintf(a.Stderr, "send run %d: %d pending (snapshot %.1fs)\n", runID, want, dur.Seconds())
-
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
+	defer sink.stop()
+	env := []string{"DATABASE_URL=" + sc.url, "CRIER_SMTP_URL=smtp://" + sink.addr + "?tls=none",
+		"CRIER_HTTP_ADDR=127.0.0.1:0", "CRIER_DATA_DIR=" + dir, "CRIER_INSTANCE=bench", "CRIER_LOG_LEVEL=warn",
+		"CRIER_PUBLIC_URL=https://crier.council.example", "CRIER_ORG_NAME=Millbrook Council",
+		"CRIER_ORG_ADDRESS=Town Hall, High Street, Millbrook MB1 1AA", "CRIER_FROM=Millbrook Council <news@council.example>",
+		"CRIER_LIST_DOMAIN=news.council.example", "CRIER_LINK_KEY=" + strings.Repeat("6b", 32)}
+	if *workers > 0 {
+		env = append(env, "CRIER_EMAIL_WORKERS="+strconv.Itoa(*workers))
 	}
-	res, err := a.benchDispatch(ctx, pool, runID, want, *workers, *batch, *conns)
-	pprof.StopCPUProfile()
+	if *conns > 0 {
+		env = append(env, "CRIER_SMTP_CONNECTIONS="+strconv.Itoa(*conns))
+	}
+	srv, err := startBenchServe(ctx, env)
 	if err != nil {
 		return err
 	}
-	table = append(table, row{"send: claim → compose → handed → SMTP → complete", res.settled, res.dur.Seconds(),
-		fmt.Sprintf("%.0f msgs/s", float64(res.settled)/res.dur.Seconds()), peakRSS(), "≥ 7,000 msgs/s, ≤ 200 MB",
-		fmt.Sprintf("sent %d, sink received %d; SMTP sink in-process", res.sent, res.received)})
+	defer srv.stop()
 
-	fmt.Fprintf(a.Stdout, "crier bench send: %d residents; e-bulletin to %d (workers %d, batch %d, SMTP connections %d)\n\n",
-		*contacts, *send, *workers, *batch, *conns)
-	fmt.Fprintln(a.Stdout, "| step | rows | seconds | rate | peak RSS (MB) | target | notes |")
-	fmt.Fprintln(a.Stdout, "|---|---:|---:|---:|---:|---|---|")
-	for _, r := range table {
-		fmt.Fprintf(a.Stdout, "| %s | %d | %.1f | %s | %.0f | %s | %s |\n",
-			r.step, r.rows, r.secs, r.rate, float64(r.rss)/(1<<20), r.target, r.comment)
+	// campaign send, then watch the outbox until the last message is recorded.
+	fmt.Fprintf(a.Stderr, "crier serve (pid %d) and the SMTP sink (pid %d) are running; sending\n", srv.cmd.Process.Pid, sink.cmd.Process.Pid)
+	t0 := time.Now()
+	if err := cs.Schedule(ctx, c.ID, time.Time{}, "bench", checkContent); err != nil {
+		return err
 	}
+	run, err := watchSend(ctx, pool, c.ID, t0, a.newProgress(int64(imp.ContactsCreated), "send", "messages"), srv)
+	if err != nil {
+		return err
+	}
+	rss := srv.peakRSS()
+	srv.stop()
+	received, err := sink.stop()
+	if err != nil {
+		return err
+	}
+
+	total := run.last.Sub(t0).Seconds()
+	fmt.Fprintf(a.Stdout, "crier bench send: %d residents imported, an e-bulletin to each; crier serve and the SMTP sink each in their own process\n\n", *send)
+	fmt.Fprintln(a.Stdout, "| step | messages | seconds | rate | peak RSS (MB) | target |")
+	fmt.Fprintln(a.Stdout, "|---|---:|---:|---:|---:|---|")
+	fmt.Fprintf(a.Stdout, "| import the mailing list | %d | %.1f | %.0f rows/s | %.0f | |\n", imp.Rows, imp.Duration.Seconds(),
+		float64(imp.Rows)/imp.Duration.Seconds(), float64(peakRSS())/(1<<20))
+	fmt.Fprintf(a.Stdout, "| campaign send → snapshot in the outbox | %d | %.1f | | | |\n", run.total, run.snapshot.Sub(t0).Seconds())
+	for i, q := range run.quarters {
+		fmt.Fprintf(a.Stdout, "| sending, %s quarter | %d | %.1f | %.0f msgs/s | | no decay |\n", []string{"first", "second", "third", "last"}[i],
+			q.n, q.secs, float64(q.n)/q.secs)
+	}
+	fmt.Fprintf(a.Stdout, "| **campaign send → last message recorded** | %d | %.1f | **%.0f msgs/s** | %.0f (crier serve) | ≥ 10,000 msgs/s, ≤ 150 MB |\n",
+		run.sent, total, float64(run.sent)/total, float64(rss)/(1<<20))
+	fmt.Fprintf(a.Stdout, "\nrecorded: %d sent, %d unknown, %d failed, %d other; the sink received %d\n", run.sent, run.unknown, run.failed,
+		run.total-run.sent-run.unknown-run.failed, received)
+	if run.sent != run.total || received != int64(run.sent) {
+		return fmt.Errorf("bench send: %d messages, %d recorded sent, %d received: every message must be sent once and recorded", run.total, run.sent, received)
+	}
+	return nil
+}
+
+// writeSendList writes a mailing list of n residents of the send ward, each with an email
+// address and email consent.
+func writeSendList(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	first := []string{"Amira", "Ben", "Chloé", "Dev", "Eilidh", "Femi", "Grace", "Hamza", "Iwona", "Jack",
+		"Kofi", "Leah", "Mohammed", "Niamh", "Olu", "Priya", "Rhys", "Siobhan", "Tomasz", "Zara"}
+	last := []string{"Adebayo", "Brown", "Chen", "Davies", "Evans", "Fraser", "Green", "Hughes", "Islam", "Jones",
+		"Khan", "Lewis", "Murphy", "Nowak", "O'Brien", "Patel", "Roberts", "Smith", "Taylor", "Walsh"}
+	fmt.Fprint(w, "Email,First name,Surname,Ward,Email consent\r\n")
+	for i := range n {
+		fmt.Fprintf(w, "resident%d@example.org,%s,%s,%s,Yes\r\n", i+1, first[i%len(first)], last[(i/len(first))%len(last)], benchSendWard)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// sendRun is what the outbox said while a campaign was sent.
+type sendRun struct {
+	total, sent, unknown, failed int
+	snapshot, last               time.Time
+	quarters                     []quarter
+}
+
+type quarter struct {
+	n    int
+	secs float64
+}
+
+// watchSend polls the campaign's outbox rows until none is waiting, and works out when
+// the snapshot landed, how fast each quarter of the messages went, and when the last one
+// was recorded (its updated_at).
+func watchSend(ctx context.Context, pool *sqlx.DB, campaignID int64, t0 time.Time, bar *progress, srv *benchProc) (sendRun, error) {
+	var run sendRun
+	type sample struct {
+		at   time.Time
+		done int
+	}
+	var samples []sample
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return run, ctx.Err()
+		case <-srv.exited:
+			return run, fmt.Errorf("crier serve stopped: %s", srv.tail())
+		case <-tick.C:
+		}
+		var total, open int
+		if err := pool.QueryRowxContext(ctx, `SELECT count(*), count(*) FILTER (WHERE state IN ('pending', 'sending'))
+			FROM outbox WHERE campaign_id = $1`, campaignID).Scan(&total, &open); err != nil {
+			return run, err
+		}
+		now := time.Now()
+		if total > 0 && run.snapshot.IsZero() {
+			run.snapshot = now
+		}
+		samples = append(samples, sample{now, total - open})
+		bar.set(int64(total-open), int64(max(total, 1)), int64(total-open), "sending")
+		if total > 0 && open == 0 {
+			break
+		}
+		if now.Sub(t0) > 30*time.Minute {
+			return run, fmt.Errorf("bench send: %d of %d messages still waiting after 30 minutes", open, total)
+		}
+	}
+	bar.finish()
+	if err := pool.QueryRowxContext(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 'sent'),
+		count(*) FILTER (WHERE state = 'unknown'), count(*) FILTER (WHERE state = 'failed'), max(updated_at)
+		FROM outbox WHERE campaign_id = $1`, campaignID).Scan(&run.total, &run.sent, &run.unknown, &run.failed, &run.last); err != nil {
+		return run, err
+	}
+	// Quarters of the messages, from the snapshot: the first sample at which each quarter
+	// was done (to the poll's 100 ms).
+	prev, prevDone := run.snapshot, 0
+	for q := 1; q <= 4; q++ {
+		target := run.total * q / 4
+		for _, s := range samples {
+			if s.done >= target {
+				at := s.at
+				if q == 4 {
+					at = run.last
+				}
+				run.quarters = append(run.quarters, quarter{n: target - prevDone, secs: max(at.Sub(prev).Seconds(), 0.001)})
+				prev, prevDone = at, target
+				break
+			}
+		}
+	}
+	return run, nil
+}
+
+// benchProc is a child process of a benchmark: crier serve or the SMTP sink.
+type benchProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	mu     sync.Mutex
+	out    bytes.Buffer // its stderr, for when it fails
+	once   sync.Once
+}
+
+func (p *benchProc) tail() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b := p.out.Bytes()
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+func (p *benchProc) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.Write(b)
+}
+
+// peakRSS is the process's peak resident set size (VmHWM), in bytes.
+func (p *benchProc) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// stop ends the process (SIGTERM, then SIGKILL after 30 s) and waits for it.
+func (p *benchProc) stop() {
+	p.once.Do(func() {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(30 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	})
+}
+
+// startBenchServe runs `crier serve` (this binary) with env added to the environment and
+// waits until it serves.
+func startBenchServe(ctx context.Context, env []string) (*benchProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	p := &benchProc{cmd: exec.Command(exe, "serve"), exited: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), env...)
+	pr, pw := io.Pipe()
+	p.cmd.Stderr = pw
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start crier serve: %w", err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		pw.Close()
+		close(p.exited)
+	}()
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(pr)
+		signalled := false
+		for sc.Scan() {
+			fmt.Fprintln(p, sc.Text())
+			if !signalled && strings.HasPrefix(sc.Text(), "serving on ") {
+				signalled = true
+				close(ready)
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	select {
+	case <-ready:
+		return p, nil
+	case <-p.exited:
+		return nil, fmt.Errorf("crier serve stopped before serving: %s", p.tail())
+	case <-time.After(2 * time.Minute):
+		p.stop()
+		return nil, fmt.Errorf("crier serve did not start within 2 minutes: %s", p.tail())
+	case <-ctx.Done():
+		p.stop()
+		return nil, ctx.Err()
+	}
+}
+
+// benchSink is `crier bench sink` running as a child process.
+type benchSink struct {
+	*benchProc
+	addr  string
+	stdin io.WriteCloser
+	lines *bufio.Scanner
+}
+
+// startBenchSink runs the SMTP sink in its own process, as a mail server elsewhere is.
+func (a *App) startBenchSink(ctx context.Context) (*benchSink, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	s := &benchSink{benchProc: &benchProc{cmd: exec.Command(exe, "bench", "sink"), exited: make(chan struct{})}}
+	s.cmd.Stderr = s.benchProc
+	if s.stdin, err = s.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := s.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the SMTP sink: %w", err)
+	}
+	s.lines = bufio.NewScanner(out)
+	if !s.lines.Scan() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+		return nil, fmt.Errorf("the SMTP sink did not start: %s", s.tail())
+	}
+	s.addr, _ = strings.CutPrefix(s.lines.Text(), "listening on ")
+	go func() {
+		<-ctx.Done()
+		s.stdin.Close()
+	}()
+	return s, nil
+}
+
+// stop asks the sink to stop (closing its stdin) and returns how many messages it took.
+func (s *benchSink) stop() (int64, error) {
+	var n int64
+	var err error
+	s.once.Do(func() {
+		s.stdin.Close()
+		if !s.lines.Scan() {
+			err = fmt.Errorf("the SMTP sink said nothing when stopped: %s", s.tail())
+		} else if _, e := fmt.Sscanf(s.lines.Text(), "received %d", &n); e != nil {
+			err = fmt.Errorf("the SMTP sink said %q", s.lines.Text())
+		}
+		_ = s.cmd.Wait()
+	})
+	return n, err
+}
+
+// runBenchSink is `crier bench sink`: an SMTP server that takes every message and throws
+// it away, counting, for bench send to send to from another process. It prints
+// "listening on ADDR", and "received N" when its standard input closes.
+func (a *App) runBenchSink(ctx context.Context, args []string) error {
+	fs := a.flags("bench sink", "[flags]", "An SMTP sink for bench send: prints \"listening on ADDR\", takes every message and\n"+
+		"discards it, and prints \"received N\" when its standard input closes.")
+	addr := fs.String("addr", "127.0.0.1:0", "where to listen")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	sink, err := sandbox.StartSink(ctx, *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.Stdout, "listening on %s\n", sink.Addr())
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, a.Stdin)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	sink.Close()
+	fmt.Fprintf(a.Stdout, "received %d\n", sink.Count())
 	return nil
 }
 
@@ -227,87 +470,4 @@ func benchStart(ctx context.Context, cs *campaign.Store, c *campaign.Campaign) (
 		tally[n.State] += n.N
 	}
 	return runs[0], dur, tally, nil
-}
-
-type benchSendResult struct {
-	settled, sent int
-	received      int64
-	dur           time.Duration
-}
-
-// benchDispatch runs the real dispatcher against a discarding sandbox SMTP server until
-// every row of the run is settled. The time runs from the dispatcher's start (its first
-// claim) to the last settled row's updated_at.
-func (a *App) benchDispatch(ctx context.Context, pool *sqlx.DB, runID int64, want, workers, batch, conns int) (benchSendResult, error) {
-	var res benchSendResult
-	sink, err := sandbox.StartSink(ctx, "127.0.0.1:0")
-	if err != nil {
-		return res, err
-	}
-	defer sink.Close()
-	host, port, _ := net.SplitHostPort(sink.Addr())
-	portN, err := strconv.Atoi(port)
-	if err != nil {
-		return res, err
-	}
-	sender, err := email.NewSMTPSender(email.SMTPConfig{Host: host, Port: portN, TLS: email.TLSNone, Connections: conns}, nil)
-	if err != nil {
-		return res, err
-	}
-	defer sender.Close()
-	signer, err := email.NewSigner(bytes.Repeat([]byte("bench-link-key:"), 3))
-	if err != nil {
-		return res, err
-	}
-	composer := email.NewComposer(pool, email.ComposerConfig{PublicURL: "https://crier.council.example",
-		FromName: "Millbrook Council", FromAddress: "news@council.example", ListDomain: "news.council.example",
-		Branding: email.Branding{OrgName: "Millbrook Council", FooterAddress: "Town Hall, High Street, Millbrook MB1 1AA",
-			WebsiteURL: "https://council.example"}, Signer: signer})
-	disp := dispatch.New(dispatch.Config{Instance: "bench", Poll: 100 * time.Millisecond,
-		Channels: map[dispatch.Channel]dispatch.ChannelConfig{
-			dispatch.Email: {Sender: sender, Composer: composer, Workers: workers, Batch: batch},
-		}}, outbox.NewStore(pool), campaign.NewStore(pool, nil))
-
-	rctx, stop := context.WithCancel(ctx)
-	defer stop()
-	done := make(chan error, 1)
-	start := time.Now()
-	go func() { done <- disp.Run(rctx) }()
-
-	// Wait cheaply on the sink first, then on the database for the last settlements.
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			stop()
-			<-done
-			return res, ctx.Err()
-		case err := <-done:
-			return res, fmt.Errorf("dispatcher stopped: %w", err)
-		case <-tick.C:
-		}
-		if sink.Count() < int64(want) {
-			continue
-		}
-		var open int
-		if err := pool.GetContext(ctx, &open, `SELECT count(*) FROM outbox WHERE run_id = $1 AND state IN ('pending', 'sending')`, runID); err != nil {
-			return res, err
-		}
-		if open == 0 {
-			break
-		}
-	}
-	stop()
-	if err := <-done; err != nil {
-		return res, err
-	}
-	var last time.Time
-	if err := pool.QueryRowxContext(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 'sent'), max(updated_at)
-		FROM outbox WHERE run_id = $1 AND state <> 'suppressed'`, runID).Scan(&res.settled, &res.sent, &last); err != nil {
-		return res, err
-	}
-	res.dur = last.Sub(start)
-	res.received = sink.Count()
-	return res, nil
 }

@@ -15,6 +15,7 @@ type progress struct {
 	w        io.Writer
 	what     string
 	unit     string // what rows counts: "rows", "messages"
+	phase    string // the last phase reported
 	last     time.Time
 	started  time.Time
 	interval time.Duration
@@ -49,10 +50,11 @@ func (p *progress) set(done, total, rows int64, phase string) {
 		_ = p.bar.Set64(done)
 		return
 	}
-	if time.Since(p.last) < p.interval && phase == "reading" {
+	// A plain line every interval, and at once when the phase changes.
+	if time.Since(p.last) < p.interval && phase == p.phase {
 		return
 	}
-	p.last = time.Now()
+	p.last, p.phase = time.Now(), phase
 	pct := 100.0
 	if total > 0 {
 		pct = 100 * float64(done) / float64(total)
