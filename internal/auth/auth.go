@@ -39,7 +39,7 @@ var (
 	ErrInvalid     = errors.New("invalid")
 	ErrNotFound    = errors.New("no such user")
 	ErrBadLogin    = errors.New("the email address or password is not right")
-	ErrRateLimited = errors.New("too many attempts: wait 15 minutes and try again")
+	ErrRateLimited = errors.New("too many attempts") // a *RateLimitError says how long to wait
 	ErrNoSession   = errors.New("not signed in")
 	ErrExists      = errors.New("a user with that email address exists already")
 )
@@ -51,11 +51,17 @@ const (
 	sessionAbsolute = 7 * 24 * time.Hour
 )
 
-// Rate limits: failed logins in the last 15 minutes.
+// Rate limits over the failed (and unfinished) sign-ins of the last 15 minutes: after
+// freePerPair failures of one account from one address, and after freePerIP failures
+// from one address whatever the accounts, each further try waits a delay that doubles
+// from firstDelay, up to maxDelay, after the last failure. The account is never locked
+// everywhere: its officer can still sign in from their own address.
 const (
 	rateWindow   = 15 * time.Minute
-	maxPerLogin  = 5
-	maxPerIP     = 20
+	freePerPair  = 5
+	freePerIP    = 20
+	firstDelay   = 30 * time.Second
+	maxDelay     = 15 * time.Minute
 	MinPassword  = 12
 	maxPassword  = 72 // bcrypt reads 72 bytes at most
 	csrfTokenLen = 32
@@ -182,28 +188,53 @@ var dummyHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-// Authenticate checks a login, rate-limited per login and per address, and records the
-// attempt.
+// RateLimitError is ErrRateLimited with how long to wait before the next try.
+type RateLimitError struct{ Wait time.Duration }
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("too many attempts: wait %s and try again", e.Wait)
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// delayAfter is the wait after n failures when free were allowed without one: 30
+// seconds, then a minute, two, four, eight, and fifteen at most.
+func delayAfter(n, free int) time.Duration {
+	if n < free {
+		return 0
+	}
+	if n-free >= 5 {
+		return maxDelay
+	}
+	return min(maxDelay, firstDelay<<(n-free))
+}
+
+// attemptsSQL counts, for one address in the window, the failed or unfinished sign-ins
+// of one account since its last success from there, and of every account.
+const attemptsSQL = `
+WITH w AS (SELECT login, ok, at FROM login_attempts WHERE ip = $2 AND at > now() - $3 * interval '1 second'),
+     ok AS (SELECT max(at) AS at FROM w WHERE ok AND lower(login) = lower($1))
+SELECT count(*) FILTER (WHERE lower(login) = lower($1) AND at > coalesce((SELECT at FROM ok), '-infinity')) AS pair_n,
+       coalesce(max(at) FILTER (WHERE lower(login) = lower($1)), now()) AS pair_last,
+       count(*) AS ip_n, coalesce(max(at), now()) AS ip_last, now() AS now
+  FROM w WHERE ok IS NOT TRUE`
+
+// Authenticate checks a login, rate-limited per (login, address) and per address, and
+// records the attempt. The check and the record are one step: the attempt is recorded
+// as unfinished, under locks on the pair and the address, before the password is
+// checked, so parallel tries can't all pass the count (issue 14).
 func (s *Store) Authenticate(ctx context.Context, login, password, ip string) (*User, error) {
 	login = strings.TrimSpace(login)
-	var recent struct {
-		PerLogin int `db:"per_login"`
-		PerIP    int `db:"per_ip"`
-	}
-	if err := s.db.GetContext(ctx, &recent, `
-		SELECT count(*) FILTER (WHERE lower(login) = lower($1)) AS per_login, count(*) FILTER (WHERE ip = $2) AS per_ip
-		  FROM login_attempts WHERE NOT ok AND at > now() - $3 * interval '1 second' AND (lower(login) = lower($1) OR ip = $2)`,
-		login, ip, rateWindow.Seconds()); err != nil {
+	attempt, err := s.startAttempt(ctx, login, ip)
+	if err != nil {
 		return nil, err
-	}
-	if recent.PerLogin >= maxPerLogin || recent.PerIP >= maxPerIP {
-		return nil, ErrRateLimited
 	}
 	var row struct {
 		User
 		Hash string `db:"password_hash"`
 	}
-	err := s.db.GetContext(ctx, &row, `SELECT id, email, name, role, disabled, created_at, password_hash FROM users WHERE lower(email) = lower($1)`, login)
+	err = s.db.GetContext(ctx, &row, `SELECT id, email, name, role, disabled, created_at, password_hash FROM users WHERE lower(email) = lower($1)`, login)
 	ok := false
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -213,13 +244,46 @@ func (s *Store) Authenticate(ctx context.Context, login, password, ip string) (*
 	default:
 		ok = bcrypt.CompareHashAndPassword([]byte(row.Hash), []byte(password)) == nil && !row.Disabled
 	}
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO login_attempts (login, ip, ok) VALUES ($1, $2, $3)`, login, ip, ok); err != nil {
+	if _, err := s.db.ExecContext(ctx, `UPDATE login_attempts SET ok = $2 WHERE id = $1`, attempt, ok); err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, ErrBadLogin
 	}
 	return &row.User, nil
+}
+
+// startAttempt records an unfinished attempt, or refuses with a *RateLimitError.
+func (s *Store) startAttempt(ctx context.Context, login, ip string) (int64, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	// Pair first, then address: every attempt takes them in this order.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('crier login ' || lower($1) || ' ' || $2, 0)),
+		pg_advisory_xact_lock(hashtextextended('crier login ip ' || $2, 0))`, login, ip); err != nil {
+		return 0, err
+	}
+	var n struct {
+		PairN    int       `db:"pair_n"`
+		PairLast time.Time `db:"pair_last"`
+		IPN      int       `db:"ip_n"`
+		IPLast   time.Time `db:"ip_last"`
+		Now      time.Time `db:"now"`
+	}
+	if err := tx.GetContext(ctx, &n, attemptsSQL, login, ip, rateWindow.Seconds()); err != nil {
+		return 0, err
+	}
+	wait := max(n.PairLast.Add(delayAfter(n.PairN, freePerPair)).Sub(n.Now), n.IPLast.Add(delayAfter(n.IPN, freePerIP)).Sub(n.Now))
+	if wait > 0 {
+		return 0, &RateLimitError{Wait: wait.Round(time.Second) + time.Second}
+	}
+	var id int64
+	if err := tx.GetContext(ctx, &id, `INSERT INTO login_attempts (login, ip, ok) VALUES ($1, $2, NULL) RETURNING id`, login, ip); err != nil {
+		return 0, err
+	}
+	return id, tx.Commit()
 }
 
 // Session is a signed-in user.

@@ -179,8 +179,13 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	if app.Inbox == nil {
 		app.Inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName}, nil) // read-only without SMS
 	}
+	proxies, err := web.ParseTrustedProxies(a.Config.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
-		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays})
+		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays,
+		TrustedProxies: proxies})
 	if err != nil {
 		return nil, err
 	}

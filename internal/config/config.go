@@ -20,12 +20,15 @@ import (
 // Config is everything crier reads from its environment. The environment variable is the
 // default and the flag overrides it. Secrets come only from the environment.
 type Config struct {
-	DatabaseURL   string // DATABASE_URL; empty = run the private local PostgreSQL
-	DataDir       string // CRIER_DATA_DIR; where the private PostgreSQL and other state live
-	PGBinDir      string // CRIER_PG_BIN; PostgreSQL server binaries for the private server
-	HTTPAddr      string // CRIER_HTTP_ADDR
-	DefaultRegion string // CRIER_DEFAULT_REGION; phone numbers without a country code
-	LogLevel      string // CRIER_LOG_LEVEL: debug, info, warn, error
+	DatabaseURL string // DATABASE_URL; empty = run the private local PostgreSQL
+	DataDir     string // CRIER_DATA_DIR; where the private PostgreSQL and other state live
+	PGBinDir    string // CRIER_PG_BIN; PostgreSQL server binaries for the private server
+	HTTPAddr    string // CRIER_HTTP_ADDR
+	// CRIER_TRUSTED_PROXIES: the reverse proxies (addresses or CIDR ranges,
+	// comma-separated) whose X-Forwarded-For names the client; empty = none.
+	TrustedProxies string
+	DefaultRegion  string // CRIER_DEFAULT_REGION; phone numbers without a country code
+	LogLevel       string // CRIER_LOG_LEVEL: debug, info, warn, error
 
 	PublicURL string // CRIER_PUBLIC_URL: where residents reach crier (links in messages); default http://HTTPAddr
 	LinkKey   string // CRIER_LINK_KEY: secret for signed links (hex or base64, ≥ 32 bytes); unset = generated and kept in DataDir
@@ -79,12 +82,13 @@ const (
 // Default returns the configuration read from the environment (or built-in defaults).
 func Default() Config {
 	return Config{
-		DatabaseURL:   os.Getenv("DATABASE_URL"),
-		DataDir:       envOr("CRIER_DATA_DIR", defaultDataDir()),
-		PGBinDir:      os.Getenv("CRIER_PG_BIN"),
-		HTTPAddr:      envOr("CRIER_HTTP_ADDR", "127.0.0.1:8080"),
-		DefaultRegion: envOr("CRIER_DEFAULT_REGION", "GB"),
-		LogLevel:      envOr("CRIER_LOG_LEVEL", "info"),
+		DatabaseURL:    os.Getenv("DATABASE_URL"),
+		DataDir:        envOr("CRIER_DATA_DIR", defaultDataDir()),
+		PGBinDir:       os.Getenv("CRIER_PG_BIN"),
+		HTTPAddr:       envOr("CRIER_HTTP_ADDR", "127.0.0.1:8080"),
+		TrustedProxies: os.Getenv("CRIER_TRUSTED_PROXIES"),
+		DefaultRegion:  envOr("CRIER_DEFAULT_REGION", "GB"),
+		LogLevel:       envOr("CRIER_LOG_LEVEL", "info"),
 
 		PublicURL:              os.Getenv("CRIER_PUBLIC_URL"),
 		LinkKey:                os.Getenv("CRIER_LINK_KEY"),

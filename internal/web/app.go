@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -145,20 +144,15 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		Next: safeNext(r.URL.Query().Get("next"))})
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a path starting with one "/",
+// with no backslash and no control character anywhere (browsers drop tabs and line
+// breaks from a URL, so "/\t/evil.example" would become "//evil.example").
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || r < 0x20 || r == 0x7f }) {
 		return ""
 	}
 	return next
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -170,11 +164,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	u, err := s.app.Auth.Authenticate(r.Context(), email, r.PostFormValue("password"), clientIP(r))
+	u, err := s.app.Auth.Authenticate(r.Context(), email, r.PostFormValue("password"), s.clientIP(r))
 	if err != nil {
 		code, msg := http.StatusUnauthorized, "The email address or password is not right."
-		if errors.Is(err, auth.ErrRateLimited) {
-			code, msg = http.StatusTooManyRequests, "Too many attempts. Wait 15 minutes and try again."
+		var limited *auth.RateLimitError
+		if errors.As(err, &limited) {
+			code, msg = http.StatusTooManyRequests, "Too many attempts. Wait "+waitWords(limited.Wait)+" and try again."
+			w.Header().Set("Retry-After", strconv.Itoa(int(limited.Wait.Seconds())))
 		} else if !errors.Is(err, auth.ErrBadLogin) {
 			s.fail(w, r, err)
 			return
@@ -200,6 +196,20 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// waitWords says a wait in words: "10 seconds", "a minute", "15 minutes".
+func waitWords(d time.Duration) string {
+	switch secs := int(d.Round(time.Second).Seconds()); {
+	case secs <= 1:
+		return "a second"
+	case secs < 60:
+		return strconv.Itoa(secs) + " seconds"
+	case secs < 120:
+		return "a minute"
+	default:
+		return strconv.Itoa((secs+59)/60) + " minutes"
+	}
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -43,6 +44,8 @@ type Server struct {
 
 	prefLinkDays  int                 // how long a preference link works
 	prefLinkMails *sendLimiter[int64] // fresh preference links emailed, per contact
+
+	trustedProxies []netip.Prefix // whose X-Forwarded-For is believed (clientIP)
 }
 
 // Config configures the Server.
@@ -58,6 +61,9 @@ type Config struct {
 	// PreferencesLinkDays is how long a preference link works after it was issued
 	// (CRIER_PREFERENCES_LINK_DAYS); 0 means DefaultPreferencesLinkDays.
 	PreferencesLinkDays int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For (or Forwarded) names
+	// the client (CRIER_TRUSTED_PROXIES); from anyone else those headers are ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // New parses the web templates once and returns a Server; a missing or broken template
@@ -72,7 +78,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{db: cfg.DB, signer: cfg.Signer, composer: cfg.Composer, brand: cfg.Branding,
 		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App, imports: newImportJobs(),
-		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64]()}
+		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64](),
+		trustedProxies: cfg.TrustedProxies}
 	if cfg.Twilio != nil {
 		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
 			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")

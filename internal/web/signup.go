@@ -185,7 +185,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	client := sha256.Sum256([]byte(clientIP(r)))
+	client := sha256.Sum256([]byte(s.clientIP(r)))
 	var fromClient, toEmail int
 	// The sweep: sign-ups nobody confirmed are deleted, and the mobiles whose code
 	// nobody typed in before it expired are blanked, with their codes.
