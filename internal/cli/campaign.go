@@ -136,8 +136,8 @@ func (a *App) checkBeforeSchedule(ctx context.Context, d *sqlx.DB, cs *campaign.
 	}
 }
 
-// checkContent compiles the campaign's e-bulletin so a bad merge field or template
-// blocks scheduling instead of failing mid-send.
+// checkContent compiles the campaign's e-bulletin, text and leaflet text so a bad merge
+// field or template blocks scheduling instead of failing mid-send.
 func checkContent(c *campaign.Campaign) error {
 	if c.EmailBody != "" {
 		_, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody, Topic: c.Topic}, email.Branding{})
@@ -147,6 +147,11 @@ func checkContent(c *campaign.Campaign) error {
 	}
 	if c.SMSBody != "" {
 		if _, err := email.CompileText(c.Name, "sms", c.SMSText()); err != nil {
+			return exitError{code: ExitData, err: err}
+		}
+	}
+	if c.LeafletBody != "" && c.LeafletBody != c.EmailBody { // (the e-bulletin's, checked above)
+		if _, err := email.CompileText(c.Name, "leaflet", c.LeafletBody); err != nil {
 			return exitError{code: ExitData, err: err}
 		}
 	}
@@ -235,7 +240,7 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 		c.SegmentID = &seg.ID
 	}
 	if err := checkContent(c); err != nil {
-		return err
+		return fileContentError(filepath.Base(path), def.Lines, err)
 	}
 	if err := cs.Create(ctx, c, def.Topic, actor()); err != nil {
 		return campaignError(err)

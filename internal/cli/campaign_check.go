@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/email"
+)
+
+// fileContentError restates checkContent's problems with a campaign file's own lines, so
+// that an officer opens the file at the right place: "bins.md:10 (body): unknown merge
+// field …" where the body's line 3 is the file's line 10. Other problems are kept as
+// they are.
+func fileContentError(name string, lines campaign.FileLines, err error) error {
+	var ee exitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	var out []error
+	for _, e := range splitJoined(ee.err) {
+		var ce *email.ContentError
+		if !errors.As(e, &ce) {
+			out = append(out, e)
+			continue
+		}
+		start := map[string]int{"body": lines.Body, "subject": lines.Subject, "sms": lines.SMS, "leaflet": lines.LeafletBody}[ce.Part]
+		if start == 0 {
+			out = append(out, e)
+			continue
+		}
+		out = append(out, fmt.Errorf("%s:%d (%s): %w", name, lines.Line(start, ce.Line), ce.Part, ce.Err))
+	}
+	return exitError{code: ee.code, err: errors.Join(out...)}
+}
+
+// splitJoined lists the errors an errors.Join holds, or err itself.
+func splitJoined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
