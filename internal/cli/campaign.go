@@ -89,6 +89,9 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		a.plainLanguage(c)
 		a.smsSummary(ctx, d, c)
 		if err := cs.Schedule(ctx, c.ID, when, actor(), a.checkBeforeSchedule(ctx, d.DB, cs)); err != nil {
+			if errors.Is(err, campaign.ErrEmptyAudience) {
+				err = fmt.Errorf("campaign %d %q can't be scheduled: %w", c.ID, c.Name, err)
+			}
 			return campaignError(err)
 		}
 		c, _ = cs.Get(ctx, strconv.FormatInt(c.ID, 10))
