@@ -49,3 +49,39 @@ func TestCampaignFileErrorsNameFileLines(t *testing.T) {
 		t.Errorf("a campaign with bad merge fields was created:\n%s", r.stdout)
 	}
 }
+
+// TestSegmentTypoWarnsAndEmptyCampaignIsRefused: a segment whose ward matches nobody is
+// created with a warning naming the nearest wards, and a campaign to it is refused when
+// sent, with the count per channel, and stays a draft.
+func TestSegmentTypoWarnsAndEmptyCampaignIsRefused(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	if r := crier(t, dsn, "contacts", "import", "testdata/castle.csv"); r.code != 0 {
+		t.Fatalf("import: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	rules := `{"field": "ward", "op": "eq", "value": "Castel"}`
+	warning := `warning: ward "Castel" matches nobody; nearest: "Castle", "Castleton"`
+	r := crier(t, dsn, "segment", "count", "--rules", rules)
+	if r.code != 0 || !strings.Contains(r.stdout, warning) || !strings.Contains(r.stdout, "0 residents match") {
+		t.Errorf("segment count: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = crier(t, dsn, "segment", "create", "Castel ward", "--rules", rules)
+	if r.code != 0 || !strings.Contains(r.stdout, `segment 1 "Castel ward" created`) || !strings.Contains(r.stdout, warning) {
+		t.Fatalf("segment create: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = crier(t, dsn, "segment", "create", "Castle ward", "--rules", `{"any": [{"field": "ward", "op": "eq", "value": "Castle"}]}`)
+	if r.code != 0 || strings.Contains(r.stdout, "warning") {
+		t.Errorf("a segment that matches warns: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	if r := crier(t, dsn, "campaign", "create", "testdata/castle-news.md"); r.code != 0 {
+		t.Fatalf("campaign create: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = crier(t, dsn, "campaign", "send", "Castle news")
+	want := `campaign 1 "Castle news" can't be scheduled: segment "Castel ward" reaches 0 residents: 0 by email, 0 by text, 0 on paper — nothing to send (no resident matches its rules)`
+	if r.code != cli.ExitData || !strings.Contains(r.stderr, want) {
+		t.Errorf("send: %d, want %d with %q\n%s%s", r.code, cli.ExitData, want, r.stdout, r.stderr)
+	}
+	if r := crier(t, dsn, "campaign", "list"); !strings.Contains(r.stdout, "draft") {
+		t.Errorf("the refused campaign is no longer a draft:\n%s", r.stdout)
+	}
+}
