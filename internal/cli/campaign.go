@@ -88,6 +88,9 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		}
 		a.plainLanguage(c)
 		a.smsSummary(ctx, d, c)
+		if err := a.attributeWarnings(ctx, d, c); err != nil {
+			return err
+		}
 		if err := cs.Schedule(ctx, c.ID, when, actor(), a.checkBeforeSchedule(ctx, d.DB, cs)); err != nil {
 			if errors.Is(err, campaign.ErrEmptyAudience) {
 				err = fmt.Errorf("campaign %d %q can't be scheduled: %w", c.ID, c.Name, err)
@@ -251,6 +254,9 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 	fmt.Fprintf(a.Stdout, "campaign %d %q created as a draft (channels: %s)\n", c.ID, c.Name, strings.Join(c.Channels(), ", "))
 	a.plainLanguage(c)
 	a.smsSummary(ctx, d, c)
+	if err := a.attributeWarnings(ctx, d, c); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.Stdout, "next: crier campaign send %d (or schedule %d --at \"YYYY-MM-DD HH:MM\")\n", c.ID, c.ID)
 	return nil
 }

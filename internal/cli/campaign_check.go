@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/segment"
 )
 
 // fileContentError restates checkContent's problems with a campaign file's own lines, so
@@ -40,4 +42,20 @@ func splitJoined(err error) []error {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// attributeWarnings warns of each {{attr.KEY}} in c's texts that no resident has an
+// attribute KEY for, naming the nearest that exist: it would be blank for everyone. It
+// warns and never blocks.
+func (a *App) attributeWarnings(ctx context.Context, d *database, c *campaign.Campaign) error {
+	keys, err := segment.NewStore(d.DB).AttributeKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range c.Texts() {
+		for _, w := range email.UnknownAttributes(t.Part, t.Text, keys) {
+			fmt.Fprintf(a.Stdout, "warning: %s\n", w)
+		}
+	}
+	return nil
 }

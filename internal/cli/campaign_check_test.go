@@ -85,3 +85,32 @@ func TestSegmentTypoWarnsAndEmptyCampaignIsRefused(t *testing.T) {
 		t.Errorf("the refused campaign is no longer a draft:\n%s", r.stdout)
 	}
 }
+
+// TestCampaignWarnsOfAttributesNobodyHas: {{attr.KEY}} for an attribute no resident has
+// (misspelt, or in the wrong case) is warned of when the campaign is created and when
+// it is sent, with the nearest attribute names; it does not block either.
+func TestCampaignWarnsOfAttributesNobodyHas(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	if r := crier(t, dsn, "contacts", "import", "testdata/castle.csv"); r.code != 0 {
+		t.Fatalf("import: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	want := []string{
+		`warning: {{attr.Bin_day}} in the subject: no resident has the attribute "Bin_day", so it is blank (or its fallback) for everyone; nearest: "bin_day"`,
+		`warning: {{attr.bin_dya}} in the e-bulletin: no resident has the attribute "bin_dya", so it is blank (or its fallback) for everyone; nearest: "bin_day"`,
+		`warning: {{attr.collection_time}} in the e-bulletin: no resident has the attribute "collection_time"`,
+	}
+	for _, args := range [][]string{{"campaign", "create", "testdata/bin-day-attributes.md"}, {"campaign", "send", "Bin day reminder"}} {
+		r := crier(t, dsn, args...)
+		if r.code != 0 {
+			t.Fatalf("%v: %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%v: no %q:\n%s", args, w, r.stdout)
+			}
+		}
+		if strings.Contains(r.stdout, "{{attr.bin_day}}") {
+			t.Errorf("%v: an attribute residents have is warned of:\n%s", args, r.stdout)
+		}
+	}
+}

@@ -158,7 +158,7 @@ func (s *Store) Unmatched(ctx context.Context, r Rule) ([]Warning, error) {
 				return err
 			}
 			if !set[r.Topic] {
-				out = append(out, Warning{Path: path, Field: "topic", Value: r.Topic, Nearest: nearest(r.Topic, vs), None: len(vs) == 0})
+				out = append(out, Warning{Path: path, Field: "topic", Value: r.Topic, Nearest: Nearest(r.Topic, vs), None: len(vs) == 0})
 			}
 			return nil
 		}
@@ -170,7 +170,7 @@ func (s *Store) Unmatched(ctx context.Context, r Rule) ([]Warning, error) {
 				return err
 			}
 			if !set[key] {
-				out = append(out, Warning{Path: path, Field: r.Field, Value: key, Key: true, Nearest: nearest(key, keys), None: len(keys) == 0})
+				out = append(out, Warning{Path: path, Field: r.Field, Value: key, Key: true, Nearest: Nearest(key, keys), None: len(keys) == 0})
 				return nil
 			}
 		}
@@ -188,7 +188,7 @@ func (s *Store) Unmatched(ctx context.Context, r Rule) ([]Warning, error) {
 		norm := unmatchedNorm[field]
 		for _, v := range unmatchedValues(r.Value) {
 			if !set[norm(v)] && len(out) < maxErrors {
-				out = append(out, Warning{Path: path, Field: r.Field, Value: v, Nearest: nearest(v, vs), None: len(vs) == 0})
+				out = append(out, Warning{Path: path, Field: r.Field, Value: v, Nearest: Nearest(v, vs), None: len(vs) == 0})
 			}
 		}
 		return nil
@@ -197,6 +197,17 @@ func (s *Store) Unmatched(ctx context.Context, r Rule) ([]Warning, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// AttributeKeys returns the names of the free attributes residents have (at most
+// 100,000), sorted.
+func (s *Store) AttributeKeys(ctx context.Context) ([]string, error) {
+	var keys []string
+	if err := s.db.SelectContext(ctx, &keys, distinctSQL["attr_keys"], maxDistinct); err != nil {
+		return nil, fmt.Errorf("attribute names: %w", err)
+	}
+	slices.Sort(keys)
+	return keys, nil
 }
 
 // unmatchedValues is a leaf's value as the texts it matches: a number or true/false as
@@ -211,10 +222,11 @@ func unmatchedValues(v any) []string {
 	return nil
 }
 
-// nearest returns up to maxNearest of values closest to v, ignoring case: those within a
+// Nearest returns up to three of values closest to v, ignoring case: those within a
 // typo or two (a value that starts with something close to v counts too: "Castleton"
-// for "Castel"), else simply the closest.
-func nearest(v string, values []string) []string {
+// for "Castel"), else simply the closest three, so that a warning still shows what the
+// values look like. Ties go alphabetically.
+func Nearest(v string, values []string) []string {
 	q := strings.ToLower(strings.TrimSpace(v))
 	n := utf8.RuneCountInString(q)
 	type scored struct {

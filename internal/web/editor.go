@@ -827,6 +827,10 @@ type editorPageView struct {
 	Errors     []editorError
 	Fields     map[string]editorField
 
+	// MergeWarnings are merge fields that are blank for everyone: {{attr.KEY}} for an
+	// attribute no resident has.
+	MergeWarnings []string
+
 	Email   *editorEmailView
 	SMS     *editorSMSView
 	Leaflet *editorLeafletView
@@ -956,6 +960,17 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		}
 		if reach == 0 && (c.State == campaign.Draft || c.State == campaign.Paused) {
 			v.Reach.Empty = "Nobody in this audience can be reached on the campaign’s channels, so it can’t be scheduled: there would be nothing to send."
+		}
+	}
+
+	keys, err := segment.NewStore(s.db).AttributeKeys(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, t := range c.Texts() {
+		for _, aw := range email.UnknownAttributes(t.Part, t.Text, keys) {
+			v.MergeWarnings = append(v.MergeWarnings, aw.Words())
 		}
 	}
 

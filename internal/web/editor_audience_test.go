@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,5 +42,27 @@ func TestEditorRefusesToScheduleAnEmptyAudience(t *testing.T) {
 	id = r.create(t, c, editorGoodForm(r.csrf(t, c, "/campaigns/new"), r.segment))
 	if _, _, doc := page(t, c, r.url+"/campaigns/"+itoa(id)+"/edit"); strings.Contains(doc, `id="reach-empty"`) {
 		t.Errorf("a campaign that reaches residents is said to reach nobody:\n%s", editorText(doc))
+	}
+}
+
+// TestEditorWarnsOfAttributesNobodyHas: the campaign's page warns of {{attr.KEY}} for an
+// attribute no resident has, with the nearest names residents do have.
+func TestEditorWarnsOfAttributesNobodyHas(t *testing.T) {
+	r := newEditorRig(t)
+	if _, err := r.db.Exec(`UPDATE contacts SET attributes = '{"tenure": "council"}' WHERE first_name = 'Ada'`); err != nil {
+		t.Fatal(err)
+	}
+	c := r.signIn(t, r.officer)
+	form := editorGoodForm(r.csrf(t, c, "/campaigns/new"), r.segment)
+	form.Set("email_body", "Dear {{first_name}},\r\n\r\nAs a {{attr.tenur}} tenant, put your bins out on a **Tuesday**.")
+	form.Set("sms_body", "Hi {{first_name}}, {{attr.tenure | \"residents\"}} bins go out on Tuesday. Will you come to the drop-in?")
+	id := r.create(t, c, form)
+	_, _, doc := page(t, c, r.url+"/campaigns/"+itoa(id)+"/edit")
+	txt := html.UnescapeString(doc)
+	if want := "{{attr.tenur}} in the e-bulletin: no resident has the attribute “tenur”, so it is blank (or its fallback) for everyone; nearest: “tenure”"; !strings.Contains(txt, want) {
+		t.Errorf("the page does not say %q:\n%s", want, editorText(doc))
+	}
+	if strings.Contains(txt, "{{attr.tenure}} in") {
+		t.Errorf("an attribute a resident has is warned of:\n%s", editorText(doc))
 	}
 }
