@@ -233,3 +233,15 @@ func (c *Campaign) Texts() []Text {
 	}
 	return out
 }
+
+// MayUseAttributes reports whether any of the campaign's texts could hold an
+// {{attr.KEY}} merge field: a cheap test, so that the attributes' names (a scan of every
+// resident) are read only for campaigns that may use them.
+func (c *Campaign) MayUseAttributes() bool {
+	for _, t := range c.Texts() {
+		if strings.Contains(strings.ToLower(t.Text), "attr.") {
+			return true
+		}
+	}
+	return false
+}

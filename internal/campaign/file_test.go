@@ -41,3 +41,24 @@ func TestParseFileLines(t *testing.T) {
 		t.Errorf("misspelt key: %v; want it at line 4 of the file", err)
 	}
 }
+
+// TestTextsFollowChannels: a campaign's texts are those of the channels it sends on,
+// and only texts naming attr. are worth checking against the residents' attributes.
+func TestTextsFollowChannels(t *testing.T) {
+	c := &campaign.Campaign{ChannelOrder: []string{"sms", "post"}, EmailSubject: "Bins", EmailBody: "{{attr.bin_day}}",
+		SMSBody: "Bins on {{ATTR.bin_day}}", LeafletBody: "Bins"}
+	var parts []string
+	for _, x := range c.Texts() {
+		parts = append(parts, x.Part)
+	}
+	if strings.Join(parts, ",") != "sms,leaflet" {
+		t.Errorf("Texts = %v, want sms and leaflet (email is not among the channels)", parts)
+	}
+	if !c.MayUseAttributes() {
+		t.Error("{{ATTR.bin_day}} in the SMS: MayUseAttributes = false")
+	}
+	c.SMSBody = "Bins on Tuesday"
+	if c.MayUseAttributes() {
+		t.Error("only the unused e-bulletin names an attribute, yet MayUseAttributes = true")
+	}
+}

@@ -48,6 +48,9 @@ func splitJoined(err error) []error {
 // attribute KEY for, naming the nearest that exist: it would be blank for everyone. It
 // warns and never blocks.
 func (a *App) attributeWarnings(ctx context.Context, d *database, c *campaign.Campaign) error {
+	if !c.MayUseAttributes() {
+		return nil
+	}
 	keys, err := segment.NewStore(d.DB).AttributeKeys(ctx)
 	if err != nil {
 		return err

@@ -963,14 +963,16 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		}
 	}
 
-	keys, err := segment.NewStore(s.db).AttributeKeys(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	for _, t := range c.Texts() {
-		for _, aw := range email.UnknownAttributes(t.Part, t.Text, keys) {
-			v.MergeWarnings = append(v.MergeWarnings, aw.Words())
+	if c.MayUseAttributes() {
+		keys, err := segment.NewStore(s.db).AttributeKeys(ctx)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, t := range c.Texts() {
+			for _, aw := range email.UnknownAttributes(t.Part, t.Text, keys) {
+				v.MergeWarnings = append(v.MergeWarnings, aw.Words())
+			}
 		}
 	}
 
