@@ -86,7 +86,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 				return usagef("--at: %v", err)
 			}
 		}
-		a.plainLanguage(c)
+		a.plainLanguage(c, "", 0)
 		a.smsSummary(ctx, d, c)
 		if err := a.attributeWarnings(ctx, d, c); err != nil {
 			return err
@@ -252,7 +252,7 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 		return campaignError(err)
 	}
 	fmt.Fprintf(a.Stdout, "campaign %d %q created as a draft (channels: %s)\n", c.ID, c.Name, strings.Join(c.Channels(), ", "))
-	a.plainLanguage(c)
+	a.plainLanguage(c, filepath.Base(path), def.Lines.Body)
 	a.smsSummary(ctx, d, c)
 	if err := a.attributeWarnings(ctx, d, c); err != nil {
 		return err
@@ -261,18 +261,25 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 	return nil
 }
 
-// plainLanguage prints the readability check; it warns and never blocks.
-func (a *App) plainLanguage(c *campaign.Campaign) {
+// plainLanguage prints the readability check; it warns and never blocks. With file
+// set, findings name its lines (the body starting on line first), not the body's.
+func (a *App) plainLanguage(c *campaign.Campaign, file string, first int) {
 	if c.EmailBody == "" {
 		return
+	}
+	at := func(line int) string {
+		if file == "" || first == 0 {
+			return fmt.Sprintf("line %d", line)
+		}
+		return fmt.Sprintf("%s:%d", file, first+line-1)
 	}
 	r := email.CheckPlainLanguage(c.EmailBody)
 	fmt.Fprintf(a.Stdout, "plain language: reading ease %.0f (aim for 60 or more), %d words\n", r.ReadingEase, r.Words)
 	for _, f := range r.Jargon {
-		fmt.Fprintf(a.Stdout, "  line %d: %q — try %q\n", f.Line, f.Text, f.Suggestion)
+		fmt.Fprintf(a.Stdout, "  %s: %q — try %q\n", at(f.Line), f.Text, f.Suggestion)
 	}
 	for _, f := range r.LongSentences {
-		fmt.Fprintf(a.Stdout, "  line %d: long sentence — %s\n", f.Line, f.Suggestion)
+		fmt.Fprintf(a.Stdout, "  %s: long sentence — %s\n", at(f.Line), f.Suggestion)
 	}
 }
 

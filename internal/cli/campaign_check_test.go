@@ -112,5 +112,9 @@ func TestCampaignWarnsOfAttributesNobodyHas(t *testing.T) {
 		if strings.Contains(r.stdout, "{{attr.bin_day}}") {
 			t.Errorf("%v: an attribute residents have is warned of:\n%s", args, r.stdout)
 		}
+		// The plain-language check names the file's line too when it reads the file.
+		if args[1] == "create" && !strings.Contains(r.stdout, `bin-day-attributes.md:11: "In order to"`) {
+			t.Errorf("%v: jargon not at the file's line 11:\n%s", args, r.stdout)
+		}
 	}
 }
