@@ -210,3 +210,38 @@ func (c *Campaign) NextRun(after time.Time) (time.Time, error) {
 	}
 	return s.Next(after.In(loc)).UTC(), nil
 }
+
+// Text is one of a campaign's texts that residents get, with merge fields in it.
+type Text struct {
+	Part string // "subject", "body" (the e-bulletin's), "sms" or "leaflet"
+	Text string
+}
+
+// Texts lists the texts the campaign sends, on the channels it uses: the e-bulletin's
+// subject and body, the SMS (with the poll's prompt) and the leaflet's text.
+func (c *Campaign) Texts() []Text {
+	var out []Text
+	for _, ch := range c.Channels() {
+		switch ch {
+		case "email":
+			out = append(out, Text{"subject", c.EmailSubject}, Text{"body", c.EmailBody})
+		case "sms":
+			out = append(out, Text{"sms", c.SMSText()})
+		case "post":
+			out = append(out, Text{"leaflet", c.LeafletBody})
+		}
+	}
+	return out
+}
+
+// MayUseAttributes reports whether any of the campaign's texts could hold an
+// {{attr.KEY}} merge field: a cheap test, so that the attributes' names (a scan of every
+// resident) are read only for campaigns that may use them.
+func (c *Campaign) MayUseAttributes() bool {
+	for _, t := range c.Texts() {
+		if strings.Contains(strings.ToLower(t.Text), "attr.") {
+			return true
+		}
+	}
+	return false
+}

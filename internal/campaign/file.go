@@ -3,9 +3,12 @@ package campaign
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -38,6 +41,28 @@ type Definition struct {
 	Campaign Campaign
 	Topic    string // topic slug
 	Segment  string // segment name or id; "" = everyone
+	// Lines are where the campaign's texts are in the file, so that a problem found in
+	// one of them later (a merge field) can name the file's line, not the text's.
+	Lines FileLines
+}
+
+// FileLines are the file lines (1-based) where the texts of a campaign file start; 0 for a
+// text the file does not hold. For a text in the front matter it is the line its value
+// starts on (the line after "|" for a block).
+type FileLines struct {
+	Body         int // the Markdown's first line that is not blank: its line 1
+	Subject      int
+	SMS          int
+	LeafletTitle int
+	LeafletBody  int // the Markdown's first line when the leaflet prints the Markdown
+}
+
+// Line returns the file line of line n (1-based) of start's text; 0 if start is 0.
+func (l FileLines) Line(start, n int) int {
+	if start == 0 {
+		return 0
+	}
+	return start + max(n, 1) - 1
 }
 
 // ParseFile reads a campaign written as Markdown with YAML front matter:
@@ -71,19 +96,23 @@ func ParseFile(name string, data []byte) (*Definition, error) {
 	dec := yaml.NewDecoder(strings.NewReader(front))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		// yaml reports "line N" counted within the front matter, which starts on line 2.
-		return nil, fmt.Errorf("%s: front matter (line numbers from line 2 of the file): %w", name, err)
+		// yaml counts lines within the front matter, which starts on line 2 of the file.
+		return nil, fmt.Errorf("%s: front matter: %w", name, &shiftedError{err: err, by: 1})
 	}
 	d := &Definition{Topic: f.Topic, Segment: f.Segment}
+	bodyAt := len(text) - len(body)
+	d.Lines.Body = 1 + strings.Count(text[:bodyAt+len(body)-len(strings.TrimLeftFunc(body, unicode.IsSpace))], "\n")
+	at := frontLines(front)
+	d.Lines.Subject, d.Lines.SMS, d.Lines.LeafletTitle, d.Lines.LeafletBody = at["subject"], at["sms"], at["leaflet_title"], at["leaflet_body"]
 	c := &d.Campaign
 	c.Name, c.Purpose, c.Strategy, c.ChannelOrder = f.Name, f.Purpose, f.Strategy, f.Channels
 	c.EmailSubject, c.EmailBody, c.SMSBody = f.Subject, strings.TrimSpace(body), f.SMS
 	c.LeafletTitle, c.LeafletBody = f.LeafletTitle, f.LeafletBody
 	if c.LeafletBody == "" && c.LeafletTitle != "" {
-		c.LeafletBody = c.EmailBody
+		c.LeafletBody, d.Lines.LeafletBody = c.EmailBody, d.Lines.Body
 	}
 	if len(f.Channels) > 0 && !slices.Contains(f.Channels, "email") && f.Subject == "" {
-		c.EmailBody = "" // a campaign without e-bulletins: the Markdown is the leaflet's
+		c.EmailBody, d.Lines.Body = "", 0 // a campaign without e-bulletins: the Markdown is the leaflet's
 	}
 	c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent, c.Poll = f.SenderName, f.SenderEmail, f.ReplyTo, f.Urgent, f.Poll
 	if c.Strategy == "" {
@@ -119,3 +148,41 @@ func ParseLocal(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date and time like 2026-12-01 09:00 (London time)", s)
 }
+
+// frontLines returns the file line where the value of each top-level key of the front
+// matter starts. The front matter starts on line 2 of the file.
+func frontLines(front string) map[string]int {
+	out := map[string]int{}
+	var doc yaml.Node
+	if yaml.Unmarshal([]byte(front), &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return out // decoded already, so not reached
+	}
+	m := doc.Content[0].Content
+	for i := 0; i+1 < len(m); i += 2 {
+		v := m[i+1]
+		line := v.Line + 1
+		if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			line++ // the text starts on the line after "|" or ">"
+		}
+		out[m[i].Value] = line
+	}
+	return out
+}
+
+// shiftedError is a yaml error with its "line N"s moved by lines, so that they count
+// from the top of the file; it unwraps to the original.
+type shiftedError struct {
+	err error
+	by  int
+}
+
+var yamlLineRE = regexp.MustCompile(`\bline (\d+)\b`)
+
+func (e *shiftedError) Error() string {
+	return yamlLineRE.ReplaceAllStringFunc(e.err.Error(), func(m string) string {
+		n, _ := strconv.Atoi(strings.TrimPrefix(m, "line "))
+		return "line " + strconv.Itoa(n+e.by)
+	})
+}
+
+func (e *shiftedError) Unwrap() error { return e.err }

@@ -175,14 +175,19 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 // Schedule makes a draft (or paused, not yet started) campaign due at its next run time:
-// at for a one-off (zero = now), the next occurrence for a recurring one. check, if
-// set, vets the content (merge fields, templates) first: an error blocks scheduling.
+// at for a one-off (zero = now), the next occurrence for a recurring one. A campaign
+// whose audience nobody on its channels is in is refused with an *AudienceError
+// (ErrEmptyAudience), counted now: a run would send nothing. check, if set, vets the
+// content (merge fields, templates) first: an error blocks scheduling.
 func (s *Store) Schedule(ctx context.Context, id int64, at time.Time, actor string, check func(*Campaign) error) error {
 	c, err := s.Get(ctx, strconv.FormatInt(id, 10))
 	if err != nil {
 		return err
 	}
 	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := s.checkAudience(ctx, c); err != nil {
 		return err
 	}
 	if check != nil {

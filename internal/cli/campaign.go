@@ -86,9 +86,15 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 				return usagef("--at: %v", err)
 			}
 		}
-		a.plainLanguage(c)
+		a.plainLanguage(c, "", 0)
 		a.smsSummary(ctx, d, c)
+		if err := a.attributeWarnings(ctx, d, c); err != nil {
+			return err
+		}
 		if err := cs.Schedule(ctx, c.ID, when, actor(), a.checkBeforeSchedule(ctx, d.DB, cs)); err != nil {
+			if errors.Is(err, campaign.ErrEmptyAudience) {
+				err = fmt.Errorf("campaign %d %q can't be scheduled: %w", c.ID, c.Name, err)
+			}
 			return campaignError(err)
 		}
 		c, _ = cs.Get(ctx, strconv.FormatInt(c.ID, 10))
@@ -136,8 +142,8 @@ func (a *App) checkBeforeSchedule(ctx context.Context, d *sqlx.DB, cs *campaign.
 	}
 }
 
-// checkContent compiles the campaign's e-bulletin so a bad merge field or template
-// blocks scheduling instead of failing mid-send.
+// checkContent compiles the campaign's e-bulletin, text and leaflet text so a bad merge
+// field or template blocks scheduling instead of failing mid-send.
 func checkContent(c *campaign.Campaign) error {
 	if c.EmailBody != "" {
 		_, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody, Topic: c.Topic}, email.Branding{})
@@ -147,6 +153,11 @@ func checkContent(c *campaign.Campaign) error {
 	}
 	if c.SMSBody != "" {
 		if _, err := email.CompileText(c.Name, "sms", c.SMSText()); err != nil {
+			return exitError{code: ExitData, err: err}
+		}
+	}
+	if c.LeafletBody != "" && c.LeafletBody != c.EmailBody { // (the e-bulletin's, checked above)
+		if _, err := email.CompileText(c.Name, "leaflet", c.LeafletBody); err != nil {
 			return exitError{code: ExitData, err: err}
 		}
 	}
@@ -235,30 +246,40 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 		c.SegmentID = &seg.ID
 	}
 	if err := checkContent(c); err != nil {
-		return err
+		return fileContentError(filepath.Base(path), def.Lines, err)
 	}
 	if err := cs.Create(ctx, c, def.Topic, actor()); err != nil {
 		return campaignError(err)
 	}
 	fmt.Fprintf(a.Stdout, "campaign %d %q created as a draft (channels: %s)\n", c.ID, c.Name, strings.Join(c.Channels(), ", "))
-	a.plainLanguage(c)
+	a.plainLanguage(c, filepath.Base(path), def.Lines.Body)
 	a.smsSummary(ctx, d, c)
+	if err := a.attributeWarnings(ctx, d, c); err != nil {
+		return err
+	}
 	fmt.Fprintf(a.Stdout, "next: crier campaign send %d (or schedule %d --at \"YYYY-MM-DD HH:MM\")\n", c.ID, c.ID)
 	return nil
 }
 
-// plainLanguage prints the readability check; it warns and never blocks.
-func (a *App) plainLanguage(c *campaign.Campaign) {
+// plainLanguage prints the readability check; it warns and never blocks. With file
+// set, findings name its lines (the body starting on line first), not the body's.
+func (a *App) plainLanguage(c *campaign.Campaign, file string, first int) {
 	if c.EmailBody == "" {
 		return
+	}
+	at := func(line int) string {
+		if file == "" || first == 0 {
+			return fmt.Sprintf("line %d", line)
+		}
+		return fmt.Sprintf("%s:%d", file, first+line-1)
 	}
 	r := email.CheckPlainLanguage(c.EmailBody)
 	fmt.Fprintf(a.Stdout, "plain language: reading ease %.0f (aim for 60 or more), %d words\n", r.ReadingEase, r.Words)
 	for _, f := range r.Jargon {
-		fmt.Fprintf(a.Stdout, "  line %d: %q — try %q\n", f.Line, f.Text, f.Suggestion)
+		fmt.Fprintf(a.Stdout, "  %s: %q — try %q\n", at(f.Line), f.Text, f.Suggestion)
 	}
 	for _, f := range r.LongSentences {
-		fmt.Fprintf(a.Stdout, "  line %d: long sentence — %s\n", f.Line, f.Suggestion)
+		fmt.Fprintf(a.Stdout, "  %s: long sentence — %s\n", at(f.Line), f.Suggestion)
 	}
 }
 

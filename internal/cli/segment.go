@@ -81,6 +81,9 @@ tag, attr.KEY, first_name, last_name, topic, reachable, campaign.`)
 			return err
 		}
 		fmt.Fprintf(a.Stdout, "segment %d %q created\n", seg.ID, seg.Name)
+		if err := a.printUnmatched(ctx, store, seg.Rules); err != nil {
+			return err
+		}
 		return a.printCount(ctx, store, seg.Rules, *topic, *purpose)
 	case "list":
 		segs, err := store.List(ctx)
@@ -111,6 +114,9 @@ tag, attr.KEY, first_name, last_name, topic, reachable, campaign.`)
 		} else if r, err = readRules(); err != nil {
 			return err
 		}
+		if err := a.printUnmatched(ctx, store, r); err != nil {
+			return err
+		}
 		return a.printCount(ctx, store, r, *topic, *purpose)
 	}
 	return nil
@@ -126,6 +132,23 @@ func (a *App) printCount(ctx context.Context, store *segment.Store, r segment.Ru
 	fmt.Fprintf(a.Stdout, "  by email %d, by text %d, by post %d; post only %d; unreachable %d\n", c.Email, c.SMS, c.Post, c.PostOnly, c.Unreachable)
 	for _, e := range c.Excluded {
 		fmt.Fprintf(a.Stdout, "  excluded: %s: %d\n", e.Reason, e.Contacts)
+	}
+	return nil
+}
+
+// printUnmatched warns of each value in r that no resident has, with the nearest that
+// exist: most often a typo, which would otherwise show only as a count of 0.
+func (a *App) printUnmatched(ctx context.Context, store *segment.Store, r segment.Rule) error {
+	ws, err := store.Unmatched(ctx, r)
+	if err != nil {
+		return err
+	}
+	for _, w := range ws {
+		where := ""
+		if w.Path != "rules" {
+			where = " (" + w.Path + ")"
+		}
+		fmt.Fprintf(a.Stdout, "warning%s: %s\n", where, w)
 	}
 	return nil
 }

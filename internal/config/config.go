@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/crierhq/crier/internal/db"
+	"github.com/crierhq/crier/internal/spell"
 )
 
 // Config is everything crier reads from its environment. The environment variable is the
@@ -311,8 +313,11 @@ type SMTPServer struct {
 	TLS                      string // none, starttls, starttls-required, tls
 }
 
+// smtpOptions are the options CRIER_SMTP_URL takes after "?"; SMTP refuses any other.
+var smtpOptions = []string{"tls"}
+
 // SMTP parses CRIER_SMTP_URL: smtp://[user:pass@]host[:port][?tls=none|starttls|starttls-required|tls],
-// or smtps://host (implicit TLS, port 465).
+// or smtps://host (implicit TLS, port 465). An unknown option is an error naming it.
 func (c Config) SMTP() (SMTPServer, error) {
 	u, err := url.Parse(c.SMTPURL)
 	if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
@@ -322,8 +327,31 @@ func (c Config) SMTP() (SMTPServer, error) {
 	if u.Scheme == "smtps" {
 		s.TLS, s.Port = "tls", 465
 	}
-	if t := u.Query().Get("tls"); t != "" {
-		switch t {
+	// A misspelt option ("?tsl=none") would otherwise be ignored and the default used:
+	// every option must be one crier knows, given once, with a value.
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return SMTPServer{}, fmt.Errorf("CRIER_SMTP_URL: the options after ? are not name=value pairs: %v", err)
+	}
+	names := make([]string, 0, len(q))
+	for name := range q {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		switch {
+		case !slices.Contains(smtpOptions, name):
+			hint := ""
+			if near, d := spell.Nearest(strings.ToLower(name), smtpOptions); near != "" && d <= max(1, len(near)/2) {
+				hint = "; did you mean " + near + "?"
+			}
+			return SMTPServer{}, fmt.Errorf("CRIER_SMTP_URL: unknown option %q%s (valid options: %s)", name, hint, strings.Join(smtpOptions, ", "))
+		case len(q[name]) > 1:
+			return SMTPServer{}, fmt.Errorf("CRIER_SMTP_URL: option %s is given %d times; give it once", name, len(q[name]))
+		}
+	}
+	if ts, ok := q["tls"]; ok {
+		switch t := ts[0]; t {
 		case "none", "starttls", "starttls-required", "tls":
 			s.TLS = t
 		default:

@@ -122,3 +122,47 @@ func TestDefaultIdentity(t *testing.T) {
 		t.Fatalf("an operator's identity is refused: %v", err)
 	}
 }
+
+// TestSMTPURLOptions: an option CRIER_SMTP_URL does not know is refused, naming it, the
+// valid ones and the nearest, rather than ignored ("?tsl=none" used to send with the
+// default, STARTTLS).
+func TestSMTPURLOptions(t *testing.T) {
+	tests := []struct {
+		url     string
+		wantTLS string
+		wantErr string // a part of the error; "" = accepted
+	}{
+		{"smtp://relay.example:587", "starttls", ""},
+		{"smtp://relay.example:25?tls=none", "none", ""},
+		{"smtps://relay.example", "tls", ""},
+		{"smtp://user:secret@relay.example:587?tls=starttls-required", "starttls-required", ""},
+		{"smtp://relay.example:25?tsl=none", "", `unknown option "tsl"; did you mean tls? (valid options: tls)`},
+		{"smtp://relay.example:25?TLS=none", "", `unknown option "TLS"; did you mean tls?`},
+		{"smtp://relay.example:25?tls=none&timeout=5s", "", `unknown option "timeout" (valid options: tls)`},
+		{"smtp://relay.example:25?tls=none&tls=tls", "", "option tls is given 2 times"},
+		{"smtp://relay.example:25?tls=", "", `tls="" must be none, starttls, starttls-required or tls`},
+		{"smtp://relay.example:25?tls=ssl", "", `tls="ssl" must be`},
+		{"smtp://relay.example:25?tls=none;x", "", "not name=value pairs"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.url, func(t *testing.T) {
+			c := Config{SMTPURL: tc.url}
+			s, err := c.SMTP()
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("SMTP() = %v, want it accepted", err)
+			case tc.wantErr == "" && s.TLS != tc.wantTLS:
+				t.Errorf("TLS = %q, want %q", s.TLS, tc.wantTLS)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("SMTP() = %+v, %v; want an error with %q", s, err, tc.wantErr)
+			case err != nil && strings.Contains(err.Error(), "secret"):
+				t.Errorf("the error shows the password: %v", err)
+			}
+			if tc.wantErr != "" {
+				if verr := c.Validate(); verr == nil || !strings.Contains(verr.Error(), tc.wantErr) {
+					t.Errorf("Validate() = %v; want it to refuse the URL", verr)
+				}
+			}
+		})
+	}
+}

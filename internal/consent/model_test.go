@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -239,8 +240,22 @@ func (w *world) checkSends() {
 			if err := w.campaigns.Create(w.ctx, c, slug, "model test"); err != nil {
 				w.t.Fatal(err)
 			}
-			if err := w.campaigns.Schedule(w.ctx, c.ID, time.Time{}, "model test", nil); err != nil {
+			// Scheduling is refused exactly when the model allows no send at all: the
+			// audience's count agrees with the snapshot.
+			err := w.campaigns.Schedule(w.ctx, c.ID, time.Time{}, "model test", nil)
+			anyAllowed := slices.ContainsFunc(w.points(), func(pt int64) bool { return w.model.MaySend(pt, topic, purpose == "marketing") })
+			switch {
+			case errors.Is(err, campaign.ErrEmptyAudience) && !anyAllowed:
+				if err := w.campaigns.Cancel(w.ctx, c.ID, "model test"); err != nil {
+					w.t.Fatal(err)
+				}
+				continue
+			case errors.Is(err, campaign.ErrEmptyAudience):
+				w.fatalf("%s %s: scheduling refused (%v), but the model allows some sends", purpose, slug, err)
+			case err != nil:
 				w.t.Fatal(err)
+			case !anyAllowed:
+				w.fatalf("%s %s: scheduled, but the model allows no send at all", purpose, slug)
 			}
 			if _, err := w.campaigns.StartDue(w.ctx, time.Now()); err != nil {
 				w.t.Fatal(err)

@@ -127,7 +127,7 @@ var (
 type ContentError struct {
 	Campaign string
 	Part     string // "subject", "body" or "language"
-	Line     int    // 1-based line within the body; 0 for the subject
+	Line     int    // 1-based line within the body, or within another part that has several lines; 0 for one line
 	Err      error
 }
 
@@ -147,6 +147,11 @@ func (e *ContentError) Error() string {
 	case e.Part != "" && e.Part != "body":
 		b.WriteString(e.Part)
 		b.WriteString(": ")
+		if e.Line > 0 {
+			b.WriteString("line ")
+			b.WriteString(strconv.Itoa(e.Line))
+			b.WriteString(": ")
+		}
 	}
 	b.WriteString(e.Err.Error())
 	return b.String()
@@ -734,8 +739,11 @@ func (p *renderParser) parse(part, src string) []renderPart {
 	var parts []renderPart
 	var lit strings.Builder
 	line := 1
+	// Lines are counted in the body, and in any other part (a leaflet's text, a long SMS)
+	// written on several lines; a one-line part's problems need no line.
+	counted := part == "body" || (part != "subject" && strings.Contains(src, "\n"))
 	lineOf := func() int {
-		if part == "body" {
+		if counted {
 			return line
 		}
 		return 0

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,10 +82,17 @@ func TestStartGrantsNothingNeverGiven(t *testing.T) {
 	if got := r.consent(t, ben, "roadworks"); got != "" {
 		t.Errorf("after START, roadworks: %q, want nothing on record, as before the STOP", got)
 	}
-	// So marketing about roadworks passes him by; it reaches nobody, as nobody granted it.
-	states := r.marketing(t, "roadworks", 11)
-	if got := states[ben]; got != [2]string{"suppressed", "no consent for marketing"} {
-		t.Errorf("marketing about roadworks to Ben after STOP, START: %v", got)
+	// So marketing about roadworks passes him by: it reaches nobody, as nobody granted
+	// it, and is refused when scheduled (before, a run suppressed every text).
+	c := &campaign.Campaign{Name: "Roadworks news", Purpose: "marketing", ChannelOrder: []string{"sms"},
+		SMSBody: "Mill Lane reopens on Monday."}
+	if err := r.campaigns.Create(t.Context(), c, "roadworks", "officer"); err != nil {
+		t.Fatal(err)
+	}
+	err := r.campaigns.Schedule(t.Context(), c.ID, time.Time{}, "officer", nil)
+	if !errors.Is(err, campaign.ErrEmptyAudience) || !strings.Contains(err.Error(), "0 by text") ||
+		!strings.Contains(err.Error(), "no consent for SMS (marketing)") {
+		t.Errorf("marketing about roadworks after Ben's STOP, START: %v; want it refused, reaching nobody by text", err)
 	}
 }
 

@@ -804,6 +804,7 @@ type editorReachView struct {
 	Marketing   bool
 	Topic       string
 	Problem     string
+	Empty       string // when nobody can be reached on the campaign's channels: why scheduling is refused
 }
 
 type editorReachRow struct {
@@ -825,6 +826,10 @@ type editorPageView struct {
 	Notice     string
 	Errors     []editorError
 	Fields     map[string]editorField
+
+	// MergeWarnings are merge fields that are blank for everyone: {{attr.KEY}} for an
+	// attribute no resident has.
+	MergeWarnings []string
 
 	Email   *editorEmailView
 	SMS     *editorSMSView
@@ -944,9 +949,30 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		v.Reach.Problem = "The reach could not be counted just now. Reload the page to try again."
 	} else {
 		v.Reach.Total, v.Reach.PostOnly, v.Reach.Unreachable, v.Reach.Excluded = count.Total, count.PostOnly, count.Unreachable, count.Excluded
+		reach := 0
 		for _, ch := range editorChannels {
 			n := map[string]int{"email": count.Email, "sms": count.SMS, "post": count.Post}[ch]
-			v.Reach.Rows = append(v.Reach.Rows, editorReachRow{Channel: editorChannelName(ch), N: n, Used: slices.Contains(channels, ch)})
+			used := slices.Contains(channels, ch)
+			v.Reach.Rows = append(v.Reach.Rows, editorReachRow{Channel: editorChannelName(ch), N: n, Used: used})
+			if used {
+				reach += n
+			}
+		}
+		if reach == 0 && (c.State == campaign.Draft || c.State == campaign.Paused) {
+			v.Reach.Empty = "Nobody in this audience can be reached on the campaign’s channels, so it can’t be scheduled: there would be nothing to send."
+		}
+	}
+
+	if c.MayUseAttributes() {
+		keys, err := segment.NewStore(s.db).AttributeKeys(ctx)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		for _, t := range c.Texts() {
+			for _, aw := range email.UnknownAttributes(t.Part, t.Text, keys) {
+				v.MergeWarnings = append(v.MergeWarnings, aw.Words())
+			}
 		}
 	}
 

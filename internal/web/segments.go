@@ -313,6 +313,7 @@ type segEditView struct {
 	Topics                            []segOption // the count's topic
 	Errors                            []segError  // the summary, in the order of the page
 	Count                             *segCountView
+	Warnings                          []string // values that match nobody, with the nearest that exist
 	errs                              map[string]string
 }
 
@@ -1155,10 +1156,38 @@ func (s *Server) handleSegmentPost(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	warnings, err := segment.NewStore(s.db).Unmatched(ctx, rule)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var rowOf []int
+	for i, row := range f.Rows {
+		if !row.blank() {
+			rowOf = append(rowOf, i)
+		}
+	}
 	v := f.editView(l, c)
 	v.Count = segCountTable("count-table", "Whom "+f.Purpose+" messages about "+topic.Name+" reach",
 		[]string{"Number"}, []segment.Count{count})
+	v.Warnings = segWarnings(warnings, rowOf)
 	render(http.StatusOK, v)
+}
+
+// segWarnings words segment.Unmatched's warnings for a page, each naming its rule's row
+// when the rules were built from rows rowOf (the builder's), else the tree's place.
+func segWarnings(ws []segment.Warning, rowOf []int) []string {
+	var out []string
+	for _, w := range ws {
+		where := ""
+		if m := segPathRE.FindStringSubmatch(w.Path); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n < len(rowOf) {
+				where = fmt.Sprintf("Rule %d: ", rowOf[n]+1)
+			}
+		}
+		out = append(out, where+w.Words())
+	}
+	return out
 }
 
 func (s *Server) segmentSave(w http.ResponseWriter, r *http.Request, f segForm, l segLookups, c *segCheck, render func(int, segEditView)) {
@@ -1221,6 +1250,7 @@ type segView struct {
 	Topics            []segOption
 	Count             *segCountView
 	CountProblem      string
+	Warnings          []string // values that match nobody, with the nearest that exist
 }
 
 // handleSegment shows a segment's rules in plain English and whom it reaches, for
@@ -1273,6 +1303,14 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	v.Intro, v.Rules = d.root(seg.Rules)
+	warnings, err := store.Unmatched(ctx, seg.Rules)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, w := range warnings {
+		v.Warnings = append(v.Warnings, editorSentence(w.Words()))
+	}
 
 	purposes := []string{segment.PurposeService, segment.PurposeMarketing}
 	counts := make([]segment.Count, len(purposes))
