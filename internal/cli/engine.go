@@ -185,7 +185,7 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	}
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
 		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays,
-		TrustedProxies: proxies})
+		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://")})
 	if err != nil {
 		return nil, err
 	}

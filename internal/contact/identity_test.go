@@ -243,3 +243,28 @@ func TestSkippedConflictsAreInTheRejectsFile(t *testing.T) {
 		})
 	}
 }
+
+// A cell with a NUL byte, or bytes that are not UTF-8 in a file read as UTF-8, is an
+// invalid row naming its line and column (PostgreSQL can't store it), never a failed import.
+func TestImportRefusesCellsPostgresCannotStore(t *testing.T) {
+	d := dbtest.New(t)
+	s := contact.NewStore(d, nil)
+	path := writeFile(t, "nul.csv", "First name,Surname,Email\r\n"+
+		"Gwen,Pr\x00ice,gwen@example.org\r\n"+
+		"Huw,Price,huw@example.org\r\n")
+	res, err := s.Import(context.Background(), contact.ImportOptions{Path: path})
+	if !errors.Is(err, contact.ErrRejected) || len(res.Errors) != 1 {
+		t.Fatalf("err %v, errors %v; want the file rejected for one cell", err, res.Errors)
+	}
+	if e := res.Errors[0]; e.Line != 2 || e.Col != 2 || !strings.Contains(e.Error(), "NUL byte") {
+		t.Errorf("error %v (line %d, column %d), want line 2, column 2, naming the NUL byte", e, e.Line, e.Col)
+	}
+	bad := writeFile(t, "latin1.csv", "First name,Surname,Email\r\nRen\xe9e,O'Brien,renee@example.org\r\n")
+	res, err = s.Import(context.Background(), contact.ImportOptions{Path: bad, Encoding: contact.EncodingUTF8})
+	if !errors.Is(err, contact.ErrRejected) || len(res.Errors) != 1 || res.Errors[0].Col != 1 {
+		t.Fatalf("Latin-1 read as UTF-8: err %v, errors %v; want column 1 refused", err, res.Errors)
+	}
+	if n := count(t, d, `SELECT count(*) FROM contacts`); n != 0 {
+		t.Errorf("%d contacts written", n)
+	}
+}

@@ -85,6 +85,12 @@ func (n *normaliser) row(line int, rec []string) (stageRow, []*InputError) {
 	var original string
 	for _, c := range n.cols {
 		raw := rec[c.Index]
+		if !storableCell(raw) {
+			if c.Field != FieldIgnore {
+				bad(c, strings.ToValidUTF8(strings.ReplaceAll(raw, "\x00", "\\0"), "\uFFFD"), invalidf("the cell holds a NUL byte or bytes that are not UTF-8, which can't be stored: remove them, or give the file's encoding with --encoding"))
+			}
+			continue
+		}
 		v := cleanCell(raw)
 		switch c.Field {
 		case FieldIgnore:
@@ -303,6 +309,11 @@ func (n *normaliser) rowError(line int, f Field, format string, args ...any) *In
 		}
 	}
 	return e
+}
+
+// storableCell says whether PostgreSQL can store s as text: valid UTF-8, no NUL byte.
+func storableCell(s string) bool {
+	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
 }
 
 // cleanCell trims the spaces, non-breaking spaces and zero-width characters spreadsheets

@@ -65,6 +65,9 @@ type Inbound struct {
 	From, To   string // E.164
 	Body       string
 	OptOutType string // Twilio's OptOutType: STOP, START, HELP or ""
+	// RawBody is the body exactly as it arrived when Body had to be cleaned to be stored
+	// (see web's handleInbound); nil otherwise.
+	RawBody []byte
 }
 
 // Received is what Receive made of an inbound text.
@@ -105,8 +108,8 @@ WITH conv AS (
     RETURNING id),
 msg AS (
     INSERT INTO sms_messages (conversation_id, direction, provider_sid, body, campaign_id, outbox_id, keyword,
-                              likely_opt_out, poll_answer, poll_unclear)
-    SELECT id, 'in', $3, $4, $5, $6, $7, $8, $9, $10 FROM conv
+                              likely_opt_out, poll_answer, poll_unclear, raw_body)
+    SELECT id, 'in', $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM conv
     ON CONFLICT (provider_sid) DO NOTHING
     RETURNING id, conversation_id)
 SELECT coalesce((SELECT id FROM msg), 0) AS id, (SELECT id FROM conv) AS conversation_id`
@@ -175,7 +178,7 @@ func (s *Store) Receive(ctx context.Context, in Inbound) (Received, error) {
 		write = tx.StmtxContext(ctx, write)
 	}
 	err = write.QueryRowxContext(ctx, in.From, who.ContactID, in.SID, in.Body,
-		who.CampaignID, who.OutboxID, string(r.Keyword), r.LikelyOptOut, r.PollAnswer, r.PollUnclear).
+		who.CampaignID, who.OutboxID, string(r.Keyword), r.LikelyOptOut, r.PollAnswer, r.PollUnclear, in.RawBody).
 		Scan(&r.MessageID, &r.ConversationID)
 	if err != nil {
 		return Received{}, fmt.Errorf("receive text: %w", err)

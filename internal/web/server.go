@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/twilio/twilio-go/client"
@@ -46,6 +48,7 @@ type Server struct {
 	prefLinkMails *sendLimiter[int64] // fresh preference links emailed, per contact
 
 	trustedProxies []netip.Prefix // whose X-Forwarded-For is believed (clientIP)
+	hsts           bool           // served over https: tell browsers to stay on it
 }
 
 // Config configures the Server.
@@ -64,6 +67,8 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For (or Forwarded) names
 	// the client (CRIER_TRUSTED_PROXIES); from anyone else those headers are ignored.
 	TrustedProxies []netip.Prefix
+	// HSTS sends Strict-Transport-Security: set when CRIER_PUBLIC_URL is https.
+	HSTS bool
 }
 
 // New parses the web templates once and returns a Server; a missing or broken template
@@ -79,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{db: cfg.DB, signer: cfg.Signer, composer: cfg.Composer, brand: cfg.Branding,
 		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App, imports: newImportJobs(),
 		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64](),
-		trustedProxies: cfg.TrustedProxies}
+		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS}
 	if cfg.Twilio != nil {
 		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
 			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")
@@ -112,22 +117,83 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("POST "+InboundPath, s.handleInbound)
 		mux.HandleFunc("POST "+StatusPath, s.handleStatus)
 	}
-	return secure(mux)
+	return s.secure(mux)
 }
 
-func secure(next http.Handler) http.Handler {
+// formLimit bounds every request body but an import's.
+const formLimit = 64 << 10
+
+// secure sets the security headers of every response — a page holds residents' or
+// officers' data unless it says otherwise, so nothing is stored by a cache — bounds
+// request bodies (413 above the bound), and refuses input PostgreSQL cannot store (a NUL
+// byte, invalid UTF-8) in the query or a form with 400, before any handler sees it. The
+// Twilio webhooks read their own bodies: what a signed webhook carries is stored safely
+// instead (see handleInbound).
+func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy(r.URL.Path))
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Content-Type-Options", "nosniff")
-		limit := int64(64 << 10)
+		h.Set("Cache-Control", "private, no-store")
+		if s.hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		limit := int64(formLimit)
 		if r.URL.Path == importPath {
 			limit = maxImportBytes // an officer's CSV (importLimit answers 413 above it)
 		}
+		if r.ContentLength > limit && r.URL.Path != importPath {
+			s.refuse(w, http.StatusRequestEntityTooLarge, "This form is too big",
+				"What was sent is more than this page takes. Go back, shorten it and try again.")
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		webhook := r.URL.Path == InboundPath || r.URL.Path == StatusPath
+		if !webhook && r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			if err := r.ParseForm(); err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					s.refuse(w, http.StatusRequestEntityTooLarge, "This form is too big",
+						"What was sent is more than this page takes. Go back, shorten it and try again.")
+				} else {
+					s.refuse(w, http.StatusBadRequest, "This form could not be read", "Go back, reload the page and try again.")
+				}
+				return
+			}
+		}
+		if !webhook && (!storable(r.URL.Query()) || !storable(r.PostForm)) {
+			s.refuse(w, http.StatusBadRequest, "Some characters can’t be used",
+				"What was sent holds a character that can’t be stored (a NUL byte, or text that is not valid UTF-8). Go back, remove it and try again.")
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// storable says whether every key and value can be stored as PostgreSQL text: valid
+// UTF-8 without NUL bytes.
+func storable(v url.Values) bool {
+	ok := func(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }
+	for k, vs := range v {
+		if !ok(k) {
+			return false
+		}
+		for _, x := range vs {
+			if !ok(x) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// refuse answers a request the server won't take with a page saying why.
+func (s *Server) refuse(w http.ResponseWriter, code int, title, msg string) {
+	if code == http.StatusRequestEntityTooLarge {
+		w.Header().Set("Connection", "close")
+	}
+	s.render(w, code, "message.html", page{Title: title, OrgName: s.brand.OrgName, Message: msg})
 }
 
 // The pages' Content-Security-Policy: no script but this site's own files (live.js,

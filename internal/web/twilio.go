@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/twilio/twilio-go/client"
 
@@ -80,7 +81,14 @@ func (s *Server) handleInbound(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	in := inbox.Inbound{SID: p["MessageSid"], From: p["From"], To: p["To"], Body: p["Body"], OptOutType: p["OptOutType"]}
+	// A signed webhook is stored whatever it carries: text PostgreSQL can't hold (a NUL
+	// byte, bytes that are not UTF-8) gets replacement characters, and the body is kept
+	// as it arrived besides. Refusing it would only make Twilio retry it for ever.
+	in := inbox.Inbound{SID: storableText(p["MessageSid"]), From: storableText(p["From"]), To: storableText(p["To"]),
+		Body: storableText(p["Body"]), OptOutType: storableText(p["OptOutType"])}
+	if in.Body != p["Body"] {
+		in.RawBody = []byte(p["Body"])
+	}
 	if in.SID == "" {
 		in.SID = p["SmsMessageSid"]
 	}
@@ -130,14 +138,16 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "MessageSid and MessageStatus are required", http.StatusBadRequest)
 		return
 	}
+	// An ErrorCode that is not one of Twilio's (not a number, or out of their range) is
+	// recorded as an unknown error, not refused: the callback is signed, and a refusal
+	// would only be retried.
 	code := 0
 	if c := p["ErrorCode"]; c != "" {
-		n, err := strconv.Atoi(c)
-		if err != nil {
-			http.Error(w, "ErrorCode is not a number", http.StatusBadRequest)
-			return
+		if n, err := strconv.Atoi(c); err == nil && n >= 0 && n <= maxTwilioErrorCode {
+			code = n
+		} else {
+			code = unknownTwilioErrorCode
 		}
-		code = n
 	}
 	rank := sms.StatusRank(status)
 	if rank == 0 {
@@ -160,6 +170,21 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// Twilio's error codes are five digits; unknownTwilioErrorCode stands for one that isn't.
+const (
+	maxTwilioErrorCode     = 99999
+	unknownTwilioErrorCode = 99999
+)
+
+// storableText is s as PostgreSQL text can hold it: invalid UTF-8 and NUL bytes become
+// U+FFFD.
+func storableText(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func newValidator(token string) client.RequestValidator { return client.NewRequestValidator(token) }
