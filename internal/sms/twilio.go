@@ -600,6 +600,9 @@ func twClassify(err error, ex *twExchange, cause error, timeout time.Duration) *
 	if se.Kind == dispatch.ErrThrottled {
 		se.RetryAfter = ex.retryAfter
 	}
+	// No connection to the API, our credentials refused, or the API's own server errors:
+	// the SMS channel is down, whoever the text is for.
+	se.Down = se.Kind == dispatch.ErrTemporary && (status == 0 && !ex.wrote.Load() || status == http.StatusUnauthorized || status >= 500)
 	return se
 }
 
