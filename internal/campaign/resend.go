@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -37,7 +38,7 @@ WITH cand AS (
       FROM outbox o
       JOIN campaigns c ON c.id = o.campaign_id
       LEFT JOIN contact_points cp ON cp.id = o.contact_point_id%[3]s
-     WHERE o.campaign_id = $1 AND %[1]s
+     WHERE o.run_id IN (SELECT id FROM campaign_runs WHERE campaign_id = $1) AND %[1]s
        FOR UPDATE OF o
 ),
 upd AS (
@@ -109,6 +110,9 @@ func (s *Store) resend(ctx context.Context, id int64, actor, which, reason, what
 		if res.Requeued == 0 || st == Sending {
 			return nil
 		}
+		if res.Requeued == 1 {
+			what = strings.Replace(what, "messages", "message", 1)
+		}
 		_, err := move(ctx, tx, id, resendFrom, Sending, actor, fmt.Sprintf("resending %d %s", res.Requeued, what))
 		return err
 	})
@@ -116,4 +120,17 @@ func (s *Store) resend(ctx context.Context, id int64, actor, which, reason, what
 		return Resent{}, err
 	}
 	return res, nil
+}
+
+// Resendable counts a campaign's messages that ResendFailed and ResendUnknown would look
+// at (before consent is read again: some may turn out not to be resent).
+func (s *Store) Resendable(ctx context.Context, id int64) (failed, unknown int, err error) {
+	err = s.db.QueryRowxContext(ctx, `
+		SELECT count(*) FILTER (WHERE `+resendable+`), count(*) FILTER (WHERE o.state = 'unknown')
+		  FROM campaign_runs r JOIN outbox o ON o.run_id = r.id
+		 WHERE r.campaign_id = $1 AND o.state IN ('failed', 'unknown')`, id).Scan(&failed, &unknown)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count messages to resend: %w", err)
+	}
+	return failed, unknown, nil
 }

@@ -132,7 +132,11 @@ func (a *App) resend(ctx context.Context, ob *outbox.Store, cs *campaign.Store, 
 	case sub == "resend-failed" && res.Requeued+res.Suppressed == 0:
 		fmt.Fprintf(a.Stdout, "campaign %d %q has no failed messages to resend. Only messages that ran out of attempts on temporary failures (the relay unreachable, 4xx replies, timeouts) are resent; bounces, opt-outs and messages that can never be sent are not.\n", c.ID, c.Name)
 	case sub == "resend-failed":
-		fmt.Fprintf(a.Stdout, "%s failed messages of campaign %d %q queued again: `crier serve` sends them to those residents again now, and the campaign completes when they are done.\n", n, c.ID, c.Name)
+		if res.Requeued == 1 {
+			fmt.Fprintf(a.Stdout, "1 failed message of campaign %d %q queued again: `crier serve` sends it to that resident again now, and the campaign completes when it is done.\n", c.ID, c.Name)
+		} else {
+			fmt.Fprintf(a.Stdout, "%s failed messages of campaign %d %q queued again: `crier serve` sends them to those residents again now, and the campaign completes when they are done.\n", n, c.ID, c.Name)
+		}
 	case res.Requeued+res.Suppressed == 0:
 		fmt.Fprintf(a.Stdout, "campaign %d %q has no messages of unknown outcome.\n", c.ID, c.Name)
 	default:

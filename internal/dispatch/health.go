@@ -167,7 +167,7 @@ func HealthNotice(h outbox.ChannelHealth, loc *time.Location) string {
 		return ""
 	}
 	if age := now.Sub(h.CheckedAt); age > healthStale {
-		s += fmt.Sprintf(" Last checked %s (%s ago): is `crier serve` running?", clock(h.CheckedAt, now, loc), Duration(age))
+		s += fmt.Sprintf(" Last checked %s (%s ago): is crier serve running?", clock(h.CheckedAt, now, loc), Duration(age))
 	}
 	return s
 }

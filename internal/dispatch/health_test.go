@@ -226,7 +226,7 @@ func TestResendFailedSendsOnceAndHonoursConsent(t *testing.T) {
 	}
 	var resent bool
 	for _, h := range history {
-		resent = resent || h.From == campaign.Completed && h.To == campaign.Sending && strings.Contains(h.Note, "resending 1 failed messages")
+		resent = resent || h.From == campaign.Completed && h.To == campaign.Sending && strings.Contains(h.Note, "resending 1 failed message")
 	}
 	if !resent {
 		t.Errorf("history does not record the resend: %+v", history)
