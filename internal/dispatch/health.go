@@ -122,13 +122,13 @@ func (h *health) isDown(ch Channel) bool {
 	return st != nil && st.down
 }
 
-// ChannelLabel names a channel's provider for officers: "SMTP", "the Twilio API".
+// ChannelLabel names a channel's provider for officers: "SMTP", "Twilio API".
 func ChannelLabel(ch string) string {
 	switch Channel(ch) {
 	case Email:
 		return "SMTP"
 	case SMS:
-		return "the Twilio API"
+		return "Twilio API"
 	}
 	return ch
 }

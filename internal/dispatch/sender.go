@@ -82,8 +82,8 @@ type SendError struct {
 	// not the contact point's: the message fails and the address or number stays usable.
 	MessageOnly bool
 	// Down says the provider itself could not be reached or would not let us in
-	// (connection refused, a timeout while connecting, a TLS or authentication failure,
-	// the API's own server errors): the channel is down, not this message. Such a
+	// (connection refused, a timeout while connecting, a TLS or authentication failure):
+	// the channel is down, not this message. Such a
 	// failure waits for the channel instead of using up one of the message's attempts.
 	Down bool
 	Err  error // the underlying error (not stored: it may quote the address)
