@@ -35,7 +35,7 @@ var transitions = map[State][]State{
 	Scheduled: {Sending, Paused, Cancelled, Draft},
 	Sending:   {Completed, Scheduled, Paused, Cancelled}, // Scheduled: a recurring campaign waits for its next run
 	Paused:    {Scheduled, Sending, Cancelled},
-	Completed: {Sending}, // only to resend messages whose outcome was unknown (ResendUnknown)
+	Completed: {Sending}, // only to resend failed messages or those of unknown outcome (ResendFailed, ResendUnknown)
 }
 
 // CanMove reports whether a campaign may go from one state to another.

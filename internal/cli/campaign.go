@@ -16,14 +16,16 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/sms"
 )
 
 func (a *App) runCampaign(ctx context.Context, args []string) error {
-	const usage = "Usage: crier campaign create FILE.md | list | show ID | schedule ID [--at \"2026-12-01 09:00\"] | send ID | pause ID | resume ID | cancel ID | status ID [--watch] | resend-unknown ID"
+	const usage = "Usage: crier campaign create FILE.md | list | show ID | schedule ID [--at \"2026-12-01 09:00\"] | send ID | pause ID | resume ID | cancel ID | status ID [--watch] | resend-failed ID | resend-unknown ID"
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintln(a.Stderr, usage)
 		if len(args) == 0 {
@@ -40,7 +42,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		return err
 	}
 	known := map[string]bool{"create": true, "list": true, "show": true, "schedule": true, "send": true,
-		"pause": true, "resume": true, "cancel": true, "status": true, "resend-unknown": true}
+		"pause": true, "resume": true, "cancel": true, "status": true, "resend-failed": true, "resend-unknown": true}
 	if !known[sub] {
 		return usagef("unknown campaign command %q\n%s", sub, usage)
 	}
@@ -108,14 +110,87 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 	case "cancel":
 		return campaignError(cs.Cancel(ctx, c.ID, actor()))
 	case "status":
-		return a.campaignStatus(ctx, cs, c.ID, *watch)
-	case "resend-unknown":
-		n, err := cs.ResendUnknown(ctx, c.ID, actor())
-		if err != nil {
-			return campaignError(err)
+		if err := a.campaignStatus(ctx, cs, c.ID, *watch); err != nil {
+			return err
 		}
-		fmt.Fprintf(a.Stdout, "%d messages of unknown outcome queued again (some of them may arrive twice)\n", n)
+		return a.printHealth(ctx, outbox.NewStore(d.DB), cs, c)
+	case "resend-failed", "resend-unknown":
+		return a.resend(ctx, outbox.NewStore(d.DB), cs, c, sub)
+	}
+	return nil
+}
+
+// resend queues a campaign's failed (or unknown) messages again and says what that
+// means for the residents, and what was not resent and why.
+func (a *App) resend(ctx context.Context, ob *outbox.Store, cs *campaign.Store, c *campaign.Campaign, sub string) error {
+	var res campaign.Resent
+	var err error
+	if sub == "resend-failed" {
+		res, err = cs.ResendFailed(ctx, c.ID, actor())
+	} else {
+		res, err = cs.ResendUnknown(ctx, c.ID, actor())
+	}
+	if err != nil {
+		return campaignError(err)
+	}
+	n := dispatch.Thousands(res.Requeued)
+	switch {
+	case sub == "resend-failed" && res.Requeued+res.Suppressed == 0:
+		fmt.Fprintf(a.Stdout, "campaign %d %q has no failed messages to resend. Only messages that ran out of attempts on temporary failures (the relay unreachable, 4xx replies, timeouts) are resent; bounces, opt-outs and messages that can never be sent are not.\n", c.ID, c.Name)
+	case sub == "resend-failed":
+		if res.Requeued == 1 {
+			fmt.Fprintf(a.Stdout, "1 failed message of campaign %d %q queued again: `crier serve` sends it to that resident again now, and the campaign completes when it is done.\n", c.ID, c.Name)
+		} else {
+			fmt.Fprintf(a.Stdout, "%s failed messages of campaign %d %q queued again: `crier serve` sends them to those residents again now, and the campaign completes when they are done.\n", n, c.ID, c.Name)
+		}
+	case res.Requeued+res.Suppressed == 0:
+		fmt.Fprintf(a.Stdout, "campaign %d %q has no messages of unknown outcome.\n", c.ID, c.Name)
+	default:
+		fmt.Fprintf(a.Stdout, "%d messages of unknown outcome queued again (some of them may arrive twice)\n", res.Requeued)
+	}
+	if res.Suppressed > 0 {
+		fmt.Fprintf(a.Stdout, "%s not resent: the resident has since withdrawn consent, or the address or number no longer works (now counted as suppressed, with the reason)\n", dispatch.Thousands(res.Suppressed))
+	}
+	if res.Requeued == 0 {
 		return nil
+	}
+	hs, err := ob.Health(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range hs {
+		if h.State == outbox.Down && slices.Contains(c.Channels(), h.Channel) {
+			fmt.Fprintf(a.Stdout, "note: %s is still unreachable (since %s): they wait until it is back.\n",
+				dispatch.ChannelLabel(h.Channel), h.Since.In(campaign.London).Format("15:04 Mon 2 Jan"))
+		}
+	}
+	return nil
+}
+
+// printHealth says, under a campaign's status, whether a channel it sends on is down
+// (or came back lately), with how many of the campaign's messages wait for it.
+func (a *App) printHealth(ctx context.Context, ob *outbox.Store, cs *campaign.Store, c *campaign.Campaign) error {
+	hs, err := ob.Health(ctx)
+	if err != nil {
+		return err
+	}
+	counts, err := cs.Status(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, h := range hs {
+		if !slices.Contains(c.Channels(), h.Channel) {
+			continue
+		}
+		h.Waiting = 0
+		for _, n := range counts {
+			if n.Channel == h.Channel && (n.State == "pending" || n.State == "retry later" || n.State == "sending") {
+				h.Waiting += n.N
+			}
+		}
+		if s := dispatch.HealthNotice(h, campaign.London); s != "" {
+			fmt.Fprintln(a.Stdout, s)
+		}
 	}
 	return nil
 }
@@ -303,7 +378,10 @@ func (a *App) showCampaign(ctx context.Context, d *database, cs *campaign.Store,
 	for _, e := range h {
 		fmt.Fprintf(a.Stdout, "  %s  %s → %s by %s %s\n", e.At.In(campaign.London).Format("2 Jan 15:04:05"), e.From, e.To, e.Actor, e.Note)
 	}
-	return a.printStatus(ctx, cs, c.ID)
+	if err := a.printStatus(ctx, cs, c.ID); err != nil {
+		return err
+	}
+	return a.printHealth(ctx, outbox.NewStore(d.DB), cs, c)
 }
 
 func (a *App) printStatus(ctx context.Context, cs *campaign.Store, id int64) error {

@@ -45,6 +45,9 @@ type Config struct {
 	Channels     map[Channel]ChannelConfig
 	Logger       *slog.Logger
 	NoScheduling bool // run workers only (tests of several instances share one scheduler)
+	// DownPause is how long a channel's workers hold off after a send finds the channel
+	// down (its relay or API unreachable) before trying again (default 15s).
+	DownPause time.Duration
 }
 
 // Dispatcher runs the scheduler, the rescuer and the workers of every configured channel.
@@ -53,6 +56,7 @@ type Dispatcher struct {
 	outbox    *outbox.Store
 	campaigns *campaign.Store
 	log       *slog.Logger
+	health    *health
 }
 
 // New returns a Dispatcher.
@@ -66,7 +70,10 @@ func New(cfg Config, ob *outbox.Store, cs *campaign.Store) *Dispatcher {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Dispatcher{cfg: cfg, outbox: ob, campaigns: cs, log: cfg.Logger}
+	if cfg.DownPause <= 0 {
+		cfg.DownPause = 15 * time.Second
+	}
+	return &Dispatcher{cfg: cfg, outbox: ob, campaigns: cs, log: cfg.Logger, health: newHealth(ob, cfg.Instance, cfg.Logger)}
 }
 
 // Run works until ctx is cancelled, then returns once every goroutine it started has
@@ -158,7 +165,11 @@ func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc Channel
 			idle.Reset(wait)
 			continue
 		}
-		n, err := d.workOnce(ctx, id, ch, cc, lim, th, batch)
+		b := batch
+		if d.health.isDown(ch) {
+			b = 1 // a probe: while the channel is down, each try costs one message, not a batch
+		}
+		n, err := d.workOnce(ctx, id, ch, cc, lim, th, b)
 		if err != nil && ctx.Err() == nil {
 			d.log.WarnContext(ctx, "worker batch", "worker", id, "err", err)
 		}
@@ -283,6 +294,7 @@ func (d *Dispatcher) sendChunk(ctx context.Context, id string, ch Channel, cc Ch
 		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		rcpt, err := cc.Sender.Send(sctx, m)
 		cancel()
+		d.afterSend(ctx, ch, th, err)
 		if errors.Is(err, ErrThrottled) {
 			var se *SendError
 			pause := 5 * time.Second
@@ -295,6 +307,15 @@ func (d *Dispatcher) sendChunk(ctx context.Context, id string, ch Channel, cc Ch
 		results = append(results, classify(m.OutboxID, rcpt, err))
 	}
 	return results
+}
+
+// afterSend is told every send's outcome: it follows the channel's health, and while
+// the channel is down holds its workers off for DownPause (what they hold back waits in
+// the outbox, due at once and with no attempt counted).
+func (d *Dispatcher) afterSend(ctx context.Context, ch Channel, th *throttle, err error) {
+	if d.health.observe(ctx, ch, err) {
+		th.hold(d.cfg.DownPause)
+	}
 }
 
 // classify turns a sender's answer into an outbox result.
@@ -318,6 +339,12 @@ func classify(id int64, rcpt Receipt, err error) outbox.Result {
 		r.Outcome = outbox.OptedOut
 	case errors.Is(err, ErrUnknown):
 		r.Outcome = outbox.Unknown
+	}
+	if _, down := IsDown(err); down && r.Outcome == outbox.Retry {
+		// The channel was down, not this message: it never reached the provider, so it
+		// waits for the channel without using up an attempt (afterSend holds the
+		// channel off meanwhile).
+		r.Now = true
 	}
 	return r
 }

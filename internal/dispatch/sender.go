@@ -3,6 +3,7 @@
 package dispatch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -80,7 +81,12 @@ type SendError struct {
 	// MessageOnly, with ErrPermanent, says the fault is this message's (e.g. too long),
 	// not the contact point's: the message fails and the address or number stays usable.
 	MessageOnly bool
-	Err         error // the underlying error (not stored: it may quote the address)
+	// Down says the provider itself could not be reached or would not let us in
+	// (connection refused, a timeout while connecting, a TLS or authentication failure):
+	// the channel is down, not this message. Such a
+	// failure waits for the channel instead of using up one of the message's attempts.
+	Down bool
+	Err  error // the underlying error (not stored: it may quote the address)
 }
 
 func (e *SendError) Error() string {
@@ -92,6 +98,16 @@ func (e *SendError) Error() string {
 		s += ": " + e.Reason
 	}
 	return s
+}
+
+// IsDown reports whether err says the channel itself is down (SendError.Down), and the
+// kind of failure ("connection refused"), which names no recipient.
+func IsDown(err error) (kind string, down bool) {
+	var se *SendError
+	if errors.As(err, &se) && se.Down {
+		return cmp.Or(se.Reason, se.Kind.Error()), true
+	}
+	return "", false
 }
 
 // Unwrap exposes both the class (errors.Is(err, ErrPermanent)) and the cause.

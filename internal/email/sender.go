@@ -580,9 +580,19 @@ func sendClassify(err error) *dispatch.SendError {
 	if errors.As(err, &done) {
 		return done
 	}
-	se := sendClassifyFailure(sendFailureOf(err))
+	f := sendFailureOf(err)
+	se := sendClassifyFailure(f)
 	se.Err = err
+	// Failing to connect, greet, negotiate TLS or log in says the relay is unreachable
+	// (or refuses us), whoever the message is for: the channel is down. A 421 is the
+	// relay asking us to slow down, which the throttle handles.
+	se.Down = se.Kind == dispatch.ErrTemporary && (f.stage == sendStageConnect || sendAuthCode(f.code))
 	return se
+}
+
+// sendAuthCode reports the replies that refuse our login (530, 534, 535, 538).
+func sendAuthCode(code int) bool {
+	return code == 530 || code == 534 || code == 535 || code == 538
 }
 
 // sendFailureOf extracts the stage, reply codes and cause of err.
@@ -733,7 +743,7 @@ func sendClassifyFailure(f sendFailure) *dispatch.SendError {
 		default:
 			se.Reason = reason("temporary server error")
 		}
-	case f.code == 530 || f.code == 534 || f.code == 535 || f.code == 538:
+	case sendAuthCode(f.code):
 		se.Reason = reason("authentication rejected")
 	case f.code >= 500 && f.code < 600:
 		switch f.stage {

@@ -410,6 +410,9 @@ func TestSMTPSendFailures(t *testing.T) {
 			if strings.Contains(se.Reason, "@") || strings.Contains(se.Error(), "@") {
 				t.Errorf("reason quotes an address: %q", se.Error())
 			}
+			if se.Down {
+				t.Error("a reply about one recipient says the relay is up, not down")
+			}
 			// The pooled connection (or its replacement) still works.
 			if _, err := s.Send(t.Context(), sendTestMessage(100+int64(i), "ok@example.com")); err != nil {
 				t.Fatalf("next Send: %v", err)
@@ -478,6 +481,9 @@ func TestSMTPSendServerGone(t *testing.T) {
 			}
 			if se.Reason != "connection refused" {
 				t.Errorf("reason = %q, want connection refused", se.Reason)
+			}
+			if !se.Down {
+				t.Error("an unreachable relay must mark the channel down")
 			}
 		})
 	}
@@ -769,15 +775,16 @@ func TestSendClassify(t *testing.T) {
 		wantKind   error
 		wantCode   string
 		wantReason string
+		wantDown   bool // the channel is down, not the message
 	}{
-		{"connection refused", refused, dispatch.ErrTemporary, "", "connection refused"},
-		{"dial timeout", &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}, dispatch.ErrTemporary, "", "timeout"},
-		{"eof in greeting", io.EOF, dispatch.ErrTemporary, "", "connection dropped"},
-		{"reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, dispatch.ErrTemporary, "", "connection dropped"},
-		{"421 greeting", &textproto.Error{Code: 421, Msg: "4.3.2 too busy"}, dispatch.ErrThrottled, "421", "service unavailable (421 4.3.2)"},
-		{"auth rejected", fmt.Errorf("SMTP AUTH failed: %w", &textproto.Error{Code: 535, Msg: "5.7.8 bad credentials"}), dispatch.ErrTemporary, "535", "authentication rejected (535 5.7.8)"},
-		{"no starttls", errors.New(`STARTTLS mode set to: "TLSMandatory", but target host does not support STARTTLS`), dispatch.ErrTemporary, "", "tls negotiation failed"},
-		{"already classified", &dispatch.SendError{Kind: dispatch.ErrPermanent, Reason: "x"}, dispatch.ErrPermanent, "", "x"},
+		{"connection refused", refused, dispatch.ErrTemporary, "", "connection refused", true},
+		{"dial timeout", &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}, dispatch.ErrTemporary, "", "timeout", true},
+		{"eof in greeting", io.EOF, dispatch.ErrTemporary, "", "connection dropped", true},
+		{"reset", &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, dispatch.ErrTemporary, "", "connection dropped", true},
+		{"421 greeting", &textproto.Error{Code: 421, Msg: "4.3.2 too busy"}, dispatch.ErrThrottled, "421", "service unavailable (421 4.3.2)", false},
+		{"auth rejected", fmt.Errorf("SMTP AUTH failed: %w", &textproto.Error{Code: 535, Msg: "5.7.8 bad credentials"}), dispatch.ErrTemporary, "535", "authentication rejected (535 5.7.8)", true},
+		{"no starttls", errors.New(`STARTTLS mode set to: "TLSMandatory", but target host does not support STARTTLS`), dispatch.ErrTemporary, "", "tls negotiation failed", true},
+		{"already classified", &dispatch.SendError{Kind: dispatch.ErrPermanent, Reason: "x"}, dispatch.ErrPermanent, "", "x", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -787,6 +794,9 @@ func TestSendClassify(t *testing.T) {
 			}
 			if !errors.Is(se, tc.wantKind) {
 				t.Errorf("errors.Is(%v) false", tc.wantKind)
+			}
+			if se.Down != tc.wantDown {
+				t.Errorf("Down = %v, want %v", se.Down, tc.wantDown)
 			}
 		})
 	}

@@ -600,6 +600,10 @@ func twClassify(err error, ex *twExchange, cause error, timeout time.Duration) *
 	if se.Kind == dispatch.ErrThrottled {
 		se.RetryAfter = ex.retryAfter
 	}
+	// No connection to the API, or our credentials refused: the SMS channel is down,
+	// whoever the text is for. (A 5xx answers one request: it is retried with backoff, as
+	// one message's trouble, so a single failing request can't make the channel flap.)
+	se.Down = se.Kind == dispatch.ErrTemporary && (status == 0 && !ex.wrote.Load() || status == http.StatusUnauthorized)
 	return se
 }
 

@@ -305,6 +305,9 @@ func TestTwilioSenderRefusals(t *testing.T) {
 			if se.RetryAfter != 0 {
 				t.Errorf("RetryAfter = %v, want 0", se.RetryAfter)
 			}
+			if se.Down {
+				t.Error("an answer from the API about one message says the channel is up, not down")
+			}
 			var code int
 			fmt.Sscan(tt.code, &code)
 			row, ok := LookupCode(code)
@@ -364,6 +367,9 @@ func TestTwilioSenderWrongToken(t *testing.T) {
 	snd := twSender(t, s, TwilioConfig{AuthToken: wrong}, logs.logger())
 	_, err := snd.Send(t.Context(), twMessage("+447700900123"))
 	se := twSendError(t, err, dispatch.ErrTemporary, "20003")
+	if !se.Down {
+		t.Error("credentials the API refuses must mark the SMS channel down")
+	}
 	if !strings.Contains(se.Reason, "CRIER_TWILIO_AUTH_TOKEN") {
 		t.Errorf("Reason %q doesn't say to check CRIER_TWILIO_AUTH_TOKEN", se.Reason)
 	}
@@ -433,6 +439,9 @@ func TestTwilioSenderUnreachable(t *testing.T) {
 	se := twSendError(t, err, dispatch.ErrTemporary, "")
 	if !strings.Contains(se.Reason, "could not connect") {
 		t.Errorf("Reason = %q", se.Reason)
+	}
+	if !se.Down {
+		t.Error("an unreachable API must mark the SMS channel down")
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v to notice a closed port", d)

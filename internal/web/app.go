@@ -236,6 +236,7 @@ type dashboardView struct {
 	Unread    int
 	Reach     contact.WardReach // the whole borough, for the general topic
 	ReachAt   string            // when it was counted ("14:05")
+	Health    []channelHealth   // the sending channels, as the dispatcher last found them
 }
 
 // dashboardReachTTL is how long the dashboard's reach is reused: counting it reads every
@@ -313,6 +314,10 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Reach, v.ReachAt = tot, at.In(campaign.London).Format("15:04")
+	if v.Health, err = s.healthOf(r.Context()); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, http.StatusOK, "dashboard.html", page{Title: "Dashboard", OrgName: s.brand.OrgName, Session: sess, Data: v})
 }
 
@@ -461,6 +466,7 @@ func (s *Server) registerApp(mux *http.ServeMux) {
 	s.registerResults(mux)
 	s.registerEditor(mux)
 	s.registerSegments(mux)
+	s.registerResend(mux)
 }
 
 // OfficerRoutes lists the officer-only pages (with placeholder ids), for authorisation

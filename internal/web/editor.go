@@ -850,7 +850,8 @@ type editorPageView struct {
 	TestLimit int
 
 	CanSchedule, CanPause, CanResume, CanCancel bool
-	When, SendAt                                string // the schedule form, as typed
+	Resend                                      *resendView // failed or unknown messages it can resend; nil: none
+	When, SendAt                                string      // the schedule form, as typed
 	Sample                                      string
 }
 
@@ -901,6 +902,8 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		switch {
 		case done == "scheduled" && c.NextRunAt != nil:
 			v.Notice = "Scheduled for " + editorWhen(*c.NextRunAt) + " (London time)."
+		case done == "resend-failed" || done == "resend-unknown":
+			v.Notice = resendNotice(r.URL.Query())
 		case done == "tested":
 			v.Notice = "Test sent to " + v.TestTo + ". It is not part of the campaign: no resident gets it, and it counts in no results."
 		}
@@ -1020,6 +1023,14 @@ func (s *Server) showEditor(w http.ResponseWriter, r *http.Request, c *campaign.
 		v.Progress = campaignProgress(c, counts)
 		v.LiveOff = r.URL.Query().Get("live") == "off"
 		v.Live = !v.Progress.Done && !v.LiveOff
+		if v.Progress.Health, err = s.campaignHealth(ctx, c, counts); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	if v.Resend, err = s.resendOffer(ctx, c); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	started := false
 	if c.State == campaign.Paused {

@@ -31,6 +31,9 @@ type progressView struct {
 	// so, and stops.
 	SignedOut bool
 	Channels  []progressChannel
+	// Health says when a channel the campaign sends on is unreachable, or came back
+	// lately (dispatch.HealthNotice).
+	Health []string
 }
 
 // progressChannel is one channel's messages in the campaign's latest run. Total leaves
@@ -158,7 +161,12 @@ func (s *Server) handleCampaignProgress(w http.ResponseWriter, r *http.Request) 
 		s.fail(w, r, err)
 		return
 	}
-	s.renderProgress(w, http.StatusOK, campaignProgress(c, counts))
+	v := campaignProgress(c, counts)
+	if v.Health, err = s.campaignHealth(r.Context(), c, counts); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderProgress(w, http.StatusOK, v)
 }
 
 // renderProgress writes the fragment, whole or not at all.
