@@ -43,7 +43,7 @@ func TestInputPostgresCannotStore(t *testing.T) {
 	if body(t, res); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("NUL in the query: %d", res.StatusCode)
 	}
-	if code, b := post("/signup", url.Values{"email": {"sian@example.org"}, "name": {strings.Repeat("Siân ", 20<<10)}}); code != http.StatusRequestEntityTooLarge || !strings.Contains(b, "too big") {
+	if code, b := post("/signup", url.Values{"email": {"sian@example.org"}, "name": {strings.Repeat("Siân ", 20<<10)}}); code != http.StatusRequestEntityTooLarge || !strings.Contains(b, "over 64 KB") {
 		t.Errorf("a 100 KB sign-up form: %d, want 413", code)
 	}
 	res, err = http.Get(base + "/login")

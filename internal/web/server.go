@@ -144,8 +144,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			limit = maxImportBytes // an officer's CSV (importLimit answers 413 above it)
 		}
 		if r.ContentLength > limit && r.URL.Path != importPath {
-			s.refuse(w, http.StatusRequestEntityTooLarge, "This form is too big",
-				"What was sent is more than this page takes. Go back, shorten it and try again.")
+			s.refuseTooBig(w, limit)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
@@ -154,8 +153,7 @@ func (s *Server) secure(next http.Handler) http.Handler {
 			if err := r.ParseForm(); err != nil {
 				var tooBig *http.MaxBytesError
 				if errors.As(err, &tooBig) {
-					s.refuse(w, http.StatusRequestEntityTooLarge, "This form is too big",
-						"What was sent is more than this page takes. Go back, shorten it and try again.")
+					s.refuseTooBig(w, tooBig.Limit)
 				} else {
 					s.refuse(w, http.StatusBadRequest, "This form could not be read", "Go back, reload the page and try again.")
 				}
@@ -190,10 +188,14 @@ func storable(v url.Values) bool {
 
 // refuse answers a request the server won't take with a page saying why.
 func (s *Server) refuse(w http.ResponseWriter, code int, title, msg string) {
-	if code == http.StatusRequestEntityTooLarge {
-		w.Header().Set("Connection", "close")
-	}
 	s.render(w, code, "message.html", page{Title: title, OrgName: s.brand.OrgName, Message: msg})
+}
+
+// refuseTooBig answers 413 for a body over limit bytes.
+func (s *Server) refuseTooBig(w http.ResponseWriter, limit int64) {
+	w.Header().Set("Connection", "close")
+	s.refuse(w, http.StatusRequestEntityTooLarge, "This is too long to save",
+		fmt.Sprintf("What you sent is over %d KB, the most this form takes, so nothing was saved. Go back and shorten it: put long documents on your website and link to them.", limit>>10))
 }
 
 // The pages' Content-Security-Policy: no script but this site's own files (live.js,
