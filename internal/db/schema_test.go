@@ -63,16 +63,29 @@ func TestStatementLevelReferentialIntegrity(t *testing.T) {
 		})
 	}
 
-	// Deleting a contact cascades to its points and their consent history.
+	// Texts: a conversation for a missing contact, a message in a missing conversation.
+	for _, q := range []string{`INSERT INTO conversations (phone, contact_id) VALUES ('+447700900001', 999999)`,
+		`INSERT INTO sms_messages (conversation_id, direction, body) VALUES (999999, 'in', 'hi')`} {
+		if _, err := d.Exec(q); pqCode(err) != "23503" {
+			t.Errorf("%s: %v, want a foreign key violation", q, err)
+		}
+	}
+	if _, err := d.Exec(`WITH c AS (INSERT INTO conversations (phone, contact_id) VALUES ('+447700900002', $1) RETURNING id)
+		INSERT INTO sms_messages (conversation_id, direction, body) SELECT id, 'in', 'hi' FROM c`, contactID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Deleting a contact cascades to its points, their consent history and its texts.
 	if _, err := d.Exec(`DELETE FROM contacts WHERE id = $1`, contactID); err != nil {
 		t.Fatal(err)
 	}
 	var left int
-	if err := d.Get(&left, `SELECT (SELECT count(*) FROM contact_points) + (SELECT count(*) FROM consents)`); err != nil {
+	if err := d.Get(&left, `SELECT (SELECT count(*) FROM contact_points) + (SELECT count(*) FROM consents)
+		+ (SELECT count(*) FROM conversations) + (SELECT count(*) FROM sms_messages)`); err != nil {
 		t.Fatal(err)
 	}
 	if left != 0 {
-		t.Fatalf("%d points/consents left after deleting their contact", left)
+		t.Fatalf("%d points/consents/texts left after deleting their contact", left)
 	}
 }
 
