@@ -370,6 +370,15 @@ func (s *Server) badReset(w http.ResponseWriter) {
 // handleReset sets the new password: the link is spent and the account's sessions end.
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	token := r.PathValue("token")
+	u, err := s.app.Auth.CheckReset(r.Context(), token)
+	if errors.Is(err, auth.ErrResetInvalid) {
+		s.badReset(w)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	c, _ := r.Cookie(resetCSRF)
 	form := r.PostFormValue("csrf")
 	if c == nil || form == "" || c.Value != form {
@@ -385,7 +394,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		msg = accountError(err)
 	}
 	if msg == "" {
-		u, err := s.app.Auth.UseReset(r.Context(), token, pw, func(ctx context.Context, tx sqlx.ExecerContext, u *auth.User) error {
+		u, err = s.app.Auth.UseReset(r.Context(), token, pw, func(ctx context.Context, tx sqlx.ExecerContext, u *auth.User) error {
 			id := u.ID
 			return audit.Record(ctx, tx, audit.Entry{ActorID: &id, Actor: u.Email, Action: audit.PasswordReset,
 				SubjectType: "user", SubjectID: audit.ID(u.ID), Client: s.clientIP(r)})
@@ -401,15 +410,6 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		s.setCookie(w, resetCSRF, "", -1)
 		s.render(w, http.StatusOK, "reset.html", page{Title: "Your password is set", OrgName: s.brand.OrgName,
 			Data: resetView{Name: u.Name, Done: true}})
-		return
-	}
-	u, err := s.app.Auth.CheckReset(r.Context(), token)
-	if errors.Is(err, auth.ErrResetInvalid) {
-		s.badReset(w)
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	s.render(w, http.StatusUnprocessableEntity, "reset.html", page{Title: "Set a new password", OrgName: s.brand.OrgName,
