@@ -15,6 +15,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
@@ -100,29 +101,33 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 			return campaignError(err)
 		}
 		c, _ = cs.Get(ctx, strconv.FormatInt(c.ID, 10))
+		if err := a.record(ctx, d.DB, campaignEntry(audit.CampaignSched, c.ID, map[string]any{"at": c.NextRunAt})); err != nil {
+			return err
+		}
 		fmt.Fprintf(a.Stdout, "campaign %d %q scheduled for %s (London); `crier serve` sends it\n",
 			c.ID, c.Name, c.NextRunAt.In(campaign.London).Format("Mon 2 Jan 2006 15:04"))
 		return nil
-	case "pause":
-		return campaignError(cs.Pause(ctx, c.ID, actor()))
-	case "resume":
-		return campaignError(cs.Resume(ctx, c.ID, actor()))
-	case "cancel":
-		return campaignError(cs.Cancel(ctx, c.ID, actor()))
+	case "pause", "resume", "cancel":
+		move := map[string]func(context.Context, int64, string) error{"pause": cs.Pause, "resume": cs.Resume, "cancel": cs.Cancel}[sub]
+		if err := move(ctx, c.ID, actor()); err != nil {
+			return campaignError(err)
+		}
+		return a.record(ctx, d.DB, campaignEntry("campaign."+sub, c.ID, nil))
 	case "status":
 		if err := a.campaignStatus(ctx, cs, c.ID, *watch); err != nil {
 			return err
 		}
 		return a.printHealth(ctx, outbox.NewStore(d.DB), cs, c)
 	case "resend-failed", "resend-unknown":
-		return a.resend(ctx, outbox.NewStore(d.DB), cs, c, sub)
+		return a.resend(ctx, d, cs, c, sub)
 	}
 	return nil
 }
 
 // resend queues a campaign's failed (or unknown) messages again and says what that
 // means for the residents, and what was not resent and why.
-func (a *App) resend(ctx context.Context, ob *outbox.Store, cs *campaign.Store, c *campaign.Campaign, sub string) error {
+func (a *App) resend(ctx context.Context, d *database, cs *campaign.Store, c *campaign.Campaign, sub string) error {
+	ob := outbox.NewStore(d.DB)
 	var res campaign.Resent
 	var err error
 	if sub == "resend-failed" {
@@ -132,6 +137,10 @@ func (a *App) resend(ctx context.Context, ob *outbox.Store, cs *campaign.Store, 
 	}
 	if err != nil {
 		return campaignError(err)
+	}
+	if err := a.record(ctx, d.DB, campaignEntry(audit.CampaignResend, c.ID,
+		map[string]any{"which": strings.TrimPrefix(sub, "resend-"), "requeued": res.Requeued, "suppressed": res.Suppressed})); err != nil {
+		return err
 	}
 	n := dispatch.Thousands(res.Requeued)
 	switch {
@@ -296,6 +305,11 @@ func (a *App) smsSampleCost(ctx context.Context, d *database, c *campaign.Campai
 	}
 }
 
+// campaignEntry is the audit entry of a change to campaign id.
+func campaignEntry(action string, id int64, detail map[string]any) audit.Entry {
+	return audit.Entry{Action: action, SubjectType: "campaign", SubjectID: audit.ID(id), Detail: detail}
+}
+
 func campaignError(err error) error {
 	if errors.Is(err, campaign.ErrInvalid) || errors.Is(err, campaign.ErrTransition) {
 		return exitError{code: ExitData, err: err}
@@ -325,6 +339,9 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 	}
 	if err := cs.Create(ctx, c, def.Topic, actor()); err != nil {
 		return campaignError(err)
+	}
+	if err := a.record(ctx, d.DB, campaignEntry(audit.CampaignCreate, c.ID, map[string]any{"channels": c.Channels()})); err != nil {
+		return err
 	}
 	fmt.Fprintf(a.Stdout, "campaign %d %q created as a draft (channels: %s)\n", c.ID, c.Name, strings.Join(c.Channels(), ", "))
 	a.plainLanguage(c, filepath.Base(path), def.Lines.Body)

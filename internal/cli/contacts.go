@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/contact"
 )
 
@@ -134,8 +136,21 @@ is imported and every bad row is listed (exit code 65).`)
 	if err != nil {
 		return err
 	}
+	if !res.DryRun {
+		if err := a.record(ctx, d.DB, importEntry(res)); err != nil {
+			return err
+		}
+	}
 	a.printImportSummary(res)
 	return nil
+}
+
+// importEntry is the audit entry of a finished import: its id and counts, and the
+// file's base name (an officer's, not a resident's, words).
+func importEntry(r *contact.ImportResult) audit.Entry {
+	return audit.Entry{Action: audit.ContactsImport, SubjectType: "import", SubjectID: audit.ID(r.ImportID),
+		Detail: map[string]any{"file": filepath.Base(r.File), "rows": r.Rows, "rejected": r.Rejected,
+			"contacts_created": r.ContactsCreated, "contacts_updated": r.ContactsUpdated}}
 }
 
 func (a *App) printInputErrors(errs []*contact.InputError, fatal bool) {
@@ -231,7 +246,8 @@ func (a *App) runExport(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(a.Stderr, "exported %d contacts to %s\n", n, *out)
 	}
-	return nil
+	return a.record(ctx, d.DB, audit.Entry{Action: audit.ContactsExport, SubjectType: "contacts",
+		Detail: map[string]any{"rows": n, "topic": *topic}})
 }
 
 func dirOf(p string) string {

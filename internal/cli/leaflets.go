@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/leaflet"
 	"github.com/crierhq/crier/internal/printrun"
@@ -92,6 +93,10 @@ to every household there. Residents who need large print get large-print leaflet
 		return exitError{code: ExitData, err: err}
 	}
 	if err != nil {
+		return err
+	}
+	if err := a.record(ctx, d.DB, audit.Entry{Action: audit.LeafletsPrint, SubjectType: "print_run", SubjectID: audit.ID(res.ID),
+		Detail: map[string]any{"campaign_id": c.ID, "leaflets": res.Leaflets, "rounds": res.Rounds, "format": string(req.Format)}}); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, "print run %d: %s in %s", res.ID, count(res.Leaflets, "leaflet"), count(res.Rounds, "round"))

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/crierhq/crier/internal/cli"
 	"github.com/crierhq/crier/internal/db/dbtest"
 )
@@ -86,6 +88,14 @@ func TestLeafletsPrintAndRounds(t *testing.T) {
 		t.Fatalf("print output:\n%s", r.stdout)
 	}
 	leafletsPDF := regexp.MustCompile(`files in (\S+):`).FindStringSubmatch(r.stdout)[1] + "/round-001-leaflets.pdf"
+	if ad, err := sqlx.Open("postgres", dsn); err == nil {
+		var printed int
+		ad.Get(&printed, `SELECT count(*) FROM audit_log WHERE action = 'leaflets.print' AND actor LIKE 'cli:%' AND detail->>'leaflets' = '4'`)
+		ad.Close()
+		if printed != 1 {
+			t.Errorf("leaflets printed: %d audit entries, want 1", printed)
+		}
+	}
 	// pdfimages lists each use of an image; the object IDs say how many are embedded: the
 	// logo and the QR code, once each, used on every leaflet.
 	out, err := exec.Command("pdfimages", "-list", leafletsPDF).Output()

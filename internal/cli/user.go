@@ -10,9 +10,12 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/jmoiron/sqlx"
 	"golang.org/x/term"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
+	"github.com/crierhq/crier/internal/campaign"
 )
 
 // runUser bootstraps and manages accounts.
@@ -20,6 +23,10 @@ func (a *App) runUser(ctx context.Context, args []string) error {
 	const usage = `Usage: crier user add EMAIL --name "Jo Bloggs" --role officer|volunteer|admin
        crier user passwd EMAIL
        crier user list
+       crier user disable EMAIL      (their sessions end at once)
+       crier user enable EMAIL
+       crier user role EMAIL admin|officer|volunteer
+       crier user reset EMAIL        (prints a one-time link to set a new password, valid 24 hours)
 
 The password is asked for at the terminal, or read from the first line of standard
 input with --password-stdin (for scripts). It needs at least 12 characters.`
@@ -39,7 +46,7 @@ input with --password-stdin (for scripts). It needs at least 12 characters.`
 	if err := parse(fs, reorder(args[1:])); err != nil {
 		return err
 	}
-	need := map[string]int{"add": 1, "passwd": 1, "list": 0}
+	need := map[string]int{"add": 1, "passwd": 1, "list": 0, "disable": 1, "enable": 1, "role": 2, "reset": 1}
 	n, ok := need[sub]
 	if !ok {
 		return usagef("unknown user command %q\n%s", sub, usage)
@@ -79,15 +86,68 @@ input with --password-stdin (for scripts). It needs at least 12 characters.`
 			if err != nil {
 				return userError(err)
 			}
+			if err := a.record(ctx, d.DB, userEntry(audit.UserAdd, u, map[string]any{"role": u.Role})); err != nil {
+				return err
+			}
 			fmt.Fprintf(a.Stdout, "%s %s (%s) can sign in at %s/login\n", u.Role, u.Name, u.Email, a.webBase())
 			return nil
 		}
 		if err := st.SetPassword(ctx, fs.Arg(0), pw); err != nil {
 			return userError(err)
 		}
+		u, err := st.Get(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if err := a.record(ctx, d.DB, userEntry(audit.UserPassword, u, nil)); err != nil {
+			return err
+		}
 		fmt.Fprintf(a.Stdout, "password changed for %s; their sessions are signed out\n", fs.Arg(0))
+	case "disable", "enable":
+		action := map[string]string{"disable": audit.UserDisable, "enable": audit.UserEnable}[sub]
+		u, err := st.SetDisabled(ctx, fs.Arg(0), sub == "disable", a.recordUser(action, nil))
+		if err != nil {
+			return userError(err)
+		}
+		if u.Disabled {
+			fmt.Fprintf(a.Stdout, "%s (%s) is disabled; their sessions are signed out\n", u.Name, u.Email)
+		} else {
+			fmt.Fprintf(a.Stdout, "%s (%s) can sign in again\n", u.Name, u.Email)
+		}
+	case "role":
+		u, was, err := st.SetRole(ctx, fs.Arg(0), fs.Arg(1), a.recordUser(audit.UserRole, map[string]any{"role": fs.Arg(1)}))
+		if err != nil {
+			return userError(err)
+		}
+		fmt.Fprintf(a.Stdout, "%s (%s) is now %s %s (was %s)\n", u.Name, u.Email, article(u.Role), u.Role, was)
+	case "reset":
+		token, u, expires, err := st.CreateReset(ctx, fs.Arg(0), audit.CLIActor(actor()), a.recordUser(audit.UserResetLink, nil))
+		if err != nil {
+			return userError(err)
+		}
+		fmt.Fprintf(a.Stdout, "Give %s (%s) this link to set a new password. It works once, until %s (London):\n%s/reset/%s\n",
+			u.Name, u.Email, expires.In(campaign.London).Format("Mon 2 Jan 15:04"), a.webBase(), token)
 	}
 	return nil
+}
+
+// userEntry is the audit entry of a change to account u.
+func userEntry(action string, u *auth.User, detail map[string]any) audit.Entry {
+	return audit.Entry{Action: action, SubjectType: "user", SubjectID: audit.ID(u.ID), Detail: detail}
+}
+
+// recordUser records an account change in the change's transaction.
+func (a *App) recordUser(action string, detail map[string]any) auth.Recorder {
+	return func(ctx context.Context, tx sqlx.ExecerContext, u *auth.User) error {
+		return a.record(ctx, tx, userEntry(action, u, detail))
+	}
+}
+
+func article(role string) string {
+	if role == auth.Admin || role == auth.Officer {
+		return "an"
+	}
+	return "a"
 }
 
 // readPassword reads a password from the terminal without echo (twice), or one line of
@@ -130,7 +190,7 @@ func (a *App) webBase() string {
 }
 
 func userError(err error) error {
-	if errors.Is(err, auth.ErrInvalid) || errors.Is(err, auth.ErrExists) || errors.Is(err, auth.ErrNotFound) {
+	if errors.Is(err, auth.ErrInvalid) || errors.Is(err, auth.ErrExists) || errors.Is(err, auth.ErrNotFound) || errors.Is(err, auth.ErrLastAdmin) {
 		return exitError{code: ExitData, err: err}
 	}
 	return err

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/contact"
@@ -165,6 +166,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	u, err := s.app.Auth.Authenticate(r.Context(), email, r.PostFormValue("password"), s.clientIP(r))
+	s.auditLogin(r, email, u, err)
 	if err != nil {
 		code, msg := http.StatusUnauthorized, "The email address or password is not right."
 		var limited *auth.RateLimitError
@@ -213,6 +215,7 @@ func waitWords(d time.Duration) string {
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	s.record(r, audit.Entry{Action: audit.SignOut, SubjectType: "user", SubjectID: audit.ID(sessionOf(r).User.ID)})
 	if c, _ := r.Cookie(sessionCookie); c != nil {
 		if err := s.app.Auth.EndSession(r.Context(), c.Value); err != nil {
 			s.fail(w, r, err)
@@ -467,6 +470,7 @@ func (s *Server) registerApp(mux *http.ServeMux) {
 	s.registerEditor(mux)
 	s.registerSegments(mux)
 	s.registerResend(mux)
+	s.registerAdmin(mux)
 }
 
 // OfficerRoutes lists the officer-only pages (with placeholder ids), for authorisation

@@ -837,6 +837,7 @@ func (s *Server) runImport(ctx context.Context, job *importJob, dir string, opts
 	ctx, cancel := context.WithTimeout(ctx, importTimeout)
 	defer cancel()
 	res, err := contact.NewStore(s.db, s.log).Import(ctx, opts)
+	s.recordImport(ctx, opts, userID, res, err)
 	rep = s.importOutcome(ctx, opts, userID, res, err)
 }
 

@@ -25,6 +25,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/email"
@@ -419,6 +420,7 @@ func (s *Server) handleEditorCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "campaign created", "campaign_id", c.ID, "by", editorActor(r))
+	s.recordCampaign(r, audit.CampaignCreate, c.ID, map[string]any{"channels": c.Channels()})
 	http.Redirect(w, r, editorURL(c.ID)+"?done=created", http.StatusSeeOther)
 }
 
@@ -1344,6 +1346,7 @@ func (s *Server) handleEditorSchedule(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "campaign scheduled", "campaign_id", c.ID, "by", editorActor(r))
+		s.recordCampaign(r, audit.CampaignSched, c.ID, map[string]any{"at": at})
 		http.Redirect(w, r, editorURL(c.ID)+"?done=scheduled", http.StatusSeeOther)
 	case errors.Is(err, campaign.ErrTransition):
 		s.editorRefused(w, r, c.ID, "scheduled", when, raw)
@@ -1399,6 +1402,7 @@ func (s *Server) handleEditorMove(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "campaign "+editorMoves[action].done, "campaign_id", c.ID, "by", editorActor(r))
+		s.recordCampaign(r, "campaign."+action, c.ID, nil)
 		http.Redirect(w, r, editorURL(c.ID)+"?done="+editorMoves[action].done, http.StatusSeeOther)
 	case errors.Is(err, campaign.ErrTransition):
 		s.editorRefused(w, r, c.ID, action, "", "")

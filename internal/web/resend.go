@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/dispatch"
@@ -74,6 +75,8 @@ func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "campaign messages resent", "campaign_id", c.ID, "action", action,
 			"requeued", res.Requeued, "suppressed", res.Suppressed)
+		s.recordCampaign(r, audit.CampaignResend, c.ID, map[string]any{"which": strings.TrimPrefix(action, "resend-"),
+			"requeued": res.Requeued, "suppressed": res.Suppressed})
 		q := url.Values{"done": {action}, "n": {strconv.Itoa(res.Requeued)}, "skipped": {strconv.Itoa(res.Suppressed)}}
 		http.Redirect(w, r, editorURL(c.ID)+"?"+q.Encode(), http.StatusSeeOther)
 	case errors.Is(err, campaign.ErrTransition):
