@@ -192,18 +192,21 @@ type Step struct {
 // recordSQL is Record's common case in one statement (so one round trip and no explicit
 // transaction): results that are all plain sends, and rows to mark handed. Each row
 // carries its worker, so one statement serves the steps of every worker of a process.
+// "o.id = ANY" lets the planner find the rows by primary key: left to the join alone it
+// may scan the partial lease index instead, which fills with dead entries during a big
+// send (every row passes through 'sending'), so each statement would get slower.
 const recordSQL = `
 WITH sent AS (
     UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
            reason = '', updated_at = now()
       FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, prov, worker)
-     WHERE o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
+     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
  RETURNING o.id),
 ev AS (INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM sent),
 handed AS (
     UPDATE outbox o SET handed_at = now()
       FROM unnest($4::bigint[], $5::text[]) AS h(id, worker)
-     WHERE o.id = h.id AND o.locked_by = h.worker AND o.state = 'sending'
+     WHERE o.id = ANY($4) AND o.id = h.id AND o.locked_by = h.worker AND o.state = 'sending'
  RETURNING o.id)
 SELECT id FROM handed`
 
@@ -213,14 +216,14 @@ WITH done AS (
     UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
            reason = '', updated_at = now()
       FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, prov, worker)
-     WHERE o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
+     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
  RETURNING o.id)
 INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM done`
 
 // handStepsSQL marks rows handed, each for its own worker.
 const handStepsSQL = `UPDATE outbox o SET handed_at = now()
   FROM unnest($1::bigint[], $2::text[]) AS h(id, worker)
- WHERE o.id = h.id AND o.locked_by = h.worker AND o.state = 'sending' RETURNING o.id`
+ WHERE o.id = ANY($1) AND o.id = h.id AND o.locked_by = h.worker AND o.state = 'sending' RETURNING o.id`
 
 // Record settles the results and marks the rows to hand of several workers in one
 // commit: a group commit, so that workers can record each message handed just before
