@@ -253,6 +253,14 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, l *lane, batch int
 // unknown. results (compose failures, never handed) are recorded with the first commit.
 func (d *Dispatcher) sendBatch(ctx, dbctx context.Context, id string, l *lane, msgs []Message, results []outbox.Result) error {
 	for i, m := range msgs {
+		if l.lim != nil && len(results) > 0 && l.lim.Tokens() < 1 {
+			// The channel's rate makes us wait: record what has been sent first, so that
+			// it is not left unknown by a crash meanwhile.
+			if _, err := l.rec.record(dbctx, outbox.Step{Worker: id, Results: results}); err != nil {
+				return err
+			}
+			results = nil
+		}
 		if ctx.Err() != nil || l.th.wait() > 0 || (l.lim != nil && l.lim.Wait(ctx) != nil) {
 			// Shutting down, or the provider asked us to slow down: give back what we
 			// have not handed over, due at once and without counting an attempt.
