@@ -138,7 +138,7 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 	batch := max(1, min(50, int(*ratePerSec)))
 	disp := dispatch.New(dispatch.Config{Instance: "bench", Poll: 100 * time.Millisecond,
 		Channels: map[dispatch.Channel]dispatch.ChannelConfig{dispatch.SMS: {Sender: sender, Composer: sms.NewComposer(pool),
-			Workers: 4, Batch: batch, Chunk: batch, Rate: *ratePerSec}}}, ob, cs)
+			Workers: 4, Batch: batch, Rate: *ratePerSec}}}, ob, cs)
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	dispDone := make(chan error, 1)

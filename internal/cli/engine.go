@@ -151,7 +151,7 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 			return nil, err
 		}
 		channels[dispatch.Email] = dispatch.ChannelConfig{Sender: e.sender, Composer: e.composer,
-			Workers: a.Config.EmailWorkers, Rate: a.Config.EmailRate, Batch: 100}
+			Workers: a.Config.EmailWorkers, Rate: a.Config.EmailRate, Batch: 100, InFlight: a.Config.SMTPConnections}
 	} else {
 		fmt.Fprintln(a.Stderr, "smtp: none configured (CRIER_SMTP_URL): e-bulletins wait in the outbox")
 	}
@@ -252,7 +252,7 @@ func (a *App) wireSMS(ctx context.Context, e *engine, d *database, channels map[
 	// and quiet hours are checked at each claim.
 	batch := max(1, min(50, int(a.Config.SMSRate)))
 	channels[dispatch.SMS] = dispatch.ChannelConfig{Sender: e.smsSender, Composer: sms.NewComposer(d.DB),
-		Workers: a.Config.SMSWorkers, Rate: a.Config.SMSRate, Batch: batch, Chunk: batch, Quiet: quiet.Contains}
+		Workers: a.Config.SMSWorkers, Rate: a.Config.SMSRate, Batch: batch, Quiet: quiet.Contains}
 	return nil
 }
 

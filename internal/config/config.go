@@ -43,7 +43,7 @@ type Config struct {
 	OutboxLease time.Duration
 
 	SMTPURL         string  // CRIER_SMTP_URL: smtp://user:pass@host:587?tls=starttls; unset = no email sending (demo: sandbox)
-	SMTPConnections int     // CRIER_SMTP_CONNECTIONS: pooled connections
+	SMTPConnections int     // CRIER_SMTP_CONNECTIONS: pooled connections; also the most e-bulletins a crash leaves unknown
 	EmailWorkers    int     // CRIER_EMAIL_WORKERS
 	EmailRate       float64 // CRIER_EMAIL_RATE: messages per second per process (0 = unlimited)
 	From            string  // CRIER_FROM: default sender, "Name <address>"

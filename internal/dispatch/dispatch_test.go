@@ -27,6 +27,7 @@ import (
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/sandbox"
+	"github.com/crierhq/crier/internal/sms"
 	"github.com/crierhq/crier/internal/web"
 )
 
@@ -531,3 +532,112 @@ func TestSlowRelayNeverLooksLikeADeadWorker(t *testing.T) {
 		t.Errorf("%d distinct messages arrived, %d recorded sent", len(arrived), states["sent"])
 	}
 }
+
+// probe is a real sender with a look at the outbox at the moment each message is handed
+// over: how many of the process's messages are handed and not yet settled, and whether
+// this one's mark was committed first.
+type probe struct {
+	dispatch.Sender
+	db       *sqlx.DB
+	instance string
+
+	mu        sync.Mutex
+	maxHanded int
+	unmarked  []int64 // sent without a committed "handed" mark
+	sends     int
+}
+
+func (p *probe) Send(ctx context.Context, m dispatch.Message) (dispatch.Receipt, error) {
+	var seen struct {
+		Handed int  `db:"handed"`
+		Marked bool `db:"marked"`
+	}
+	if err := p.db.GetContext(ctx, &seen, `SELECT count(*) AS handed, coalesce(bool_or(id = $2), false) AS marked
+		FROM outbox WHERE state = 'sending' AND handed_at IS NOT NULL AND split_part(locked_by, '/', 1) = $1`,
+		p.instance, m.OutboxID); err != nil {
+		return dispatch.Receipt{}, err
+	}
+	p.mu.Lock()
+	p.maxHanded = max(p.maxHanded, seen.Handed)
+	if !seen.Marked {
+		p.unmarked = append(p.unmarked, m.OutboxID)
+	}
+	p.sends++
+	p.mu.Unlock()
+	return p.Sender.Send(ctx, m)
+}
+
+// TestHandedNeverExceedsInFlight sends an e-bulletin and a text campaign through real
+// senders (go-mail to the SMTP sandbox, twilio-go to the Twilio sandbox) with more
+// workers than messages allowed in flight, and looks at the outbox as each message is
+// handed over (issue 13, defect 2): every message is marked handed in a committed
+// transaction before it goes, and the process never has more messages handed and
+// unsettled than it may have in flight (a crash leaves no more unknown than that).
+func TestHandedNeverExceedsInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ch       dispatch.Channel
+		workers  int
+		inFlight int
+	}{
+		{"email: fewer connections than workers", dispatch.Email, 6, 2},
+		{"sms: requests in flight", dispatch.SMS, 3, 0}, // 0: one per worker
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRigSMTP(t, 400, "", sandbox.SMTPConfig{Addr: "127.0.0.1:0", Delay: 2 * time.Millisecond})
+			p := &probe{db: r.db, instance: "probe"}
+			cc := dispatch.ChannelConfig{Workers: tc.workers, Batch: 20, InFlight: tc.inFlight}
+			c := bulletin("In flight")
+			bound := tc.inFlight
+			if tc.ch == dispatch.Email {
+				p.Sender, cc.Composer = r.sender, r.composer
+			} else {
+				tw, err := sandbox.StartTwilio(context.Background(), sandbox.TwilioConfig{AccountSID: twAccount, AuthToken: twToken})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { tw.Close() })
+				s, err := sms.NewTwilioSender(sms.TwilioConfig{AccountSID: twAccount, AuthToken: twToken,
+					From: "+447700900999", APIURL: tw.URL()}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.Sender, cc.Composer = s, sms.NewComposer(r.db)
+				c.ChannelOrder, c.SMSBody = []string{"sms"}, "Hi {{first_name}}, bin day moves to Tuesday."
+				bound = tc.workers
+			}
+			cc.Sender = p
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			d := dispatch.New(dispatch.Config{Instance: "probe", Poll: 50 * time.Millisecond, Lease: 20 * time.Second,
+				Channels: map[dispatch.Channel]dispatch.ChannelConfig{tc.ch: cc}}, outbox.NewStore(r.db), r.campaign)
+			done := make(chan error, 1)
+			go func() { done <- d.Run(ctx) }()
+			r.start(t, c)
+			r.waitState(t, c.ID, campaign.Completed, 60*time.Second)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			var sent int
+			r.db.Get(&sent, `SELECT count(*) FROM outbox WHERE campaign_id = $1 AND state = 'sent'`, c.ID)
+			if p.sends < 50 || sent != p.sends {
+				t.Fatalf("%d sends, %d recorded sent: the test needs ≥ 50, all recorded", p.sends, sent)
+			}
+			if len(p.unmarked) > 0 {
+				t.Errorf("%d messages went to the provider without a committed handed mark, e.g. outbox %d", len(p.unmarked), p.unmarked[0])
+			}
+			if p.maxHanded > bound {
+				t.Errorf("up to %d messages handed and unsettled at once; at most %d may be in flight", p.maxHanded, bound)
+			}
+			t.Logf("%d sends; at most %d handed and unsettled at once (bound %d)", p.sends, p.maxHanded, bound)
+		})
+	}
+}
+
+const (
+	twAccount = "AC00000000000000000000000000000000"
+	twToken   = "sandbox0auth0token0not0a0secret0"
+)

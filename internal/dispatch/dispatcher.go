@@ -30,8 +30,12 @@ type ChannelConfig struct {
 	Composer Composer
 	Workers  int     // concurrent senders (default 4)
 	Batch    int     // rows claimed at once per worker (default 50)
-	Chunk    int     // rows handed to the provider and settled together (default 100): a crash leaves at most this many per worker unknown
 	Rate     float64 // messages per second across this process (0 = unlimited)
+	// InFlight is how many messages this process may have handed to the provider at
+	// once (default Workers, and never more than a sender's Connections): its SMTP
+	// connections, or its concurrent API requests. A crash leaves at most this many
+	// messages unknown.
+	InFlight int
 	// Quiet, if set, says whether t falls in the channel's quiet hours (no texts late at
 	// night): then only urgent campaigns' messages are claimed; the rest wait, pending.
 	Quiet func(t time.Time) bool
@@ -93,10 +97,11 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if cc.Rate > 0 {
 			lim = rate.NewLimiter(rate.Limit(cc.Rate), max(1, int(cc.Rate/10)))
 		}
-		th := &throttle{}
+		lane := &lane{ch: ch, cc: cc, lim: lim, th: &throttle{}, rec: &recorder{store: d.outbox},
+			slots: make(chan struct{}, inFlight(cc, workers))}
 		for i := range workers {
 			id := fmt.Sprintf("%s/%s/%d", d.cfg.Instance, ch, i)
-			g.Go(func() error { return d.work(gctx, id, ch, cc, lim, th) })
+			g.Go(func() error { return d.work(gctx, id, lane) })
 		}
 	}
 	err := g.Wait()
@@ -145,10 +150,37 @@ func (d *Dispatcher) rescue(ctx context.Context) error {
 	return nil
 }
 
-// work is one worker: claim a batch, compose, record which rows are being handed to the
-// provider, send them one by one (honouring the channel's rate), and settle the batch.
-func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter, th *throttle) error {
-	batch := cc.Batch
+// lane is what the workers of one channel share in a process.
+type lane struct {
+	ch  Channel
+	cc  ChannelConfig
+	lim *rate.Limiter // the channel's rate, or nil
+	th  *throttle
+	rec *recorder
+	// slots bounds the messages handed to the provider and not yet settled: a worker
+	// takes a slot before it marks its first message handed and gives it back once its
+	// last result is committed, and holds at most one such message meanwhile.
+	slots chan struct{}
+}
+
+// inFlight is the channel's bound on messages handed and not settled (ChannelConfig.InFlight).
+func inFlight(cc ChannelConfig, workers int) int {
+	n := cc.InFlight
+	if n <= 0 {
+		n = workers
+	}
+	// A sender with a fixed pool (SMTP connections) would make the rest wait inside Send
+	// while already marked handed: more unknown after a crash for no more speed.
+	if p, ok := cc.Sender.(interface{ Connections() int }); ok && p.Connections() > 0 {
+		n = min(n, p.Connections())
+	}
+	return n
+}
+
+// work is one worker: claim a batch, compose, then for each message record it handed
+// just before sending it (honouring the channel's rate), and record each result.
+func (d *Dispatcher) work(ctx context.Context, id string, l *lane) error {
+	batch := l.cc.Batch
 	if batch <= 0 {
 		batch = 50
 	}
@@ -160,16 +192,16 @@ func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc Channel
 			return ctx.Err()
 		case <-idle.C:
 		}
-		if wait := th.wait(); wait > 0 {
+		if wait := l.th.wait(); wait > 0 {
 			// The provider asked us to slow down: every worker of the channel holds off.
 			idle.Reset(wait)
 			continue
 		}
 		b := batch
-		if d.health.isDown(ch) {
+		if d.health.isDown(l.ch) {
 			b = 1 // a probe: while the channel is down, each try costs one message, not a batch
 		}
-		n, err := d.workOnce(ctx, id, ch, cc, lim, th, b)
+		n, err := d.workOnce(ctx, id, l, b)
 		if err != nil && ctx.Err() == nil {
 			d.log.WarnContext(ctx, "worker batch", "worker", id, "err", err)
 		}
@@ -181,19 +213,12 @@ func (d *Dispatcher) work(ctx context.Context, id string, ch Channel, cc Channel
 	}
 }
 
-func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter, th *throttle, batch int) (int, error) {
+func (d *Dispatcher) workOnce(ctx context.Context, id string, l *lane, batch int) (int, error) {
 	// Claims, marks and results use a context that outlives shutdown by a little, so a
-	// batch that was sent is always recorded.
+	// message that was sent is always recorded.
 	dbctx := context.WithoutCancel(ctx)
-	// Rows are handed over and settled in chunks, so a crash leaves at most one chunk per
-	// worker handed but unsettled ("unknown"), not a whole claimed batch. The claim marks
-	// the first chunk handed, and each settle marks the next: one statement per chunk.
-	chunk := cc.Chunk
-	if chunk <= 0 {
-		chunk = 100
-	}
-	quiet := cc.Quiet != nil && cc.Quiet(time.Now())
-	items, err := d.outbox.ClaimFor(ctx, outbox.Claim{Channel: string(ch), Worker: id, N: batch, Hand: chunk,
+	quiet := l.cc.Quiet != nil && l.cc.Quiet(time.Now())
+	items, err := d.outbox.ClaimFor(ctx, outbox.Claim{Channel: string(l.ch), Worker: id, N: batch,
 		Lease: d.cfg.Lease, UrgentOnly: quiet})
 	if err != nil || len(items) == 0 {
 		return 0, err
@@ -203,42 +228,80 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, ch Channel, cc Cha
 	// we are still sending "unknown" and tempt an officer to resend them).
 	stopRenew := d.renewWhileSending(dbctx, id)
 	defer stopRenew()
-	msgs, results, err := cc.Composer.Compose(dbctx, items)
+	msgs, results, err := l.cc.Composer.Compose(dbctx, items)
 	if err != nil {
 		return 0, fmt.Errorf("compose: %w", err) // the lease expires and the rescuer requeues them
 	}
-	handedNow := make(map[int64]bool, chunk)
-	for _, it := range items {
-		if it.Handed {
-			handedNow[it.ID] = true
+	select {
+	case l.slots <- struct{}{}:
+	case <-ctx.Done():
+		// Shutting down before anything was handed: give the batch back, due at once.
+		for _, m := range msgs {
+			results = append(results, heldBack(m.OutboxID))
 		}
+		_, err := l.rec.record(dbctx, outbox.Step{Worker: id, Results: results})
+		return len(items), err
 	}
-	var cur, rest []Message
-	var held []int64
-	for _, m := range msgs {
-		if handedNow[m.OutboxID] {
-			cur, held = append(cur, m), append(held, m.OutboxID)
-		} else {
-			rest = append(rest, m)
+	defer func() { <-l.slots }()
+	return len(items), d.sendBatch(ctx, dbctx, id, l, msgs, results)
+}
+
+// sendBatch sends msgs one at a time while the worker holds one of the lane's slots.
+// Each message is marked handed in the same group commit that records the result of the
+// one before, and is sent only once that commit is done: so at any instant the worker
+// has at most one message handed and unsettled, and a crash can leave at most that one
+// unknown. results (compose failures, never handed) are recorded with the first commit.
+func (d *Dispatcher) sendBatch(ctx, dbctx context.Context, id string, l *lane, msgs []Message, results []outbox.Result) error {
+	for i, m := range msgs {
+		if l.lim != nil && len(results) > 0 && l.lim.Tokens() < 1 {
+			// The channel's rate makes us wait: record what has been sent first, so that
+			// it is not left unknown by a crash meanwhile.
+			if _, err := l.rec.record(dbctx, outbox.Step{Worker: id, Results: results}); err != nil {
+				return err
+			}
+			results = nil
 		}
-	}
-	for {
-		results = d.sendChunk(ctx, id, ch, cc, lim, th, cur, held, results)
-		next := rest[:min(chunk, len(rest))]
-		rest = rest[len(next):]
-		ids := make([]int64, len(next))
-		for i, m := range next {
-			ids[i] = m.OutboxID
+		if ctx.Err() != nil || l.th.wait() > 0 || (l.lim != nil && l.lim.Wait(ctx) != nil) {
+			// Shutting down, or the provider asked us to slow down: give back what we
+			// have not handed over, due at once and without counting an attempt.
+			for _, m := range msgs[i:] {
+				results = append(results, heldBack(m.OutboxID))
+			}
+			break
 		}
-		held, err = d.outbox.CompleteAndHand(dbctx, id, results, ids)
+		held, err := l.rec.record(dbctx, outbox.Step{Worker: id, Results: results, Hand: []int64{m.OutboxID}})
 		if err != nil {
-			return len(items), err
+			return err // unsettled rows stay leased: the rescuer classifies them when the lease runs out
 		}
-		if len(next) == 0 {
-			return len(items), nil
+		results = nil
+		if len(held) == 0 {
+			continue // rescued meanwhile: someone else decides its fate
 		}
-		cur, results = next, results[:0]
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+		rcpt, err := l.cc.Sender.Send(sctx, m)
+		cancel()
+		d.afterSend(ctx, l.ch, l.th, err)
+		if errors.Is(err, ErrThrottled) {
+			var se *SendError
+			pause := 5 * time.Second
+			if errors.As(err, &se) && se.RetryAfter > pause {
+				pause = se.RetryAfter
+			}
+			l.th.hold(pause)
+			d.log.WarnContext(ctx, "provider throttling: holding the channel", "channel", l.ch, "pause", pause)
+		}
+		results = append(results, classify(m.OutboxID, rcpt, err))
 	}
+	if len(results) == 0 {
+		return nil
+	}
+	_, err := l.rec.record(dbctx, outbox.Step{Worker: id, Results: results})
+	return err
+}
+
+// heldBack is the result of a claimed message that was never handed to the provider.
+func heldBack(id int64) outbox.Result {
+	return outbox.Result{ID: id, Outcome: outbox.Retry, Reason: "held back before sending", Now: true}
 }
 
 // renewWhileSending renews worker's leases every third of the lease until the returned
@@ -265,48 +328,6 @@ func (d *Dispatcher) renewWhileSending(ctx context.Context, worker string) func(
 		cancel()
 		<-done
 	}
-}
-
-// sendChunk sends the messages of part that this worker still holds (held: recorded as
-// handed) and appends the results.
-func (d *Dispatcher) sendChunk(ctx context.Context, id string, ch Channel, cc ChannelConfig, lim *rate.Limiter, th *throttle, part []Message, held []int64, results []outbox.Result) []outbox.Result {
-	holding := make(map[int64]bool, len(held))
-	for _, h := range held {
-		holding[h] = true
-	}
-	for _, m := range part {
-		if !holding[m.OutboxID] {
-			continue // rescued meanwhile: someone else decides its fate
-		}
-		if ctx.Err() != nil || th.wait() > 0 {
-			// Shutting down, or the provider asked us to slow down: hand back what we have
-			// not sent. They were marked handed, so record them as retries (due at once)
-			// rather than leaving them "unknown".
-			results = append(results, outbox.Result{ID: m.OutboxID, Outcome: outbox.Retry, Reason: "held back before sending", Now: true})
-			continue
-		}
-		if lim != nil {
-			if err := lim.Wait(ctx); err != nil {
-				results = append(results, outbox.Result{ID: m.OutboxID, Outcome: outbox.Retry, Reason: "held back before sending", Now: true})
-				continue
-			}
-		}
-		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		rcpt, err := cc.Sender.Send(sctx, m)
-		cancel()
-		d.afterSend(ctx, ch, th, err)
-		if errors.Is(err, ErrThrottled) {
-			var se *SendError
-			pause := 5 * time.Second
-			if errors.As(err, &se) && se.RetryAfter > pause {
-				pause = se.RetryAfter
-			}
-			th.hold(pause)
-			d.log.WarnContext(ctx, "provider throttling: holding the channel", "channel", ch, "pause", pause)
-		}
-		results = append(results, classify(m.OutboxID, rcpt, err))
-	}
-	return results
 }
 
 // afterSend is told every send's outcome: it follows the channel's health, and while

@@ -139,6 +139,10 @@ func NewSMTPSender(cfg SMTPConfig, logger *slog.Logger) (*SMTPSender, error) {
 	return s, nil
 }
 
+// Connections returns the size of the connection pool: how many messages the sender can
+// have on the wire at once (the dispatcher hands no more than that to it).
+func (s *SMTPSender) Connections() int { return s.cfg.Connections }
+
 // Channel implements dispatch.Sender.
 func (s *SMTPSender) Channel() dispatch.Channel { return dispatch.Email }
 

@@ -89,7 +89,9 @@ func (s *Store) Claim(ctx context.Context, channel string, worker string, n int,
 }
 
 // ClaimAndHand is Claim that also records the first hand of the claimed rows as handed
-// (Item.Handed), saving a round trip for the first chunk a worker sends.
+// (Item.Handed). The dispatcher no longer does (it marks each message just before its
+// own provider call, see Record); a handed row left by a crash is unknown, so hand only
+// what is about to go.
 func (s *Store) ClaimAndHand(ctx context.Context, channel string, worker string, n, hand int, lease time.Duration) ([]Item, error) {
 	return s.ClaimFor(ctx, Claim{Channel: channel, Worker: worker, N: n, Hand: hand, Lease: lease})
 }
@@ -160,17 +162,6 @@ type Result struct {
 	Now        bool          // retry without backoff and without counting an attempt (never tried)
 }
 
-// completeSentSQL settles the rows the provider accepted (nearly all of them): prepared,
-// since it runs once per batch.
-const completeSentSQL = `
-WITH done AS (
-    UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
-           reason = '', updated_at = now()
-      FROM unnest($1::bigint[], $2::text[]) AS v(id, prov)
-     WHERE o.id = v.id AND o.locked_by = $3 AND o.state = 'sending'
- RETURNING o.id)
-INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM done`
-
 // Complete settles a worker's results in one statement per outcome kind. Only rows the
 // worker still holds are changed (a rescued row keeps the rescuer's verdict), and every
 // change writes a message event.
@@ -180,50 +171,130 @@ func (s *Store) Complete(ctx context.Context, worker string, results []Result) e
 }
 
 // CompleteAndHand settles results and, in the same transaction, records the next rows
-// as handed (see Handed), returning those the worker still holds: one commit per chunk
-// instead of two.
+// as handed (see Handed), returning those the worker still holds: one commit instead
+// of two.
 func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Result, next []int64) ([]int64, error) {
-	var (
-		sentIDs   = make([]int64, 0, len(results))
-		sentProv  = make([]string, 0, len(results))
-		retryIDs  []int64
-		retryWait []float64
-		retryWhy  []string
-		deadIDs   []int64
-		deadState []string
-		deadWhy   []string
-		deadMark  []string // "point": mark the contact point; "optout": record a withdrawal; "": neither
-	)
-	dead := func(id int64, state, why, mark string) {
-		deadIDs, deadState, deadWhy, deadMark = append(deadIDs, id), append(deadState, state), append(deadWhy, why), append(deadMark, mark)
+	held, err := s.Record(ctx, []Step{{Worker: worker, Results: results, Hand: next}})
+	if err != nil {
+		return nil, err
 	}
-	for _, r := range results {
-		switch r.Outcome {
-		case Sent:
-			sentIDs, sentProv = append(sentIDs, r.ID), append(sentProv, r.ProviderID)
-		case Bounced:
-			dead(r.ID, "bounced", r.Reason, "point")
-		case OptedOut:
-			dead(r.ID, "failed", r.Reason, "optout")
-		case Failed:
-			dead(r.ID, "failed", r.Reason, "")
-		case Unknown:
-			dead(r.ID, "unknown", r.Reason, "")
-		default:
-			wait := r.RetryAfter.Seconds()
-			if r.Now {
-				wait = -1 // marker: due now, attempt not counted
+	return held[0], nil
+}
+
+// Step is one worker's part of a group commit (Record): the results it settles and the
+// rows it is about to give to the provider.
+type Step struct {
+	Worker  string
+	Results []Result
+	Hand    []int64
+}
+
+// recordSQL is Record's common case in one statement (so one round trip and no explicit
+// transaction): results that are all plain sends, and rows to mark handed. Each row
+// carries its worker, so one statement serves the steps of every worker of a process.
+// "o.id = ANY" lets the planner find the rows by primary key: left to the join alone it
+// may scan the partial lease index instead, which fills with dead entries during a big
+// send (every row passes through 'sending'), so each statement would get slower.
+const recordSQL = `
+WITH sent AS (
+    UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
+           reason = '', updated_at = now()
+      FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, prov, worker)
+     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
+ RETURNING o.id),
+ev AS (INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM sent),
+handed AS (
+    UPDATE outbox o SET handed_at = now()
+      FROM unnest($4::bigint[], $5::text[]) AS h(id, worker)
+     WHERE o.id = ANY($4) AND o.id = h.id AND o.locked_by = h.worker AND o.state = 'sending'
+ RETURNING o.id)
+SELECT id FROM handed`
+
+// completeSentSQL settles the rows the provider accepted when Record needs a transaction.
+const completeSentSQL = `
+WITH done AS (
+    UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
+           reason = '', updated_at = now()
+      FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, prov, worker)
+     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
+ RETURNING o.id)
+INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM done`
+
+// handStepsSQL marks rows handed, each for its own worker.
+const handStepsSQL = `UPDATE outbox o SET handed_at = now()
+  FROM unnest($1::bigint[], $2::text[]) AS h(id, worker)
+ WHERE o.id = ANY($1) AND o.id = h.id AND o.locked_by = h.worker AND o.state = 'sending' RETURNING o.id`
+
+// Record settles the results and marks the rows to hand of several workers in one
+// commit: a group commit, so that workers can record each message handed just before
+// its own provider call and still share one round trip between them. Only rows a
+// step's worker still holds are changed (a rescued row keeps the rescuer's verdict),
+// and every settled row writes a message event. Record returns, for each step, the rows
+// of its Hand that the worker still holds: a row rescued meanwhile must not be sent.
+func (s *Store) Record(ctx context.Context, steps []Step) ([][]int64, error) {
+	var (
+		sentIDs, handIDs      []int64
+		sentProv, sentWorker  []string
+		handWorker            []string
+		retryIDs              []int64
+		retryWait             []float64
+		retryWhy, retryWorker []string
+		deadIDs               []int64
+		deadState, deadWhy    []string
+		deadMark, deadWorker  []string // mark: "point": mark the contact point; "optout": record a withdrawal; "": neither
+	)
+	for _, st := range steps {
+		w := st.Worker
+		dead := func(id int64, state, why, mark string) {
+			deadIDs, deadState, deadWhy = append(deadIDs, id), append(deadState, state), append(deadWhy, why)
+			deadMark, deadWorker = append(deadMark, mark), append(deadWorker, w)
+		}
+		for _, r := range st.Results {
+			switch r.Outcome {
+			case Sent:
+				sentIDs, sentProv, sentWorker = append(sentIDs, r.ID), append(sentProv, r.ProviderID), append(sentWorker, w)
+			case Bounced:
+				dead(r.ID, "bounced", r.Reason, "point")
+			case OptedOut:
+				dead(r.ID, "failed", r.Reason, "optout")
+			case Failed:
+				dead(r.ID, "failed", r.Reason, "")
+			case Unknown:
+				dead(r.ID, "unknown", r.Reason, "")
+			default:
+				wait := r.RetryAfter.Seconds()
+				if r.Now {
+					wait = -1 // marker: due now, attempt not counted
+				}
+				retryIDs, retryWhy, retryWorker = append(retryIDs, r.ID), append(retryWhy, r.Reason), append(retryWorker, w)
+				retryWait = append(retryWait, wait)
 			}
-			retryIDs, retryWhy = append(retryIDs, r.ID), append(retryWhy, r.Reason)
-			retryWait = append(retryWait, wait)
+		}
+		for _, id := range st.Hand {
+			handIDs, handWorker = append(handIDs, id), append(handWorker, w)
 		}
 	}
+	var held []int64
+	sids := twilioSIDs(sentProv)
+	if len(retryIDs) == 0 && len(deadIDs) == 0 && len(sids) == 0 {
+		if len(sentIDs) > 0 || len(handIDs) > 0 {
+			st, err := s.stmt(ctx, recordSQL)
+			if err != nil {
+				return nil, fmt.Errorf("record outbox rows: %w", err)
+			}
+			if err := st.SelectContext(ctx, &held, pq.Array(sentIDs), pq.Array(sentProv), pq.Array(sentWorker),
+				pq.Array(handIDs), pq.Array(handWorker)); err != nil {
+				return nil, fmt.Errorf("record outbox rows: %w", err)
+			}
+		}
+		return heldBySteps(steps, held), nil
+	}
+
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("complete outbox rows: %w", err)
 	}
 	defer tx.Rollback()
-	sids := twilioSIDs(sentProv)
 	if len(sids) > 0 {
 		if err := s.lockSIDs(ctx, tx, sids); err != nil {
 			return nil, err
@@ -234,7 +305,7 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 		if err != nil {
 			return nil, fmt.Errorf("record sent: %w", err)
 		}
-		if _, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(sentIDs), pq.Array(sentProv), worker); err != nil {
+		if _, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(sentIDs), pq.Array(sentProv), pq.Array(sentWorker)); err != nil {
 			return nil, fmt.Errorf("record sent: %w", err)
 		}
 		if err := s.applyLate(ctx, tx, sids); err != nil {
@@ -244,7 +315,7 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 	if len(retryIDs) > 0 {
 		// A temporary failure retries after a backoff until max_attempts, then fails.
 		if _, err := tx.ExecContext(ctx, `
-			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS v(id, why, hint)),
+			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::text[]) AS v(id, why, hint, worker)),
 			done AS (
 			    UPDATE outbox o SET
 			           state = CASE WHEN v.hint >= 0 AND o.attempt >= o.max_attempts THEN 'failed' ELSE 'pending' END,
@@ -255,22 +326,22 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 			                    least(3600, 30 * power(2, least(o.attempt - 1, 7))) * (0.8 + random() * 0.4))) END,
 			           reason = v.why, lease_until = NULL, locked_by = NULL, updated_at = now()
 			      FROM v
-			     WHERE o.id = v.id AND o.locked_by = $4 AND o.state = 'sending'
+			     WHERE o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
 			 RETURNING o.id, o.state, v.why)
 			INSERT INTO message_events (outbox_id, event, detail)
 			SELECT id, CASE WHEN state = 'failed' THEN 'failed' ELSE 'retry' END, why FROM done`,
-			pq.Array(retryIDs), pq.Array(retryWhy), pq.Array(retryWait), worker); err != nil {
+			pq.Array(retryIDs), pq.Array(retryWhy), pq.Array(retryWait), pq.Array(retryWorker)); err != nil {
 			return nil, fmt.Errorf("record retries: %w", err)
 		}
 	}
 	if len(deadIDs) > 0 {
 		var stopped []providerStop
 		if err := tx.SelectContext(ctx, &stopped, `
-			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $5::text[]) AS v(id, st, why, mark)),
+			WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS v(id, st, why, worker, mark)),
 			done AS (
 			    UPDATE outbox o SET state = v.st, reason = v.why, lease_until = NULL, updated_at = now()
 			      FROM v
-			     WHERE o.id = v.id AND o.locked_by = $4 AND o.state = 'sending'
+			     WHERE o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
 			 RETURNING o.id, o.state, o.channel, o.contact_point_id, v.why, v.mark)
 			, ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, state, why FROM done)
 			-- A bounce is the contact point's, not just this message's: an address that
@@ -283,27 +354,44 @@ func (s *Store) CompleteAndHand(ctx context.Context, worker string, results []Re
 			-- the consent ledger records it as their STOP, below.
 			SELECT DISTINCT contact_point_id, why AS reason FROM done
 			 WHERE mark = 'optout' AND contact_point_id IS NOT NULL ORDER BY contact_point_id`,
-			pq.Array(deadIDs), pq.Array(deadState), pq.Array(deadWhy), worker, pq.Array(deadMark)); err != nil {
+			pq.Array(deadIDs), pq.Array(deadState), pq.Array(deadWhy), pq.Array(deadWorker), pq.Array(deadMark)); err != nil {
 			return nil, fmt.Errorf("record failures: %w", err)
 		}
 		if err := recordProviderStops(ctx, tx, stopped); err != nil {
 			return nil, fmt.Errorf("record failures: %w", err)
 		}
 	}
-	var held []int64
-	if len(next) > 0 {
-		st, err := s.stmt(ctx, handedSQL)
+	if len(handIDs) > 0 {
+		st, err := s.stmt(ctx, handStepsSQL)
 		if err != nil {
 			return nil, fmt.Errorf("mark outbox rows handed: %w", err)
 		}
-		if err := tx.StmtxContext(ctx, st).SelectContext(ctx, &held, pq.Array(next), worker); err != nil {
+		if err := tx.StmtxContext(ctx, st).SelectContext(ctx, &held, pq.Array(handIDs), pq.Array(handWorker)); err != nil {
 			return nil, fmt.Errorf("mark outbox rows handed: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("complete outbox rows: %w", err)
 	}
-	return held, nil
+	return heldBySteps(steps, held), nil
+}
+
+// heldBySteps splits the rows still held back into the steps that asked to hand them,
+// in each step's order.
+func heldBySteps(steps []Step, held []int64) [][]int64 {
+	ok := make(map[int64]bool, len(held))
+	for _, id := range held {
+		ok[id] = true
+	}
+	out := make([][]int64, len(steps))
+	for i, st := range steps {
+		for _, id := range st.Hand {
+			if ok[id] {
+				out[i] = append(out[i], id)
+			}
+		}
+	}
+	return out
 }
 
 // renewSQL extends the lease of the rows worker holds and has not settled. A row being

@@ -188,3 +188,74 @@ func TestRetriesStopAtMaxAttempts(t *testing.T) {
 		t.Fatalf("after max attempts the row is %s, want failed", s)
 	}
 }
+
+// TestRecordGroupCommitsEachWorkersOwnRows: one Record carries the steps of several
+// workers (the dispatcher's group commit). Each step settles and hands only rows its own
+// worker holds, whatever else rides in the same statement, on the one-statement path
+// (sends and marks only) and on the transaction path (a retry among them).
+func TestRecordGroupCommitsEachWorkersOwnRows(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	startRun(t, d)
+	ob := outbox.NewStore(d)
+	claim := func(w string) []int64 {
+		t.Helper()
+		items, err := ob.Claim(ctx, "email", w, 3, time.Minute)
+		if err != nil || len(items) != 3 {
+			t.Fatalf("claim: %d %v", len(items), err)
+		}
+		return []int64{items[0].ID, items[1].ID, items[2].ID}
+	}
+	a, b := claim("a"), claim("b")
+	state := func(id int64) (s string, handed bool) {
+		t.Helper()
+		if err := d.QueryRow(`SELECT state, handed_at IS NOT NULL FROM outbox WHERE id = $1`, id).Scan(&s, &handed); err != nil {
+			t.Fatal(err)
+		}
+		return s, handed
+	}
+	// a hands its first row and b (by mistake) one of a's: only a's own mark takes.
+	held, err := ob.Record(ctx, []outbox.Step{{Worker: "a", Hand: []int64{a[0]}}, {Worker: "b", Hand: []int64{b[0], a[1]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 2 || len(held[0]) != 1 || held[0][0] != a[0] || len(held[1]) != 1 || held[1][0] != b[0] {
+		t.Fatalf("held %v, want [[%d] [%d]]", held, a[0], b[0])
+	}
+	if _, h := state(a[1]); h {
+		t.Fatal("b marked a row a holds")
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []outbox.Step
+	}{
+		{"sends and marks", []outbox.Step{
+			{Worker: "a", Results: []outbox.Result{{ID: a[0], Outcome: outbox.Sent, ProviderID: "<a0>"}}, Hand: []int64{a[1]}},
+			{Worker: "b", Results: []outbox.Result{{ID: b[0], Outcome: outbox.Sent, ProviderID: "<b0>"}, {ID: a[1], Outcome: outbox.Sent}}, Hand: []int64{b[1]}},
+		}},
+		{"with a retry", []outbox.Step{
+			{Worker: "a", Results: []outbox.Result{{ID: a[1], Outcome: outbox.Retry, Reason: "temporary failure (451)"}}, Hand: []int64{a[2]}},
+			{Worker: "b", Results: []outbox.Result{{ID: b[1], Outcome: outbox.Sent, ProviderID: "<b1>"}, {ID: a[2], Outcome: outbox.Sent}}, Hand: []int64{b[2]}},
+		}},
+	} {
+		if _, err := ob.Record(ctx, tc.steps); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+	}
+	want := map[int64]string{a[0]: "sent", a[1]: "pending", a[2]: "sending", b[0]: "sent", b[1]: "sent", b[2]: "sending"}
+	for id, w := range want {
+		if s, _ := state(id); s != w {
+			t.Errorf("outbox %d is %s, want %s", id, s, w)
+		}
+	}
+	for _, id := range []int64{a[2], b[2]} {
+		if _, h := state(id); !h {
+			t.Errorf("outbox %d not marked handed", id)
+		}
+	}
+	var events int
+	d.Get(&events, `SELECT count(*) FROM message_events WHERE event = 'sent'`)
+	if events != 3 {
+		t.Errorf("%d sent events, want 3", events)
+	}
+}

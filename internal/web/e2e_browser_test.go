@@ -123,7 +123,7 @@ func newE2ERig(t *testing.T) *e2eRig {
 	disp := dispatch.New(dispatch.Config{Instance: "e2e", Poll: 100 * time.Millisecond, Lease: 20 * time.Second,
 		Channels: map[dispatch.Channel]dispatch.ChannelConfig{
 			dispatch.Email: {Sender: mailer, Composer: composer, Workers: 2, Batch: 10},
-			dispatch.SMS:   {Sender: texter, Composer: sms.NewComposer(d), Workers: 2, Batch: 5, Chunk: 5},
+			dispatch.SMS:   {Sender: texter, Composer: sms.NewComposer(d), Workers: 2, Batch: 5},
 		}}, ob, campaign.NewStore(d, nil))
 	go func() { done <- disp.Run(dctx) }()
 	t.Cleanup(func() { // first of the cleanups: the dispatcher stops before what it uses goes

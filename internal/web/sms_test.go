@@ -107,7 +107,7 @@ func newSMSRig(t *testing.T) *smsRig {
 	done := make(chan error, 1)
 	disp := dispatch.New(dispatch.Config{Instance: "t", Poll: 50 * time.Millisecond, Lease: 20 * time.Second,
 		Channels: map[dispatch.Channel]dispatch.ChannelConfig{dispatch.SMS: {Sender: r.sender, Composer: sms.NewComposer(d),
-			Workers: 2, Batch: 5, Chunk: 5, Quiet: func(time.Time) bool { return r.quiet.Load() }}}}, r.outbox, r.campaigns)
+			Workers: 2, Batch: 5, Quiet: func(time.Time) bool { return r.quiet.Load() }}}}, r.outbox, r.campaigns)
 	go func() { done <- disp.Run(dctx) }()
 	t.Cleanup(func() {
 		cancel()
