@@ -48,6 +48,8 @@ const (
 	// importTimeout bounds one import. It runs on even if the officer's browser goes away,
 	// so that an upload ends all-or-nothing and shows up under "Recent imports".
 	importTimeout = 30 * time.Minute
+	// importFormMemory is how much of an upload's form is kept in memory while it is read.
+	importFormMemory = 1 << 20
 
 	contactsPerPage     = 50
 	contactSearchWords  = 5
@@ -711,6 +713,18 @@ func (s *Server) importLimit(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes)
+		// Read the upload here, keeping at most importFormMemory of it in memory (the rest
+		// goes to a temporary file), rather than in withUser, which keeps up to 32 MB (and
+		// about 100 MB of heap while it does). Only for someone signed in: withUser turns
+		// anyone else away without reading the body. An error is left for withUser, which
+		// meets it again and answers it as for every form.
+		var token string
+		if c, _ := r.Cookie(sessionCookie); c != nil {
+			token = c.Value
+		}
+		if _, err := s.app.Auth.Peek(r.Context(), token); err == nil {
+			_ = r.ParseMultipartForm(importFormMemory)
+		}
 		next(w, r)
 	}
 }
@@ -893,7 +907,7 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 		"duration", res.Duration)
 	rep.Result = res
 	for _, c := range res.Columns {
-		rep.Columns = append(rep.Columns, fmt.Sprintf("%s→%s", c.Header, c.Field))
+		rep.Columns = append(rep.Columns, fmt.Sprintf("%s→%s", contact.Shorten(c.Header, 60), contact.Shorten(string(c.Field), 60)))
 	}
 	if len(res.Errors) > 0 {
 		rep.Problems, rep.ProblemsNote = importProblems(res.Errors, "skipped")
@@ -919,7 +933,7 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 		rep.ConflictsNote = fmt.Sprintf("%s %s %s", rows, verb, what)
 	}
 	for _, c := range res.Changes {
-		rep.Changes = append(rep.Changes, c.String())
+		rep.Changes = append(rep.Changes, contact.Shorten(c.String(), importProblemChars))
 	}
 	return rep
 }
@@ -977,6 +991,10 @@ func (s *Server) importLiveAuth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// importProblemChars bounds one problem as the report shows it (and keeps it): a
+// problem can quote a cell of up to 64 KB.
+const importProblemChars = 300
+
 // importProblems writes the bad rows as `crier contacts import` does: one line per
 // problem, "file:line:column (Header): reason", in file order, under a count.
 func importProblems(errs []*contact.InputError, word string) ([]string, string) {
@@ -986,7 +1004,7 @@ func importProblems(errs []*contact.InputError, word string) ([]string, string) 
 	})
 	out := make([]string, len(errs))
 	for i, e := range errs {
-		out[i] = e.Error()
+		out[i] = contact.Shorten(e.Error(), importProblemChars)
 	}
 	note := fmt.Sprintf("1 problem (%s rows)", word)
 	if len(errs) != 1 {
@@ -1054,11 +1072,18 @@ func importCheck(path, name string) (string, error) {
 	if bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")) {
 		_, _ = br.Discard(3)
 	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
+	cr := contact.NewCSVReader(name, br) // bounded: the first line may be the whole file
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return name + " is empty. Its first line must name the columns, for example: First name, Surname, Email, Mobile, Street, Postcode.", nil
+	}
+	var tooLong *contact.InputError
+	if errors.As(err, &tooLong) {
+		what := fmt.Sprintf("is over %d MB long", contact.MaxRecordBytes>>20)
+		if tooLong.Col > 0 {
+			what = fmt.Sprintf("has a column name over %d KB long", contact.MaxFieldBytes>>10)
+		}
+		return fmt.Sprintf("The first line of %s, which names the columns, %s. A stray quote (\") may have joined many lines into one, or this is not a CSV file. Nothing was imported.", name, what), nil
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
