@@ -46,6 +46,9 @@ type ImportOptions struct {
 	Conflicts ConflictPolicy
 	// Progress, if set, is called from the importer's goroutine as the file is read.
 	Progress func(Progress)
+	// Recorded, if set, is called with the id of the import's audit row (in imports) once
+	// it is written: a dry run writes none.
+	Recorded func(importID int64)
 }
 
 // Progress is how far an import has read.
@@ -200,6 +203,9 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 		}
 		importID = &id
 		res.ImportID = id
+		if opts.Recorded != nil {
+			opts.Recorded(id)
+		}
 	}
 
 	tx, err := s.db.BeginTxx(ctx, nil)

@@ -680,7 +680,7 @@ type importReport struct {
 	Failed       bool // the import broke down (not the file's fault)
 	Problems     []string
 	ProblemsNote string // "2 problems (invalid rows)"
-	Result       *contact.ImportResult
+	Result       *importResult
 	Columns      []string
 	// Conflicts are the rows that looked like someone else, skipped or imported as new
 	// people (by the officer's choice); Changes, on a dry run, what the file would change
@@ -688,6 +688,22 @@ type importReport struct {
 	Conflicts     []string
 	ConflictsNote string
 	Changes       []string
+}
+
+// importResult is what the report shows of an import's result: counts, not rows (a
+// job's report is kept in import_jobs while its page is).
+type importResult struct {
+	ImportID          int64
+	File              string
+	Encoding          contact.Encoding
+	DryRun            bool
+	Rows              int
+	Rejected          int
+	ContactsCreated   int
+	ContactsUpdated   int
+	ConsentsGranted   int
+	ConsentsWithdrawn int
+	WithdrawalsKept   int
 }
 
 type contactImportData struct {
@@ -790,7 +806,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	name := importFileName(hdr.Filename)
 
-	dir, err := os.MkdirTemp("", "crier-import-*")
+	dir, err := os.MkdirTemp("", importDirPrefix+"*")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -823,9 +839,14 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	job := s.imports.start(sess.User.ID, name, d.DryRun, d.SkipInvalid)
+	job, err := s.imports.start(r.Context(), sess.User.ID, name, dir, d.DryRun, d.SkipInvalid, policy)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	opts := contact.ImportOptions{Path: path, Name: name, DryRun: d.DryRun, SkipInvalid: d.SkipInvalid,
-		Conflicts: policy, RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email, Progress: job.record}
+		Conflicts: policy, RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email, Progress: job.record,
+		Recorded: job.recorded}
 	started = true
 	// The import runs on if the officer's browser goes away, so that an upload ends
 	// all-or-nothing and shows up under "Recent imports".
@@ -846,7 +867,11 @@ func (s *Server) runImport(ctx context.Context, job *importJob, dir string, opts
 		if err := os.RemoveAll(dir); err != nil {
 			s.log.WarnContext(ctx, "remove import upload", "user_id", userID, "err", err)
 		}
-		job.finish(rep, s.imports.now())
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := job.finish(fctx, rep); err != nil {
+			s.log.ErrorContext(ctx, "record import job outcome", "user_id", userID, "err", err)
+		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, importTimeout)
 	defer cancel()
@@ -905,7 +930,9 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 	s.log.InfoContext(ctx, "contacts imported", "import_id", res.ImportID, "user_id", userID, "rows", res.Rows,
 		"rejected", res.Rejected, "created", res.ContactsCreated, "updated", res.ContactsUpdated, "dry_run", opts.DryRun,
 		"duration", res.Duration)
-	rep.Result = res
+	rep.Result = &importResult{ImportID: res.ImportID, File: res.File, Encoding: res.Encoding, DryRun: res.DryRun,
+		Rows: res.Rows, Rejected: res.Rejected, ContactsCreated: res.ContactsCreated, ContactsUpdated: res.ContactsUpdated,
+		ConsentsGranted: res.ConsentsGranted, ConsentsWithdrawn: res.ConsentsWithdrawn, WithdrawalsKept: res.WithdrawalsKept}
 	for _, c := range res.Columns {
 		rep.Columns = append(rep.Columns, fmt.Sprintf("%s→%s", contact.Shorten(c.Header, 60), contact.Shorten(string(c.Field), 60)))
 	}
@@ -944,13 +971,16 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 // it is somebody else's) gets a page saying so, above the recent imports.
 func (s *Server) handleImportJob(w http.ResponseWriter, r *http.Request) {
 	contactsNoStore(w)
-	job := s.imports.get(r.PathValue("job"), sessionOf(r).User.ID)
-	if job == nil {
+	v, err := s.imports.get(r.Context(), r.PathValue("job"), sessionOf(r).User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v == nil {
 		s.importRender(w, r, http.StatusNotFound, "", contactImportData{Gone: true})
 		return
 	}
-	v := job.view()
-	s.importRender(w, r, http.StatusOK, "", contactImportData{Job: &v, DryRun: v.DryRun, SkipInvalid: v.SkipInvalid})
+	s.importRender(w, r, http.StatusOK, "", contactImportData{Job: v, DryRun: v.DryRun, SkipInvalid: v.SkipInvalid})
 }
 
 // handleImportJobLive is the job page's live part alone, for live.js. A job it doesn't
@@ -959,8 +989,13 @@ func (s *Server) handleImportJob(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleImportJobLive(w http.ResponseWriter, r *http.Request) {
 	contactsNoStore(w)
 	name, data := "import-gone", any(nil)
-	if job := s.imports.get(r.PathValue("job"), sessionOf(r).User.ID); job != nil {
-		name, data = "import-job", job.view()
+	v, err := s.imports.get(r.Context(), r.PathValue("job"), sessionOf(r).User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v != nil {
+		name, data = "import-job", *v
 	}
 	var b bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
