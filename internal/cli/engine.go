@@ -185,8 +185,13 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	}
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
 		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays,
-		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://")})
+		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://"), Instance: a.Config.Instance})
 	if err != nil {
+		return nil, err
+	}
+	// Imports a stopped server was running stay "running" and keep their uploads (residents'
+	// data) until a server says otherwise.
+	if err := e.web.RecoverImports(ctx); err != nil {
 		return nil, err
 	}
 	return e, nil

@@ -73,9 +73,24 @@ func (e *InputError) Error() string {
 		place += fmt.Sprintf(":%d", e.Col)
 	}
 	if e.Field != "" {
-		place += " (" + e.Field + ")"
+		place += " (" + Shorten(e.Field, 60) + ")"
 	}
 	return place + ": " + e.Err.Error()
+}
+
+// Shorten returns s cut to at most n characters, with an ellipsis where it was cut: a
+// header or cell can be 64 KB (MaxFieldBytes), which no message or page should repeat.
+func Shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for i := range s {
+		if n == 0 {
+			return s[:i] + "…"
+		}
+		n--
+	}
+	return s
 }
 
 // Unwrap lets errors.Is(err, contact.ErrInvalid) see through the place.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
-	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -365,8 +364,7 @@ func (s *sourceFile) records(problems map[int]string) ([]rawRecord, error) {
 	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(s.reader(&countingReader{}))
-	cr.FieldsPerRecord = -1
+	cr := NewCSVReader("", s.reader(&countingReader{}))
 	var out []rawRecord
 	for first := true; len(out) < len(problems); first = false {
 		rec, err := cr.Read()

@@ -46,6 +46,9 @@ type ImportOptions struct {
 	Conflicts ConflictPolicy
 	// Progress, if set, is called from the importer's goroutine as the file is read.
 	Progress func(Progress)
+	// Recorded, if set, is called with the id of the import's audit row (in imports) once
+	// it is written: a dry run writes none.
+	Recorded func(importID int64)
 }
 
 // Progress is how far an import has read.
@@ -167,11 +170,14 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 	}
 
 	counter := &countingReader{}
-	cr := csv.NewReader(src.reader(counter))
-	cr.FieldsPerRecord = -1
+	cr := NewCSVReader(opts.Name, src.reader(counter))
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, fmt.Errorf("%s is empty: the first line must be a header", opts.Name)
+	}
+	var tooLong *InputError
+	if errors.As(err, &tooLong) {
+		return nil, tooLong
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: read header: %w", opts.Name, csvError(err))
@@ -197,6 +203,9 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 		}
 		importID = &id
 		res.ImportID = id
+		if opts.Recorded != nil {
+			opts.Recorded(id)
+		}
 	}
 
 	tx, err := s.db.BeginTxx(ctx, nil)
@@ -401,7 +410,9 @@ func (s *Store) stage(ctx context.Context, tx *sqlx.Tx, cr *csv.Reader, cols []C
 // row carries its line. A CSV syntax error stops the scan with an InputError, because
 // nothing after an unclosed quote can be trusted to be the row it looks like.
 func scan(ctx context.Context, cr *csv.Reader, nz *normaliser, tick func(line int), emit func(stagedBatch)) error {
-	const batchSize = 1000
+	// A batch ends at 1000 rows or 4 MB, so that the dozen batches in flight (queued, being
+	// normalised, being copied) stay small however long the rows are.
+	const batchSize, batchBytes = 1000, 4 << 20
 	g, gctx := errgroup.WithContext(ctx)
 	raw := make(chan []rawRecord, 4)
 	staged := make(chan stagedBatch, 4)
@@ -418,12 +429,17 @@ func scan(ctx context.Context, cr *csv.Reader, nz *normaliser, tick func(line in
 			batch = make([]rawRecord, 0, batchSize)
 			return nil
 		}
+		size := 0 // of the batch's fields: rows can be up to MaxRecordBytes each
 		for {
 			rec, err := cr.Read()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
+				var tooLong *InputError
+				if errors.As(err, &tooLong) {
+					return tooLong
+				}
 				var pe *csv.ParseError
 				if errors.As(err, &pe) {
 					return &InputError{File: nz.file, Line: pe.StartLine, Col: pe.Column,
@@ -433,10 +449,14 @@ func scan(ctx context.Context, cr *csv.Reader, nz *normaliser, tick func(line in
 			}
 			line, _ := cr.FieldPos(0)
 			batch = append(batch, rawRecord{line: line, fields: rec})
-			if len(batch) == batchSize {
+			for _, f := range rec {
+				size += len(f)
+			}
+			if len(batch) == batchSize || size >= batchBytes {
 				if err := send(); err != nil {
 					return err
 				}
+				size = 0
 				tick(line)
 			}
 		}

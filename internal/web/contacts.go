@@ -48,6 +48,8 @@ const (
 	// importTimeout bounds one import. It runs on even if the officer's browser goes away,
 	// so that an upload ends all-or-nothing and shows up under "Recent imports".
 	importTimeout = 30 * time.Minute
+	// importFormMemory is how much of an upload's form is kept in memory while it is read.
+	importFormMemory = 1 << 20
 
 	contactsPerPage     = 50
 	contactSearchWords  = 5
@@ -678,7 +680,7 @@ type importReport struct {
 	Failed       bool // the import broke down (not the file's fault)
 	Problems     []string
 	ProblemsNote string // "2 problems (invalid rows)"
-	Result       *contact.ImportResult
+	Result       *importResult
 	Columns      []string
 	// Conflicts are the rows that looked like someone else, skipped or imported as new
 	// people (by the officer's choice); Changes, on a dry run, what the file would change
@@ -686,6 +688,22 @@ type importReport struct {
 	Conflicts     []string
 	ConflictsNote string
 	Changes       []string
+}
+
+// importResult is what the report shows of an import's result: counts, not rows (a
+// job's report is kept in import_jobs while its page is).
+type importResult struct {
+	ImportID          int64
+	File              string
+	Encoding          contact.Encoding
+	DryRun            bool
+	Rows              int
+	Rejected          int
+	ContactsCreated   int
+	ContactsUpdated   int
+	ConsentsGranted   int
+	ConsentsWithdrawn int
+	WithdrawalsKept   int
 }
 
 type contactImportData struct {
@@ -711,6 +729,18 @@ func (s *Server) importLimit(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxImportBytes)
+		// Read the upload here, keeping at most importFormMemory of it in memory (the rest
+		// goes to a temporary file), rather than in withUser, which keeps up to 32 MB (and
+		// about 100 MB of heap while it does). Only for someone signed in: withUser turns
+		// anyone else away without reading the body. An error is left for withUser, which
+		// meets it again and answers it as for every form.
+		var token string
+		if c, _ := r.Cookie(sessionCookie); c != nil {
+			token = c.Value
+		}
+		if _, err := s.app.Auth.Peek(r.Context(), token); err == nil {
+			_ = r.ParseMultipartForm(importFormMemory)
+		}
 		next(w, r)
 	}
 }
@@ -776,7 +806,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	name := importFileName(hdr.Filename)
 
-	dir, err := os.MkdirTemp("", "crier-import-*")
+	dir, err := os.MkdirTemp("", importDirPrefix+"*")
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -809,9 +839,14 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	job := s.imports.start(sess.User.ID, name, d.DryRun, d.SkipInvalid)
+	job, err := s.imports.start(r.Context(), sess.User.ID, name, dir, d.DryRun, d.SkipInvalid, policy)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	opts := contact.ImportOptions{Path: path, Name: name, DryRun: d.DryRun, SkipInvalid: d.SkipInvalid,
-		Conflicts: policy, RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email, Progress: job.record}
+		Conflicts: policy, RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email, Progress: job.record,
+		Recorded: job.recorded}
 	started = true
 	// The import runs on if the officer's browser goes away, so that an upload ends
 	// all-or-nothing and shows up under "Recent imports".
@@ -832,7 +867,11 @@ func (s *Server) runImport(ctx context.Context, job *importJob, dir string, opts
 		if err := os.RemoveAll(dir); err != nil {
 			s.log.WarnContext(ctx, "remove import upload", "user_id", userID, "err", err)
 		}
-		job.finish(rep, s.imports.now())
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := job.finish(fctx, rep); err != nil {
+			s.log.ErrorContext(ctx, "record import job outcome", "user_id", userID, "err", err)
+		}
 	}()
 	ctx, cancel := context.WithTimeout(ctx, importTimeout)
 	defer cancel()
@@ -892,9 +931,11 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 	s.log.InfoContext(ctx, "contacts imported", "import_id", res.ImportID, "user_id", userID, "rows", res.Rows,
 		"rejected", res.Rejected, "created", res.ContactsCreated, "updated", res.ContactsUpdated, "dry_run", opts.DryRun,
 		"duration", res.Duration)
-	rep.Result = res
+	rep.Result = &importResult{ImportID: res.ImportID, File: res.File, Encoding: res.Encoding, DryRun: res.DryRun,
+		Rows: res.Rows, Rejected: res.Rejected, ContactsCreated: res.ContactsCreated, ContactsUpdated: res.ContactsUpdated,
+		ConsentsGranted: res.ConsentsGranted, ConsentsWithdrawn: res.ConsentsWithdrawn, WithdrawalsKept: res.WithdrawalsKept}
 	for _, c := range res.Columns {
-		rep.Columns = append(rep.Columns, fmt.Sprintf("%s→%s", c.Header, c.Field))
+		rep.Columns = append(rep.Columns, fmt.Sprintf("%s→%s", contact.Shorten(c.Header, 60), contact.Shorten(string(c.Field), 60)))
 	}
 	if len(res.Errors) > 0 {
 		rep.Problems, rep.ProblemsNote = importProblems(res.Errors, "skipped")
@@ -920,7 +961,7 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 		rep.ConflictsNote = fmt.Sprintf("%s %s %s", rows, verb, what)
 	}
 	for _, c := range res.Changes {
-		rep.Changes = append(rep.Changes, c.String())
+		rep.Changes = append(rep.Changes, contact.Shorten(c.String(), importProblemChars))
 	}
 	return rep
 }
@@ -931,13 +972,16 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 // it is somebody else's) gets a page saying so, above the recent imports.
 func (s *Server) handleImportJob(w http.ResponseWriter, r *http.Request) {
 	contactsNoStore(w)
-	job := s.imports.get(r.PathValue("job"), sessionOf(r).User.ID)
-	if job == nil {
+	v, err := s.imports.get(r.Context(), r.PathValue("job"), sessionOf(r).User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v == nil {
 		s.importRender(w, r, http.StatusNotFound, "", contactImportData{Gone: true})
 		return
 	}
-	v := job.view()
-	s.importRender(w, r, http.StatusOK, "", contactImportData{Job: &v, DryRun: v.DryRun, SkipInvalid: v.SkipInvalid})
+	s.importRender(w, r, http.StatusOK, "", contactImportData{Job: v, DryRun: v.DryRun, SkipInvalid: v.SkipInvalid})
 }
 
 // handleImportJobLive is the job page's live part alone, for live.js. A job it doesn't
@@ -946,8 +990,13 @@ func (s *Server) handleImportJob(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleImportJobLive(w http.ResponseWriter, r *http.Request) {
 	contactsNoStore(w)
 	name, data := "import-gone", any(nil)
-	if job := s.imports.get(r.PathValue("job"), sessionOf(r).User.ID); job != nil {
-		name, data = "import-job", job.view()
+	v, err := s.imports.get(r.Context(), r.PathValue("job"), sessionOf(r).User.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if v != nil {
+		name, data = "import-job", *v
 	}
 	var b bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
@@ -978,6 +1027,10 @@ func (s *Server) importLiveAuth(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// importProblemChars bounds one problem as the report shows it (and keeps it): a
+// problem can quote a cell of up to 64 KB.
+const importProblemChars = 300
+
 // importProblems writes the bad rows as `crier contacts import` does: one line per
 // problem, "file:line:column (Header): reason", in file order, under a count.
 func importProblems(errs []*contact.InputError, word string) ([]string, string) {
@@ -987,7 +1040,7 @@ func importProblems(errs []*contact.InputError, word string) ([]string, string) 
 	})
 	out := make([]string, len(errs))
 	for i, e := range errs {
-		out[i] = e.Error()
+		out[i] = contact.Shorten(e.Error(), importProblemChars)
 	}
 	note := fmt.Sprintf("1 problem (%s rows)", word)
 	if len(errs) != 1 {
@@ -1055,11 +1108,18 @@ func importCheck(path, name string) (string, error) {
 	if bytes.HasPrefix(head, []byte("\xEF\xBB\xBF")) {
 		_, _ = br.Discard(3)
 	}
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
+	cr := contact.NewCSVReader(name, br) // bounded: the first line may be the whole file
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
 		return name + " is empty. Its first line must name the columns, for example: First name, Surname, Email, Mobile, Street, Postcode.", nil
+	}
+	var tooLong *contact.InputError
+	if errors.As(err, &tooLong) {
+		what := fmt.Sprintf("is over %d MB long", contact.MaxRecordBytes>>20)
+		if tooLong.Col > 0 {
+			what = fmt.Sprintf("has a column name over %d KB long", contact.MaxFieldBytes>>10)
+		}
+		return fmt.Sprintf("The first line of %s, which names the columns, %s. A stray quote (\") may have joined many lines into one, or this is not a CSV file. Nothing was imported.", name, what), nil
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {

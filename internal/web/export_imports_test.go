@@ -23,6 +23,3 @@ func (s *Server) HoldImports(t testing.TB) (held <-chan struct{}, release func()
 	}
 	return reached, release
 }
-
-// ImportJobs is how many import jobs s remembers.
-func (s *Server) ImportJobs() int { return s.imports.len() }

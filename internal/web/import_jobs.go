@@ -1,117 +1,320 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/contact"
 )
 
 // An officer's CSV upload is imported in the background: the POST starts a job and
 // sends the browser to the job's page, which shows how far the import has got and, when
-// it ends, the report. Jobs live in this process's memory only: the imports table is
-// the durable record (a restart loses the progress, not the import's outcome), and a
-// finished job is forgotten after importJobKeep.
+// it ends, the report. Jobs live in import_jobs (migrations/00014_import_jobs.sql), not
+// in this process's memory: a job page outlives a restart and any `crier serve` sharing
+// the database can show it. A process that stops (a restart, a crash) leaves its jobs
+// "running"; RecoverImports, when a server starts, marks them interrupted and removes
+// their uploads, and a job page seen after its process has stopped says so too.
 
-// importJobKeep is how long a finished job's page stays available.
-const importJobKeep = time.Hour
+const (
+	// importJobKeep is how long a finished job's page stays available: it names the
+	// file's bad rows, which are residents' data.
+	importJobKeep = time.Hour
+	// importSaveEvery bounds how often progress is written to the database.
+	importSaveEvery = 500 * time.Millisecond
+	// importHeartbeat is how often a running job says its process is still running it
+	// (progress says so too, but merging a big file reports none for minutes).
+	importHeartbeat = 10 * time.Second
+	// importStale is how long a job may go without a heartbeat before it is taken to have
+	// lost its process: many heartbeats, so that a busy database is not mistaken for one.
+	importStale = 2 * time.Minute
+	// importDirPrefix names an upload's temporary directory (os.MkdirTemp's pattern).
+	importDirPrefix = "crier-import-"
+)
 
-// importJobs is the Server's registry of background imports.
+// importJobs is the Server's view of the import jobs in the database.
 type importJobs struct {
-	now func() time.Time // time.Now; tests move the clock on
+	db       *sqlx.DB
+	log      *slog.Logger
+	instance string // this process, as it names itself in import_jobs
+	host     string // where its uploads are: only a process on the same host can remove them
 
-	mu   sync.Mutex
-	jobs map[string]*importJob
+	mu sync.Mutex
 	// hold, when set (by tests only), is called after each progress report is recorded,
 	// from the importer's goroutine, and may block it.
 	hold func(contact.Progress)
 }
 
-func newImportJobs() *importJobs {
-	return &importJobs{now: time.Now, jobs: map[string]*importJob{}}
+func newImportJobs(db *sqlx.DB, log *slog.Logger, instance string) *importJobs {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "localhost"
+	}
+	return &importJobs{db: db, log: log, instance: instance, host: host}
 }
 
-// importJob is one upload being imported.
+// importJob is one upload this process is importing.
 type importJob struct {
-	id          string // 128 random bits: the job page's address
-	userID      int64  // the officer who uploaded it: nobody else sees the job
-	file        string // the file's name as the browser gave it, reduced to a base name
-	dryRun      bool
-	skipInvalid bool
-	hold        func(contact.Progress)
+	id     string // 128 random bits: the job page's address
+	js     *importJobs
+	dryRun bool
+	hold   func(contact.Progress)
 
-	mu       sync.Mutex
-	progress contact.Progress
-	ended    time.Time // zero while the import runs
-	report   importReport
+	mu        sync.Mutex
+	saved     time.Time // when progress was last written
+	savedStep string    // the phase last written
+	stop      chan struct{}
+	stopped   sync.Once
 }
 
-// start registers a new job for userID and forgets the jobs that ended long ago.
-func (js *importJobs) start(userID int64, file string, dryRun, skipInvalid bool) *importJob {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	js.sweep()
-	j := &importJob{id: rand.Text(), userID: userID, file: file, dryRun: dryRun, skipInvalid: skipInvalid, hold: js.hold}
-	for js.jobs[j.id] != nil { // 2⁻¹²⁸; but a clash must never show one import's report for another
-		j.id = rand.Text()
+// start records a new job for userID, importing the upload in dir, and forgets the jobs
+// that ended long ago.
+func (js *importJobs) start(ctx context.Context, userID int64, file, dir string, dryRun, skipInvalid bool, conflicts contact.ConflictPolicy) (*importJob, error) {
+	if err := js.forget(ctx); err != nil {
+		return nil, err
 	}
-	js.jobs[j.id] = j
-	return j
-}
-
-// get returns userID's job id, or nil if there is no such job: never started, started
-// by somebody else, forgotten, or lost when the server restarted.
-func (js *importJobs) get(id string, userID int64) *importJob {
 	js.mu.Lock()
-	defer js.mu.Unlock()
-	js.sweep()
-	j := js.jobs[id]
-	if j == nil || j.userID != userID {
-		return nil
+	hold := js.hold
+	js.mu.Unlock()
+	j := &importJob{id: rand.Text(), js: js, dryRun: dryRun, hold: hold, stop: make(chan struct{})}
+	// A clash (2⁻¹²⁸) is refused by the primary key: it must never show one import's
+	// report for another.
+	_, err := js.db.ExecContext(ctx, `INSERT INTO import_jobs (id, user_id, instance, host, file_name, dry_run,
+		skip_invalid, conflicts, upload_dir, phase) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reading')`,
+		j.id, userID, js.instance, js.host, file, dryRun, skipInvalid, string(conflicts), dir)
+	if err != nil {
+		return nil, fmt.Errorf("start import job: %w", err)
 	}
-	return j
+	go j.beat()
+	return j, nil
 }
 
-// sweep forgets the jobs that ended importJobKeep ago or more. js.mu is held.
-func (js *importJobs) sweep() {
-	now := js.now()
-	for id, j := range js.jobs {
-		if end := j.endedAt(); !end.IsZero() && now.Sub(end) >= importJobKeep {
-			delete(js.jobs, id)
+// forget deletes the jobs that ended importJobKeep ago or more.
+func (js *importJobs) forget(ctx context.Context) error {
+	_, err := js.db.ExecContext(ctx, `DELETE FROM import_jobs WHERE ended_at < now() - $1 * interval '1 second'`,
+		importJobKeep.Seconds())
+	if err != nil {
+		return fmt.Errorf("forget import jobs: %w", err)
+	}
+	return nil
+}
+
+// importJobRow is a job as import_jobs holds it.
+type importJobRow struct {
+	ID          string         `db:"id"`
+	File        string         `db:"file_name"`
+	DryRun      bool           `db:"dry_run"`
+	SkipInvalid bool           `db:"skip_invalid"`
+	Status      string         `db:"status"`
+	Phase       string         `db:"phase"`
+	Bytes       int64          `db:"bytes"`
+	TotalBytes  int64          `db:"total_bytes"`
+	Rows        int64          `db:"rows_read"`
+	Report      sql.NullString `db:"report"`
+}
+
+// get returns userID's job id as its page shows it, or nil if there is no such job:
+// never started, started by somebody else, or forgotten. A job whose process has
+// stopped is marked interrupted first.
+func (js *importJobs) get(ctx context.Context, id string, userID int64) (*importJobView, error) {
+	if err := js.forget(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := js.interrupt(ctx, false); err != nil {
+		return nil, err
+	}
+	var row importJobRow
+	err := js.db.GetContext(ctx, &row, `SELECT id, file_name, dry_run, skip_invalid, status, phase, bytes,
+		total_bytes, rows_read, report FROM import_jobs WHERE id = $1 AND user_id = $2`, id, userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("import job: %w", err)
+	}
+	v, err := row.view()
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
+
+// interrupt marks as interrupted the running jobs whose process has stopped — those
+// without a heartbeat for importStale and, with own (a process of this instance's name is
+// starting, so the one before it has stopped), this instance's — and their audit rows as
+// failed; then removes the uploads on this host of every job that has ended. Nothing an
+// interrupted job read was imported: an import is one transaction. It returns how many
+// jobs it interrupted.
+func (js *importJobs) interrupt(ctx context.Context, own bool) (int, error) {
+	instance := ""
+	if own {
+		instance = js.instance
+	}
+	var n int
+	err := js.db.GetContext(ctx, &n, `WITH stopped AS (
+		    UPDATE import_jobs SET status = 'interrupted', ended_at = now()
+		     WHERE status = 'running' AND (heartbeat_at < now() - $1 * interval '1 second' OR instance = $2)
+		    RETURNING import_id),
+		  audit AS (
+		    UPDATE imports SET status = 'failed', finished_at = now(),
+		           error = 'interrupted: the server stopped while importing; nothing was imported'
+		     WHERE id IN (SELECT import_id FROM stopped) AND status = 'running')
+		SELECT count(*) FROM stopped`, importStale.Seconds(), instance)
+	if err != nil {
+		return 0, fmt.Errorf("interrupt import jobs: %w", err)
+	}
+	var dirs []struct {
+		ID  string `db:"id"`
+		Dir string `db:"upload_dir"`
+	}
+	if err := js.db.SelectContext(ctx, &dirs, `SELECT id, upload_dir FROM import_jobs
+		WHERE status <> 'running' AND upload_dir <> '' AND host = $1`, js.host); err != nil {
+		return n, fmt.Errorf("interrupted uploads: %w", err)
+	}
+	for _, d := range dirs {
+		if err := removeUpload(d.Dir); err != nil {
+			js.log.WarnContext(ctx, "remove import upload", "job", d.ID[:6], "err", err)
+			continue
+		}
+		if _, err := js.db.ExecContext(ctx, `UPDATE import_jobs SET upload_dir = '' WHERE id = $1`, d.ID); err != nil {
+			return n, fmt.Errorf("interrupted uploads: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// removeUpload removes an upload's directory: only one that is what os.MkdirTemp made
+// for an upload, whatever the database says.
+func removeUpload(dir string) error {
+	if !filepath.IsAbs(dir) || !strings.HasPrefix(filepath.Base(dir), importDirPrefix) {
+		return fmt.Errorf("not an upload directory: %q", dir)
+	}
+	return os.RemoveAll(dir)
+}
+
+// removeOrphanUploads removes upload directories in the temporary directory that no job
+// knows of and nobody has touched for importStale: a process stopped between saving an
+// upload and starting its job. (A running job's directory is named in import_jobs.)
+func (js *importJobs) removeOrphanUploads(ctx context.Context) error {
+	tmp := os.TempDir()
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	var known []string
+	if err := js.db.SelectContext(ctx, &known, `SELECT upload_dir FROM import_jobs WHERE upload_dir <> '' AND host = $1`, js.host); err != nil {
+		return fmt.Errorf("uploads: %w", err)
+	}
+	for _, e := range entries {
+		dir := filepath.Join(tmp, e.Name())
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), importDirPrefix) || containsString(known, dir) {
+			continue
+		}
+		if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < importStale {
+			continue
+		}
+		if err := removeUpload(dir); err != nil {
+			js.log.WarnContext(ctx, "remove orphan import upload", "err", err)
+		}
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// RecoverImports is for a server starting: it marks the import jobs left running by a
+// stopped process (this instance's previous run, or any whose heartbeat is stale) as
+// interrupted, and removes their uploads and any other upload left behind on this host.
+// Jobs another live process is running are left alone.
+func (s *Server) RecoverImports(ctx context.Context) error {
+	n, err := s.imports.interrupt(ctx, true)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		s.log.WarnContext(ctx, "import jobs interrupted by a stopped server", "jobs", n)
+	}
+	return s.imports.removeOrphanUploads(ctx)
+}
+
+// beat writes the job's heartbeat until it ends.
+func (j *importJob) beat() {
+	t := time.NewTicker(importHeartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-j.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), importHeartbeat)
+			if _, err := j.js.db.ExecContext(ctx, `UPDATE import_jobs SET heartbeat_at = now() WHERE id = $1 AND status = 'running'`, j.id); err != nil {
+				j.js.log.WarnContext(ctx, "import job heartbeat", "err", err)
+			}
+			cancel()
 		}
 	}
 }
 
-// len is how many jobs are remembered.
-func (js *importJobs) len() int {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	return len(js.jobs)
-}
-
-// record is the import's Progress callback (called from the importer's goroutine).
+// record is the import's Progress callback (called from the importer's goroutine). It
+// writes at most every importSaveEvery, and at once when the phase changes.
 func (j *importJob) record(p contact.Progress) {
 	j.mu.Lock()
-	j.progress = p
+	if p.Phase != j.savedStep || time.Since(j.saved) >= importSaveEvery {
+		j.saved, j.savedStep = time.Now(), p.Phase
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := j.js.db.ExecContext(ctx, `UPDATE import_jobs SET phase = $2, bytes = $3, total_bytes = $4,
+			rows_read = $5, heartbeat_at = now() WHERE id = $1 AND status = 'running'`, j.id, p.Phase, p.Bytes, p.TotalBytes, p.Rows); err != nil {
+			j.js.log.WarnContext(ctx, "import job progress", "err", err)
+		}
+		cancel()
+	}
 	j.mu.Unlock()
 	if j.hold != nil {
 		j.hold(p)
 	}
 }
 
-// finish records how the import ended, at now.
-func (j *importJob) finish(r importReport, now time.Time) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.report, j.ended = r, now
+// recorded notes the import's audit row, so that an interruption can close it too.
+func (j *importJob) recorded(importID int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := j.js.db.ExecContext(ctx, `UPDATE import_jobs SET import_id = $2 WHERE id = $1`, j.id, importID); err != nil {
+		j.js.log.WarnContext(ctx, "import job audit row", "err", err)
+	}
 }
 
-func (j *importJob) endedAt() time.Time {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.ended
+// finish records how the import ended (its upload already removed). What really
+// happened wins over an interruption another process assumed.
+func (j *importJob) finish(ctx context.Context, r importReport) error {
+	j.stopped.Do(func() { close(j.stop) })
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("finish import job: %w", err)
+	}
+	if _, err := j.js.db.ExecContext(ctx, `UPDATE import_jobs SET status = 'done', report = $2, ended_at = now(),
+		upload_dir = '', phase = 'done' WHERE id = $1`, j.id, b); err != nil {
+		return fmt.Errorf("finish import job: %w", err)
+	}
+	return nil
 }
 
 // importJobView is a job as its page shows it: how far it has got, or its report.
@@ -121,6 +324,7 @@ type importJobView struct {
 	DryRun      bool
 	SkipInvalid bool
 	Done        bool
+	Interrupted bool   // its server stopped while it ran: nothing was imported
 	Phase       string // what it is doing, in words
 	Saving      bool   // the file has been read; the rows are being merged (nothing to measure)
 	Percent     int    // of the file read
@@ -128,20 +332,35 @@ type importJobView struct {
 	Report      importReport
 }
 
-func (j *importJob) view() importJobView {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	v := importJobView{ID: j.id, File: j.file, DryRun: j.dryRun, SkipInvalid: j.skipInvalid, Done: !j.ended.IsZero(),
-		Report: j.report, Rows: importCount(j.progress.Rows)}
-	p := j.progress
-	if p.TotalBytes > 0 {
-		v.Percent = int(min(max(p.Bytes*100/p.TotalBytes, 0), 100))
+func (row importJobRow) view() (importJobView, error) {
+	v := importJobView{ID: row.ID, File: row.File, DryRun: row.DryRun, SkipInvalid: row.SkipInvalid,
+		Done: row.Status != "running", Rows: importCount(row.Rows)}
+	switch row.Status {
+	case "interrupted":
+		v.Interrupted = true
+		v.Report = importReport{Failed: true, Error: "The server stopped while it was importing " + row.File +
+			", so nothing was imported and the uploaded file has been deleted. Import it again."}
+		if row.DryRun {
+			v.Report.Error = "The server stopped while it was checking " + row.File +
+				", so the check did not finish (a dry run writes nothing) and the uploaded file has been deleted. Check it again."
+		}
+		return v, nil
+	case "done":
+		if row.Report.Valid {
+			if err := json.Unmarshal([]byte(row.Report.String), &v.Report); err != nil {
+				return v, fmt.Errorf("import job report: %w", err)
+			}
+		}
+		return v, nil
 	}
-	switch p.Phase {
+	if row.TotalBytes > 0 {
+		v.Percent = int(min(max(row.Bytes*100/row.TotalBytes, 0), 100))
+	}
+	switch row.Phase {
 	case "merging":
 		v.Saving, v.Percent = true, 100
 		v.Phase = "Saving to the database"
-		if j.dryRun {
+		if row.DryRun {
 			v.Phase = "Comparing with the database"
 		}
 	case "done":
@@ -150,7 +369,7 @@ func (j *importJob) view() importJobView {
 	default: // "reading", or not started yet
 		v.Phase = "Reading the file"
 	}
-	return v
+	return v, nil
 }
 
 // importCount writes n with thousands separators: 1234567 is "1,234,567".

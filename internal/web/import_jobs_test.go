@@ -2,67 +2,43 @@ package web
 
 import (
 	"bytes"
+	"database/sql"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crierhq/crier/internal/contact"
 )
 
-func TestImportJobsRegistry(t *testing.T) {
-	js := newImportJobs()
-	now := time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC)
-	js.now = func() time.Time { return now }
+// progressed is row after the import reported p.
+func progressed(row importJobRow, p contact.Progress) importJobRow {
+	row.Phase, row.Bytes, row.TotalBytes, row.Rows = p.Phase, p.Bytes, p.TotalBytes, p.Rows
+	return row
+}
 
-	a := js.start(1, "a.csv", false, false)
-	b := js.start(1, "b.csv", true, false)
-	c := js.start(2, "c.csv", false, true)
-	idRE := regexp.MustCompile(`^[A-Z2-7]{26}$`) // crypto/rand.Text: 128 bits or more
-	for _, j := range []*importJob{a, b, c} {
-		if !idRE.MatchString(j.id) {
-			t.Errorf("job id %q is not 26 random base32 characters", j.id)
-		}
+// finished is row after the import ended with r, as import_jobs keeps it.
+func finished(t *testing.T, row importJobRow, r importReport) importJobRow {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if a.id == b.id || a.id == c.id || b.id == c.id {
-		t.Errorf("job ids repeat: %s %s %s", a.id, b.id, c.id)
-	}
-	// Only the officer who started a job sees it.
-	if js.get(a.id, 1) != a || js.get(c.id, 2) != c {
-		t.Error("an officer can't see their own job")
-	}
-	if js.get(a.id, 2) != nil || js.get(c.id, 1) != nil {
-		t.Error("an officer sees somebody else's job")
-	}
-	if js.get("", 1) != nil || js.get(strings.ToLower(a.id), 1) != nil || js.get("nonsense", 1) != nil {
-		t.Error("an unknown id finds a job")
-	}
+	row.Status, row.Report = "done", sql.NullString{String: string(b), Valid: true}
+	return row
+}
 
-	// A finished job is kept for an hour; a running one for as long as it runs.
-	a.finish(importReport{Error: "x"}, now)
-	now = now.Add(importJobKeep - time.Second)
-	if js.get(a.id, 1) == nil {
-		t.Error("a job that ended under an hour ago is forgotten")
+func viewOf(t *testing.T, row importJobRow) importJobView {
+	t.Helper()
+	v, err := row.view()
+	if err != nil {
+		t.Fatal(err)
 	}
-	now = now.Add(time.Second)
-	if js.get(a.id, 1) != nil {
-		t.Error("a job that ended an hour ago is still kept")
-	}
-	now = now.Add(24 * time.Hour)
-	if js.get(b.id, 1) == nil || js.get(c.id, 2) == nil {
-		t.Error("a running job is forgotten")
-	}
-	b.finish(importReport{}, now)
-	c.finish(importReport{}, now)
-	now = now.Add(importJobKeep)
-	js.start(3, "d.csv", false, false) // starting one forgets the old ones too
-	if n := js.len(); n != 1 {
-		t.Errorf("%d jobs kept, want 1", n)
-	}
+	return v
 }
 
 func TestImportJobView(t *testing.T) {
-	j := &importJob{id: "ID", file: "big.csv"}
+	j := importJobRow{ID: "ID", File: "big.csv", Status: "running"}
 	for _, tc := range []struct {
 		p       contact.Progress
 		dryRun  bool
@@ -78,9 +54,8 @@ func TestImportJobView(t *testing.T) {
 		{contact.Progress{Bytes: 1000, TotalBytes: 1000, Rows: 1000, Phase: "merging"}, true, "Comparing with the database", 100, true, "1,000"},
 		{contact.Progress{Bytes: 1000, TotalBytes: 1000, Rows: 1000, Phase: "done"}, false, "Finishing", 100, true, "1,000"},
 	} {
-		j.dryRun = tc.dryRun
-		j.record(tc.p)
-		v := j.view()
+		j.DryRun = tc.dryRun
+		v := viewOf(t, progressed(j, tc.p))
 		if v.Done || v.Phase != tc.phase || v.Percent != tc.percent || v.Saving != tc.saving || v.Rows != tc.rows {
 			t.Errorf("%+v (dry run %v): %+v", tc.p, tc.dryRun, v)
 		}
@@ -109,11 +84,11 @@ func TestImportJobFragment(t *testing.T) {
 		return b.String()
 	}
 	focusable := regexp.MustCompile(`<(a|input|button|select|textarea)\b|tabindex=`)
-	j := &importJob{id: "ID", file: "big.csv"}
+	j := importJobRow{ID: "ID", File: "big.csv", Status: "running"}
 
 	running := func(what string, wants ...string) {
 		t.Helper()
-		f := render("import-job", j.view())
+		f := render("import-job", viewOf(t, j))
 		for _, want := range append(wants, "<h2>Importing big.csv</h2>") {
 			if !strings.Contains(f, want) {
 				t.Errorf("%s: the fragment lacks %s\n%s", what, want, f)
@@ -126,18 +101,18 @@ func TestImportJobFragment(t *testing.T) {
 	running("not started", `<p id="import-phase">Reading the file…</p>`,
 		`<progress id="import-progress" max="100" value="0" aria-labelledby="import-phase">0%</progress>`,
 		"0% of the file read: 0 rows so far.")
-	j.record(contact.Progress{Bytes: 420, TotalBytes: 1000, Rows: 41234, Phase: "reading"})
+	j = progressed(j, contact.Progress{Bytes: 420, TotalBytes: 1000, Rows: 41234, Phase: "reading"})
 	running("reading", `<p id="import-phase">Reading the file…</p>`,
 		`<progress id="import-progress" max="100" value="42" aria-labelledby="import-phase">42%</progress>`,
 		"42% of the file read: 41,234 rows so far.")
-	j.record(contact.Progress{Bytes: 1000, TotalBytes: 1000, Rows: 98000, Phase: "merging"})
+	j = progressed(j, contact.Progress{Bytes: 1000, TotalBytes: 1000, Rows: 98000, Phase: "merging"})
 	running("merging", `<p id="import-phase">Saving to the database: all 98,000 rows have been read.</p>`,
 		`<progress id="import-progress" aria-labelledby="import-phase"></progress>`)
 
 	// The end: the report, as the form showed it before imports ran in the background.
-	j.finish(importReport{Error: "big.csv: 1 of 2 rows are invalid, so nothing was imported.",
-		Problems: []string{"big.csv:3:3 (Email): not an email address"}, ProblemsNote: "1 problem (invalid rows)"}, time.Now())
-	f := render("import-job", j.view())
+	j = finished(t, j, importReport{Error: "big.csv: 1 of 2 rows are invalid, so nothing was imported.",
+		Problems: []string{"big.csv:3:3 (Email): not an email address"}, ProblemsNote: "1 problem (invalid rows)"})
+	f := render("import-job", viewOf(t, j))
 	for _, want := range []string{"<div data-live-done>", `<div class="error" id="import-error" role="alert">`,
 		"<h2>Nothing was imported</h2>", "<li>big.csv:3:3 (Email): not an email address</li>"} {
 		if !strings.Contains(f, want) {
@@ -147,15 +122,13 @@ func TestImportJobFragment(t *testing.T) {
 	if strings.Contains(f, "<progress") {
 		t.Errorf("a finished job still shows progress:\n%s", f)
 	}
-	j = &importJob{id: "ID2", file: "good.csv"}
-	j.finish(importReport{Result: &contact.ImportResult{File: "good.csv", Rows: 2, ContactsCreated: 2}, Columns: []string{"Email→email"}}, time.Now())
-	if f := render("import-job", j.view()); !strings.Contains(f, "<h2>good.csv imported</h2>") || !strings.Contains(f, `<td id="created">2</td>`) ||
+	j = finished(t, importJobRow{ID: "ID2", File: "good.csv"}, importReport{Result: &importResult{File: "good.csv", Rows: 2, ContactsCreated: 2}, Columns: []string{"Email→email"}})
+	if f := render("import-job", viewOf(t, j)); !strings.Contains(f, "<h2>good.csv imported</h2>") || !strings.Contains(f, `<td id="created">2</td>`) ||
 		!strings.Contains(f, "Columns: Email→email") {
 		t.Errorf("finished good import:\n%s", f)
 	}
-	j = &importJob{id: "ID3", file: "broken.csv"}
-	j.finish(importReport{Failed: true, Error: "broken.csv could not be imported"}, time.Now())
-	if f := render("import-job", j.view()); !strings.Contains(f, "<h2>The import did not finish</h2>") {
+	j = finished(t, importJobRow{ID: "ID3", File: "broken.csv"}, importReport{Failed: true, Error: "broken.csv could not be imported"})
+	if f := render("import-job", viewOf(t, j)); !strings.Contains(f, "<h2>The import did not finish</h2>") {
 		t.Errorf("failed import:\n%s", f)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,6 +70,17 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTS sends Strict-Transport-Security: set when CRIER_PUBLIC_URL is https.
 	HSTS bool
+	// Instance names this process in import_jobs (CRIER_INSTANCE); default host-pid.
+	Instance string
+}
+
+// defaultInstance is config's default instance name: the host and process id.
+func defaultInstance() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "crier"
+	}
+	return fmt.Sprintf("%s-%d", host, os.Getpid())
 }
 
 // New parses the web templates once and returns a Server; a missing or broken template
@@ -82,7 +94,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{db: cfg.DB, signer: cfg.Signer, composer: cfg.Composer, brand: cfg.Branding,
-		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App, imports: newImportJobs(),
+		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App,
+		imports:      newImportJobs(cfg.DB, cfg.Logger, cmp.Or(cfg.Instance, defaultInstance())),
 		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64](),
 		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS}
 	if cfg.Twilio != nil {
