@@ -51,6 +51,9 @@ type App struct {
 	// given at sign-up. It is the sender officers' replies use (Twilio, or the sandbox);
 	// nil when none is configured, and sign-up then sets up email only and says so.
 	SMS dispatch.Sender
+	// TwoFactor is two-factor sign-in (issue 14); nil turns it off: no second step, no
+	// enrolment pages.
+	TwoFactor *auth.TwoFactor
 
 	reach reachMemo // the dashboard's reach, counted at most once a minute
 }
@@ -92,6 +95,9 @@ func (s *Server) withUser(roles []string, h http.HandlerFunc) http.HandlerFunc {
 			return
 		case err != nil:
 			s.fail(w, r, err)
+			return
+		}
+		if s.mustEnrol(w, r, sess) {
 			return
 		}
 		if !sess.User.Can(roles...) {
@@ -179,6 +185,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.setCookie(w, loginCSRF, token, 3600)
 		s.render(w, code, "login.html", page{Title: "Sign in", OrgName: s.brand.OrgName, CSRF: token, Email: email,
 			Error: msg, Next: safeNext(r.PostFormValue("next"))})
+		return
+	}
+	if s.secondStep(w, r, u) {
 		return
 	}
 	token, _, err := s.app.Auth.StartSession(r.Context(), u)
@@ -467,6 +476,7 @@ func (s *Server) registerApp(mux *http.ServeMux) {
 	s.registerEditor(mux)
 	s.registerSegments(mux)
 	s.registerResend(mux)
+	s.registerTwoFactor(mux)
 }
 
 // OfficerRoutes lists the officer-only pages (with placeholder ids), for authorisation
