@@ -179,6 +179,9 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	if app.Inbox == nil {
 		app.Inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName}, nil) // read-only without SMS
 	}
+	if app.TwoFactor, err = auth.NewTwoFactor(d.DB, key); err != nil {
+		return nil, err
+	}
 	proxies, err := web.ParseTrustedProxies(a.Config.TrustedProxies)
 	if err != nil {
 		return nil, err

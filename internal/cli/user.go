@@ -27,9 +27,14 @@ func (a *App) runUser(ctx context.Context, args []string) error {
        crier user enable EMAIL
        crier user role EMAIL admin|officer|volunteer
        crier user reset EMAIL        (prints a one-time link to set a new password, valid 24 hours)
+       crier user 2fa-reset EMAIL
+       crier user require-2fa on|off
 
 The password is asked for at the terminal, or read from the first line of standard
-input with --password-stdin (for scripts). It needs at least 12 characters.`
+input with --password-stdin (for scripts). It needs at least 12 characters.
+
+2fa-reset turns two-factor sign-in off for someone who lost their phone (they can set
+it up again); require-2fa on makes officers and admins set it up before anything else.`
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintln(a.Stderr, usage)
 		if len(args) == 0 {
@@ -46,7 +51,8 @@ input with --password-stdin (for scripts). It needs at least 12 characters.`
 	if err := parse(fs, reorder(args[1:])); err != nil {
 		return err
 	}
-	need := map[string]int{"add": 1, "passwd": 1, "list": 0, "disable": 1, "enable": 1, "role": 2, "reset": 1}
+	need := map[string]int{"add": 1, "passwd": 1, "list": 0, "disable": 1, "enable": 1, "role": 2, "reset": 1,
+		"2fa-reset": 1, "require-2fa": 1}
 	n, ok := need[sub]
 	if !ok {
 		return usagef("unknown user command %q\n%s", sub, usage)
@@ -61,6 +67,8 @@ input with --password-stdin (for scripts). It needs at least 12 characters.`
 	defer d.Close()
 	st := auth.NewStore(d.DB)
 	switch sub {
+	case "2fa-reset", "require-2fa":
+		return a.runUser2FA(ctx, d, sub, fs.Arg(0))
 	case "list":
 		users, err := st.List(ctx)
 		if err != nil {

@@ -52,6 +52,9 @@ type App struct {
 	// given at sign-up. It is the sender officers' replies use (Twilio, or the sandbox);
 	// nil when none is configured, and sign-up then sets up email only and says so.
 	SMS dispatch.Sender
+	// TwoFactor is two-factor sign-in (issue 14); nil turns it off: no second step, no
+	// enrolment pages.
+	TwoFactor *auth.TwoFactor
 
 	reach reachMemo // the dashboard's reach, counted at most once a minute
 }
@@ -93,6 +96,9 @@ func (s *Server) withUser(roles []string, h http.HandlerFunc) http.HandlerFunc {
 			return
 		case err != nil:
 			s.fail(w, r, err)
+			return
+		}
+		if s.mustEnrol(w, r, sess) {
 			return
 		}
 		if !sess.User.Can(roles...) {
@@ -166,8 +172,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
 	u, err := s.app.Auth.Authenticate(r.Context(), email, r.PostFormValue("password"), s.clientIP(r))
-	s.auditLogin(r, email, u, err)
 	if err != nil {
+		s.auditLogin(r, email, u, err)
 		code, msg := http.StatusUnauthorized, "The email address or password is not right."
 		var limited *auth.RateLimitError
 		if errors.As(err, &limited) {
@@ -183,11 +189,16 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 			Error: msg, Next: safeNext(r.PostFormValue("next"))})
 		return
 	}
+	if s.secondStep(w, r, u) {
+		return
+	}
 	token, _, err := s.app.Auth.StartSession(r.Context(), u)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	// Recorded once the session starts: with two-factor on, that is after the code.
+	s.auditLogin(r, email, u, nil)
 	s.setCookie(w, sessionCookie, token, 0)
 	s.setCookie(w, loginCSRF, "", -1)
 	next := safeNext(r.PostFormValue("next"))
@@ -471,6 +482,7 @@ func (s *Server) registerApp(mux *http.ServeMux) {
 	s.registerSegments(mux)
 	s.registerResend(mux)
 	s.registerAdmin(mux)
+	s.registerTwoFactor(mux)
 }
 
 // OfficerRoutes lists the officer-only pages (with placeholder ids), for authorisation
