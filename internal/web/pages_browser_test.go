@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/reply"
@@ -312,6 +315,15 @@ func TestBrowserCampaignPage(t *testing.T) {
 	page := fmt.Sprintf("%s/c/%d", site.url, c.ID)
 
 	open(t, ctx, page, 404) // a draft is not public
+	// A campaign reaching nobody can't be scheduled: one resident on paper.
+	residents := filepath.Join(t.TempDir(), "residents.csv")
+	if err := os.WriteFile(residents, []byte("First name,Surname,House number,Street,Postcode\n"+
+		"Gwen,Price,3,Mill Lane,SW2 1RW\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := contact.NewStore(site.db, nil).Import(ctxb, contact.ImportOptions{Path: residents}); err != nil {
+		t.Fatal(err)
+	}
 	if err := store.Schedule(ctxb, c.ID, time.Time{}, "officer", nil); err != nil {
 		t.Fatal(err)
 	}

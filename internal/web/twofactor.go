@@ -218,7 +218,7 @@ func (s *Server) twoFactorPage(w http.ResponseWriter, r *http.Request, code int,
 			s.fail(w, r, err)
 			return
 		}
-		png, err := qrcode.Encode(e.URL, qrcode.Medium, 240)
+		png, err := qrcode.Encode(e.URL, qrcode.Medium, -6) // whole pixels per module: crisp for any camera
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -199,7 +199,7 @@ func TestTwoFactorEnrolAndSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
-	qr, err := zxqr.NewQRCodeReader().Decode(bmp, nil)
+	qr, err := zxqr.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
 	if err != nil {
 		t.Fatalf("the QR code does not scan: %v", err)
 	}
