@@ -95,6 +95,40 @@ func Record(ctx context.Context, q sqlx.ExecerContext, e Entry) error {
 	return nil
 }
 
+type pendingKey struct{}
+
+// Within returns ctx carrying e, the entry for an action about to be taken. The store
+// that takes the action records e in the action's own transaction (Pending), so the
+// action and its entry commit, or roll back, together: no action unrecorded after a
+// crash, no entry for an action that failed.
+func Within(ctx context.Context, e Entry) context.Context {
+	return context.WithValue(ctx, pendingKey{}, e)
+}
+
+// Pending records the entry ctx carries, if any (see Within), with q, the action's
+// transaction. subjectID, when not empty, names what only the action knows (a new
+// campaign's id); detail adds to the entry's detail (counts).
+func Pending(ctx context.Context, q sqlx.ExecerContext, subjectID string, detail map[string]any) error {
+	e, ok := ctx.Value(pendingKey{}).(Entry)
+	if !ok {
+		return nil
+	}
+	if subjectID != "" {
+		e.SubjectID = subjectID
+	}
+	if len(detail) > 0 {
+		merged := make(map[string]any, len(e.Detail)+len(detail))
+		for k, v := range e.Detail {
+			merged[k] = v
+		}
+		for k, v := range detail {
+			merged[k] = v
+		}
+		e.Detail = merged
+	}
+	return Record(ctx, q, e)
+}
+
 // Filter selects entries, newest first.
 type Filter struct {
 	Action string    // exactly this action; empty for all

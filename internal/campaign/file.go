@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -57,6 +58,26 @@ type FileLines struct {
 	LeafletBody  int // the Markdown's first line when the leaflet prints the Markdown
 }
 
+// checkText refuses bytes PostgreSQL can't store as text (NUL, or bytes that are not
+// UTF-8), naming the first one's line and column so the officer can find it.
+func checkText(data []byte) error {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			return fmt.Errorf("%d:%d: byte 0x%02x is not UTF-8: save the file as UTF-8 (in most editors: Save as, Encoding UTF-8)", line, col, data[i])
+		case r == 0:
+			return fmt.Errorf("%d:%d: the file holds a NUL byte, which can't be stored: remove it", line, col)
+		case r == '\n':
+			line, col = line+1, 0
+		}
+		i += size
+		col++
+	}
+	return nil
+}
+
 // Line returns the file line of line n (1-based) of start's text; 0 if start is 0.
 func (l FileLines) Line(start, n int) int {
 	if start == 0 {
@@ -83,6 +104,9 @@ func (l FileLines) Line(start, n int) int {
 // given). Errors name the file and, for YAML, the line.
 func ParseFile(name string, data []byte) (*Definition, error) {
 	data = bytes.ReplaceAll(data, []byte("\r\n"), []byte("\n"))
+	if err := checkText(data); err != nil {
+		return nil, fmt.Errorf("%s:%w", name, err)
+	}
 	text := string(data)
 	if !strings.HasPrefix(text, "---\n") {
 		return nil, fmt.Errorf("%s:1: a campaign file starts with front matter between --- lines (name, purpose, channels, ...)", name)

@@ -40,6 +40,19 @@ func TestParseFileLines(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "line 4: field sujbect not found") {
 		t.Errorf("misspelt key: %v; want it at line 4 of the file", err)
 	}
+
+	// A file saved in Windows-1252 ("Café" as 0xe9) or holding a NUL is refused at the
+	// byte, never stored half-decoded.
+	for _, tc := range []struct{ src, want string }{
+		{"---\nname: Bins\npurpose: service\nsubject: Hi\n---\nCaf\xe9 open\n", "bins.md:6:4: byte 0xe9 is not UTF-8"},
+		{"---\nname: Bins\x00\npurpose: service\n---\nBody\n", "bins.md:2:11: the file holds a NUL byte"},
+		{"---\nname: Y Felin Dŵr\npurpose: service\nsubject: Hi\n---\nŵ\xff\n", "bins.md:6:2: byte 0xff"},
+	} {
+		_, err := campaign.ParseFile("bins.md", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseFile(%q) = %v, want an error containing %q", tc.src, err, tc.want)
+		}
+	}
 }
 
 // TestTextsFollowChannels: a campaign's texts are those of the channels it sends on,

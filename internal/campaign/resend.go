@@ -9,6 +9,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/consent"
 )
 
@@ -106,6 +107,9 @@ func (s *Store) resend(ctx context.Context, id int64, actor, which, reason, what
 		q := fmt.Sprintf(resendSQL, which, consent.Status("cur"), consent.Joins("o.contact_point_id", "c.topic_id", "cur"))
 		if err := tx.GetContext(ctx, &res, q, id, reason); err != nil {
 			return fmt.Errorf("resend %s: %w", what, err)
+		}
+		if err := audit.Pending(ctx, tx, "", map[string]any{"requeued": res.Requeued, "suppressed": res.Suppressed}); err != nil {
+			return err
 		}
 		if res.Requeued == 0 || st == Sending {
 			return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/segment"
@@ -83,17 +84,23 @@ func (s *Store) Create(ctx context.Context, c *Campaign, topic, actor string) er
 			return fmt.Errorf("create campaign: poll: %w", err)
 		}
 	}
-	err := s.db.QueryRowxContext(ctx, `
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := tx.QueryRowxContext(ctx, `
 		INSERT INTO campaigns (name, topic_id, segment_id, purpose, strategy, channel_order, email_subject, email_body,
 		                       sms_body, leaflet_title, leaflet_body, sender_name, sender_email, reply_to, urgent,
 		                       schedule_kind, send_at, recurrence, created_by, poll)
 		SELECT $1, t.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
 		  FROM topics t WHERE t.slug = $2
 		RETURNING id, topic_id, state, created_at, updated_at`,
-		c.Name, topic, c.SegmentID, c.Purpose, c.Strategy, pq.Array(c.ChannelOrder), c.EmailSubject, c.EmailBody,
-		c.SMSBody, c.LeafletTitle, c.LeafletBody, c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent,
-		c.ScheduleKind, c.SendAt, c.Recurrence, actor, pollJSON).
-		Scan(&c.ID, &c.TopicID, &c.State, &c.CreatedAt, &c.UpdatedAt)
+			c.Name, topic, c.SegmentID, c.Purpose, c.Strategy, pq.Array(c.ChannelOrder), c.EmailSubject, c.EmailBody,
+			c.SMSBody, c.LeafletTitle, c.LeafletBody, c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent,
+			c.ScheduleKind, c.SendAt, c.Recurrence, actor, pollJSON).
+			Scan(&c.ID, &c.TopicID, &c.State, &c.CreatedAt, &c.UpdatedAt)
+		if err != nil {
+			return err
+		}
+		return audit.Pending(ctx, tx, audit.ID(c.ID), nil)
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("%w: topic %q does not exist", ErrInvalid, topic)
 	}
@@ -206,9 +213,11 @@ func (s *Store) Schedule(ctx context.Context, id int64, at time.Time, actor stri
 		if _, err := move(ctx, tx, id, []State{Draft, Paused}, Scheduled, actor, "due "+next.In(London).Format("Mon 2 Jan 2006 15:04 MST")); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE campaigns SET next_run_at = $2, send_at = coalesce($3, send_at) WHERE id = $1`,
-			id, next, c.SendAt)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE campaigns SET next_run_at = $2, send_at = coalesce($3, send_at) WHERE id = $1`,
+			id, next, c.SendAt); err != nil {
+			return err
+		}
+		return audit.Pending(ctx, tx, "", map[string]any{"at": next})
 	})
 }
 
@@ -219,8 +228,10 @@ func (s *Store) Pause(ctx context.Context, id int64, actor string) error {
 		if _, err := move(ctx, tx, id, []State{Scheduled, Sending}, Paused, actor, ""); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE campaign_runs SET state = 'paused' WHERE campaign_id = $1 AND state = 'sending'`, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_runs SET state = 'paused' WHERE campaign_id = $1 AND state = 'sending'`, id); err != nil {
+			return err
+		}
+		return audit.Pending(ctx, tx, "", nil)
 	})
 }
 
@@ -239,8 +250,10 @@ func (s *Store) Resume(ctx context.Context, id int64, actor string) error {
 		if _, err := move(ctx, tx, id, []State{Paused}, to, actor, "resumed"); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE campaign_runs SET state = 'sending' WHERE campaign_id = $1 AND state = 'paused'`, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE campaign_runs SET state = 'sending' WHERE campaign_id = $1 AND state = 'paused'`, id); err != nil {
+			return err
+		}
+		return audit.Pending(ctx, tx, "", nil)
 	})
 }
 
@@ -262,7 +275,10 @@ func (s *Store) Cancel(ctx context.Context, id int64, actor string) error {
 			WITH c AS (UPDATE outbox SET state = 'cancelled', reason = 'campaign cancelled', updated_at = now()
 			            WHERE campaign_id = $1 AND state = 'pending' RETURNING id)
 			INSERT INTO message_events (outbox_id, event) SELECT id, 'cancelled' FROM c`, id)
-		return err
+		if err != nil {
+			return err
+		}
+		return audit.Pending(ctx, tx, "", nil)
 	})
 }
 

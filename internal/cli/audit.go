@@ -20,6 +20,13 @@ func (a *App) record(ctx context.Context, q sqlx.ExecerContext, e audit.Entry) e
 	return audit.Record(ctx, q, e)
 }
 
+// auditing returns ctx carrying e as this command's entry, for the store that takes
+// the action to record in the action's own transaction (audit.Within).
+func (a *App) auditing(ctx context.Context, e audit.Entry) context.Context {
+	e.Actor = audit.CLIActor(actor())
+	return audit.Within(ctx, e)
+}
+
 // runAudit shows or exports the audit log, newest first.
 func (a *App) runAudit(ctx context.Context, args []string) error {
 	fs := a.flags("audit", "[flags]", `Show the audit log, newest first: sign-ins, contact exports and imports, campaign

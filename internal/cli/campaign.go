@@ -94,25 +94,23 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		if err := a.attributeWarnings(ctx, d, c); err != nil {
 			return err
 		}
-		if err := cs.Schedule(ctx, c.ID, when, actor(), a.checkBeforeSchedule(ctx, d.DB, cs)); err != nil {
+		actx := a.auditing(ctx, campaignEntry(audit.CampaignSched, c.ID, nil))
+		if err := cs.Schedule(actx, c.ID, when, actor(), a.checkBeforeSchedule(ctx, d.DB, cs)); err != nil {
 			if errors.Is(err, campaign.ErrEmptyAudience) {
 				err = fmt.Errorf("campaign %d %q can't be scheduled: %w", c.ID, c.Name, err)
 			}
 			return campaignError(err)
 		}
 		c, _ = cs.Get(ctx, strconv.FormatInt(c.ID, 10))
-		if err := a.record(ctx, d.DB, campaignEntry(audit.CampaignSched, c.ID, map[string]any{"at": c.NextRunAt})); err != nil {
-			return err
-		}
 		fmt.Fprintf(a.Stdout, "campaign %d %q scheduled for %s (London); `crier serve` sends it\n",
 			c.ID, c.Name, c.NextRunAt.In(campaign.London).Format("Mon 2 Jan 2006 15:04"))
 		return nil
 	case "pause", "resume", "cancel":
 		move := map[string]func(context.Context, int64, string) error{"pause": cs.Pause, "resume": cs.Resume, "cancel": cs.Cancel}[sub]
-		if err := move(ctx, c.ID, actor()); err != nil {
+		if err := move(a.auditing(ctx, campaignEntry("campaign."+sub, c.ID, nil)), c.ID, actor()); err != nil {
 			return campaignError(err)
 		}
-		return a.record(ctx, d.DB, campaignEntry("campaign."+sub, c.ID, nil))
+		return nil
 	case "status":
 		if err := a.campaignStatus(ctx, cs, c.ID, *watch); err != nil {
 			return err
@@ -130,17 +128,14 @@ func (a *App) resend(ctx context.Context, d *database, cs *campaign.Store, c *ca
 	ob := outbox.NewStore(d.DB)
 	var res campaign.Resent
 	var err error
+	actx := a.auditing(ctx, campaignEntry(audit.CampaignResend, c.ID, map[string]any{"which": strings.TrimPrefix(sub, "resend-")}))
 	if sub == "resend-failed" {
-		res, err = cs.ResendFailed(ctx, c.ID, actor())
+		res, err = cs.ResendFailed(actx, c.ID, actor())
 	} else {
-		res, err = cs.ResendUnknown(ctx, c.ID, actor())
+		res, err = cs.ResendUnknown(actx, c.ID, actor())
 	}
 	if err != nil {
 		return campaignError(err)
-	}
-	if err := a.record(ctx, d.DB, campaignEntry(audit.CampaignResend, c.ID,
-		map[string]any{"which": strings.TrimPrefix(sub, "resend-"), "requeued": res.Requeued, "suppressed": res.Suppressed})); err != nil {
-		return err
 	}
 	n := dispatch.Thousands(res.Requeued)
 	switch {
@@ -337,11 +332,8 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 	if err := checkContent(c); err != nil {
 		return fileContentError(filepath.Base(path), def.Lines, err)
 	}
-	if err := cs.Create(ctx, c, def.Topic, actor()); err != nil {
+	if err := cs.Create(a.auditing(ctx, campaignEntry(audit.CampaignCreate, 0, map[string]any{"channels": c.Channels()})), c, def.Topic, actor()); err != nil {
 		return campaignError(err)
-	}
-	if err := a.record(ctx, d.DB, campaignEntry(audit.CampaignCreate, c.ID, map[string]any{"channels": c.Channels()})); err != nil {
-		return err
 	}
 	fmt.Fprintf(a.Stdout, "campaign %d %q created as a draft (channels: %s)\n", c.ID, c.Name, strings.Join(c.Channels(), ", "))
 	a.plainLanguage(c, filepath.Base(path), def.Lines.Body)

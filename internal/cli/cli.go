@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -91,6 +93,9 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		}
 		return ExitOK
 	}
+	if err := checkArgs(args); err != nil {
+		return a.report(err)
+	}
 	for _, c := range a.commands() {
 		if c.name != args[0] {
 			continue
@@ -101,6 +106,28 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	fmt.Fprintf(a.Stderr, "crier: unknown command %q\n\n", args[0])
 	a.usage(a.Stderr)
 	return ExitUsage
+}
+
+// checkArgs refuses arguments that are not UTF-8 text: PostgreSQL can't store them, and
+// a name, tag or message that can't be shown back is a mistake (a terminal in another
+// encoding, a pasted binary). File names must be UTF-8 too.
+func checkArgs(args []string) error {
+	for i, arg := range args {
+		if utf8.ValidString(arg) {
+			continue
+		}
+		at := 0
+		for at < len(arg) {
+			r, size := utf8.DecodeRuneInString(arg[at:])
+			if r == utf8.RuneError && size == 1 {
+				break
+			}
+			at += size
+		}
+		return usagef("argument %d (%q) is not UTF-8 text: byte 0x%02x at position %d; set your terminal to UTF-8, or rename a file whose name is in another encoding",
+			i+1, strings.ToValidUTF8(arg, "\uFFFD"), arg[at], utf8.RuneCountInString(arg[:at])+1)
+	}
+	return nil
 }
 
 func (a *App) report(err error) int {

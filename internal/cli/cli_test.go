@@ -126,6 +126,12 @@ func TestUsageAndMigrate(t *testing.T) {
 	if r := crier(t, dsn, "contacts", "import", "x.csv", "--map", "Tel=telephone"); r.code != cli.ExitUsage || !strings.Contains(r.stderr, `unknown field "telephone"`) {
 		t.Fatalf("bad --map: %+v", r)
 	}
+	// An argument that isn't UTF-8 (a Latin-1 terminal) is refused before it reaches the
+	// database, naming the argument and the byte.
+	if r := crier(t, dsn, "replies", "tag", "1", "caf\xe9"); r.code != cli.ExitUsage ||
+		!strings.Contains(r.stderr, "argument 4") || !strings.Contains(r.stderr, "byte 0xe9 at position 4") {
+		t.Fatalf("argument in Latin-1: %+v", r)
+	}
 	r := crier(t, dsn, "migrate", "status")
 	if r.code != cli.ExitOK || !strings.Contains(r.stdout, "00001_init.sql") || regexp.MustCompile(`(?m)\spending$`).MatchString(r.stdout) {
 		t.Fatalf("migrate status: %+v", r)

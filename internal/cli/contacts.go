@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -98,7 +97,8 @@ is imported and every bad row is listed (exit code 65).`)
 
 	bar := a.newProgress(0, "importing "+path, "rows")
 	store := contact.NewStore(d.DB, a.logger())
-	res, err := store.Import(ctx, contact.ImportOptions{
+	actx := a.auditing(ctx, audit.Entry{Action: audit.ContactsImport, SubjectType: "import"})
+	res, err := store.Import(actx, contact.ImportOptions{
 		Path: path, Map: m, Encoding: enc, Region: *region, Topic: *topic,
 		DryRun: *dry, SkipInvalid: *skip, RejectsPath: *rejects, Actor: actor(), Conflicts: policy,
 		Progress: func(p contact.Progress) {
@@ -136,21 +136,8 @@ is imported and every bad row is listed (exit code 65).`)
 	if err != nil {
 		return err
 	}
-	if !res.DryRun {
-		if err := a.record(ctx, d.DB, importEntry(res)); err != nil {
-			return err
-		}
-	}
 	a.printImportSummary(res)
 	return nil
-}
-
-// importEntry is the audit entry of a finished import: its id and counts, and the
-// file's base name (an officer's, not a resident's, words).
-func importEntry(r *contact.ImportResult) audit.Entry {
-	return audit.Entry{Action: audit.ContactsImport, SubjectType: "import", SubjectID: audit.ID(r.ImportID),
-		Detail: map[string]any{"file": filepath.Base(r.File), "rows": r.Rows, "rejected": r.Rejected,
-			"contacts_created": r.ContactsCreated, "contacts_updated": r.ContactsUpdated}}
 }
 
 func (a *App) printInputErrors(errs []*contact.InputError, fatal bool) {

@@ -85,7 +85,9 @@ to every household there. Residents who need large print get large-print leaflet
 			}
 			bar.set(int64(done), int64(total), int64(done), "reading")
 		}}
-	res, err := printrun.NewStore(d.DB).Print(ctx, req)
+	actx := a.auditing(ctx, audit.Entry{Action: audit.LeafletsPrint, SubjectType: "print_run",
+		Detail: map[string]any{"campaign_id": c.ID, "format": string(req.Format)}})
+	res, err := printrun.NewStore(d.DB).Print(actx, req)
 	if bar != nil {
 		bar.finish()
 	}
@@ -93,10 +95,6 @@ to every household there. Residents who need large print get large-print leaflet
 		return exitError{code: ExitData, err: err}
 	}
 	if err != nil {
-		return err
-	}
-	if err := a.record(ctx, d.DB, audit.Entry{Action: audit.LeafletsPrint, SubjectType: "print_run", SubjectID: audit.ID(res.ID),
-		Detail: map[string]any{"campaign_id": c.ID, "leaflets": res.Leaflets, "rounds": res.Rounds, "format": string(req.Format)}}); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, "print run %d: %s in %s", res.ID, count(res.Leaflets, "leaflet"), count(res.Rounds, "round"))

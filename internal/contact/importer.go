@@ -22,6 +22,7 @@ import (
 	"github.com/lib/pq"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/consent"
 )
 
@@ -280,6 +281,10 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 		WHERE id = $1`, *importID, res.Rows, res.Rejected, res.ContactsCreated, res.ContactsUpdated,
 		res.ConsentsGranted+res.ConsentsWithdrawn); err != nil {
 		return res, s.finishAudit(importID, res, fmt.Errorf("record import: %w", err))
+	}
+	if err := audit.Pending(ctx, tx, audit.ID(*importID), map[string]any{"file": opts.Name, "rows": res.Rows, "rejected": res.Rejected,
+		"contacts_created": res.ContactsCreated, "contacts_updated": res.ContactsUpdated}); err != nil {
+		return res, s.finishAudit(importID, res, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return res, s.finishAudit(importID, res, fmt.Errorf("commit import: %w", err))

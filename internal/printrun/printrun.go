@@ -28,6 +28,7 @@ import (
 	"github.com/lib/pq"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/leaflet"
@@ -280,6 +281,9 @@ func (s *Store) Print(ctx context.Context, req Request) (*Result, error) {
 			pq.Array(skipped), pq.Array(skipWhy)); err != nil {
 			return nil, fmt.Errorf("print run: %w", err)
 		}
+	}
+	if err := audit.Pending(ctx, tx, audit.ID(res.ID), map[string]any{"leaflets": res.Leaflets, "rounds": res.Rounds}); err != nil {
+		return nil, fmt.Errorf("print run: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("print run: %w", err)

@@ -16,7 +16,6 @@ import (
 	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
-	"github.com/crierhq/crier/internal/contact"
 )
 
 // resetCSRF is the reset page's double-submit cookie (nobody is signed in there).
@@ -61,9 +60,11 @@ func (s *Server) record(r *http.Request, e audit.Entry) {
 	}
 }
 
-// recordCampaign records an officer's change to campaign id.
-func (s *Server) recordCampaign(r *http.Request, action string, id int64, detail map[string]any) {
-	s.record(r, audit.Entry{Action: action, SubjectType: "campaign", SubjectID: audit.ID(id), Detail: detail})
+// auditCampaign returns the request's context carrying the entry for the officer's
+// change to campaign id, which the campaign store records in the change's own
+// transaction (audit.Within).
+func (s *Server) auditCampaign(r *http.Request, action string, id int64, detail map[string]any) context.Context {
+	return audit.Within(r.Context(), s.entry(r, audit.Entry{Action: action, SubjectType: "campaign", SubjectID: audit.ID(id), Detail: detail}))
 }
 
 // auditLogin records a sign-in, or a failed one for an existing account (a failure
@@ -91,20 +92,6 @@ func (s *Server) auditLogin(r *http.Request, login string, u *auth.User, err err
 	e.Client = s.clientIP(r)
 	if err := audit.Record(context.WithoutCancel(r.Context()), s.db, e); err != nil {
 		s.log.ErrorContext(r.Context(), "audit entry not recorded", "action", e.Action, "user_id", u.ID, "err", err)
-	}
-}
-
-// recordImport records a web import that finished. It runs after the request, so the
-// client's address is not known here.
-func (s *Server) recordImport(ctx context.Context, opts contact.ImportOptions, userID int64, res *contact.ImportResult, err error) {
-	if err != nil || res == nil || res.DryRun {
-		return
-	}
-	e := audit.Entry{ActorID: &userID, Actor: opts.Actor, Action: audit.ContactsImport, SubjectType: "import",
-		SubjectID: audit.ID(res.ImportID), Detail: map[string]any{"file": opts.Name, "rows": res.Rows, "rejected": res.Rejected,
-			"contacts_created": res.ContactsCreated, "contacts_updated": res.ContactsUpdated}}
-	if err := audit.Record(ctx, s.db, e); err != nil {
-		s.log.ErrorContext(ctx, "audit entry not recorded", "action", e.Action, "import_id", res.ImportID, "err", err)
 	}
 }
 

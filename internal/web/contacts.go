@@ -29,6 +29,7 @@ import (
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/contact"
@@ -875,8 +876,8 @@ func (s *Server) runImport(ctx context.Context, job *importJob, dir string, opts
 	}()
 	ctx, cancel := context.WithTimeout(ctx, importTimeout)
 	defer cancel()
-	res, err := contact.NewStore(s.db, s.log).Import(ctx, opts)
-	s.recordImport(ctx, opts, userID, res, err)
+	actx := audit.Within(ctx, audit.Entry{ActorID: &userID, Actor: opts.Actor, Action: audit.ContactsImport, SubjectType: "import"})
+	res, err := contact.NewStore(s.db, s.log).Import(actx, opts)
 	rep = s.importOutcome(ctx, opts, userID, res, err)
 }
 

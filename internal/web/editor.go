@@ -408,7 +408,8 @@ func (s *Server) handleEditorCreate(w http.ResponseWriter, r *http.Request) {
 		s.showEditorForm(w, r, http.StatusUnprocessableEntity, f, errs)
 		return
 	}
-	err = campaign.NewStore(s.db, s.log).Create(r.Context(), c, f.Topic, editorActor(r))
+	actx := s.auditCampaign(r, audit.CampaignCreate, 0, map[string]any{"channels": c.Channels()})
+	err = campaign.NewStore(s.db, s.log).Create(actx, c, f.Topic, editorActor(r))
 	if errors.Is(err, campaign.ErrInvalid) { // checked above: only the topic can have gone since
 		s.log.WarnContext(r.Context(), "create campaign", "err", err)
 		errs.add("topic", "Choose the topic again: the one chosen no longer exists")
@@ -420,7 +421,6 @@ func (s *Server) handleEditorCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(r.Context(), "campaign created", "campaign_id", c.ID, "by", editorActor(r))
-	s.recordCampaign(r, audit.CampaignCreate, c.ID, map[string]any{"channels": c.Channels()})
 	http.Redirect(w, r, editorURL(c.ID)+"?done=created", http.StatusSeeOther)
 }
 
@@ -1341,12 +1341,12 @@ func (s *Server) handleEditorSchedule(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	err := campaign.NewStore(s.db, s.log).Schedule(r.Context(), c.ID, at, editorActor(r), s.editorCheck(r.Context()))
+	actx := s.auditCampaign(r, audit.CampaignSched, c.ID, nil)
+	err := campaign.NewStore(s.db, s.log).Schedule(actx, c.ID, at, editorActor(r), s.editorCheck(r.Context()))
 	var ce *email.ContentError
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "campaign scheduled", "campaign_id", c.ID, "by", editorActor(r))
-		s.recordCampaign(r, audit.CampaignSched, c.ID, map[string]any{"at": at})
 		http.Redirect(w, r, editorURL(c.ID)+"?done=scheduled", http.StatusSeeOther)
 	case errors.Is(err, campaign.ErrTransition):
 		s.editorRefused(w, r, c.ID, "scheduled", when, raw)
@@ -1381,12 +1381,13 @@ func (s *Server) handleEditorMove(w http.ResponseWriter, r *http.Request) {
 	}
 	action := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 	st := campaign.NewStore(s.db, s.log)
+	actx := s.auditCampaign(r, "campaign."+action, c.ID, nil)
 	var err error
 	switch action {
 	case "pause":
-		err = st.Pause(r.Context(), c.ID, editorActor(r))
+		err = st.Pause(actx, c.ID, editorActor(r))
 	case "resume":
-		err = st.Resume(r.Context(), c.ID, editorActor(r))
+		err = st.Resume(actx, c.ID, editorActor(r))
 	case "cancel":
 		if r.PostFormValue("confirm") != "yes" {
 			errs := &editorErrors{}
@@ -1394,7 +1395,7 @@ func (s *Server) handleEditorMove(w http.ResponseWriter, r *http.Request) {
 			s.showEditor(w, r, c, http.StatusUnprocessableEntity, errs, "", "")
 			return
 		}
-		err = st.Cancel(r.Context(), c.ID, editorActor(r))
+		err = st.Cancel(actx, c.ID, editorActor(r))
 	default:
 		http.NotFound(w, r)
 		return
@@ -1402,7 +1403,6 @@ func (s *Server) handleEditorMove(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "campaign "+editorMoves[action].done, "campaign_id", c.ID, "by", editorActor(r))
-		s.recordCampaign(r, "campaign."+action, c.ID, nil)
 		http.Redirect(w, r, editorURL(c.ID)+"?done="+editorMoves[action].done, http.StatusSeeOther)
 	case errors.Is(err, campaign.ErrTransition):
 		s.editorRefused(w, r, c.ID, action, "", "")

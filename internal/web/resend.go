@@ -67,16 +67,14 @@ func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
 			s.showEditor(w, r, c, http.StatusUnprocessableEntity, errs, "", "")
 			return
 		}
-		res, err = st.ResendUnknown(r.Context(), c.ID, editorActor(r))
+		res, err = st.ResendUnknown(s.auditCampaign(r, audit.CampaignResend, c.ID, map[string]any{"which": "unknown"}), c.ID, editorActor(r))
 	} else {
-		res, err = st.ResendFailed(r.Context(), c.ID, editorActor(r))
+		res, err = st.ResendFailed(s.auditCampaign(r, audit.CampaignResend, c.ID, map[string]any{"which": "failed"}), c.ID, editorActor(r))
 	}
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "campaign messages resent", "campaign_id", c.ID, "action", action,
 			"requeued", res.Requeued, "suppressed", res.Suppressed)
-		s.recordCampaign(r, audit.CampaignResend, c.ID, map[string]any{"which": strings.TrimPrefix(action, "resend-"),
-			"requeued": res.Requeued, "suppressed": res.Suppressed})
 		q := url.Values{"done": {action}, "n": {strconv.Itoa(res.Requeued)}, "skipped": {strconv.Itoa(res.Suppressed)}}
 		http.Redirect(w, r, editorURL(c.ID)+"?"+q.Encode(), http.StatusSeeOther)
 	case errors.Is(err, campaign.ErrTransition):
