@@ -56,6 +56,7 @@ func (a *App) runBenchSend(ctx context.Context, args []string) error {
 	workers := fs.Int("workers", 0, "CRIER_EMAIL_WORKERS for crier serve (0: crier's default)")
 	conns := fs.Int("conns", 0, "CRIER_SMTP_CONNECTIONS for crier serve (0: crier's default)")
 	keep := fs.Bool("keep", false, "keep the scratch database (its URL is printed) for inspection")
+	profile := fs.String("profile", "", "write crier serve's CPU profile to this file (go tool pprof)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -115,6 +116,13 @@ func (a *App) runBenchSend(ctx context.Context, args []string) error {
 	}
 	if *conns > 0 {
 		env = append(env, "CRIER_SMTP_CONNECTIONS="+strconv.Itoa(*conns))
+	}
+	if *profile != "" {
+		p, err := filepath.Abs(*profile)
+		if err != nil {
+			return err
+		}
+		env = append(env, "CRIER_CPU_PROFILE="+p)
 	}
 	srv, err := startBenchServe(ctx, env)
 	if err != nil {

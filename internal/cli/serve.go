@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"runtime/pprof"
 )
 
 func (a *App) runServe(ctx context.Context, args []string) error {
@@ -46,6 +48,14 @@ func (a *App) serve(ctx context.Context, d *database, sandbox bool) error {
 		return err
 	}
 	defer e.close()
+	if path := os.Getenv("CRIER_CPU_PROFILE"); path != "" {
+		// For profiling on the user's path (crier bench send sets it with --profile).
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	fmt.Fprintf(a.Stderr, "serving on http://%s (instance %s)\n", ln.Addr(), a.Config.Instance)
 	if err := e.run(ctx, ln); err != nil {
 		return err
@@ -61,4 +71,20 @@ func (a *App) runVersion(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.Stdout, "crier %s\n", version)
 	return nil
+}
+
+// startCPUProfile writes a CPU profile to path until the returned function is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("CRIER_CPU_PROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("CRIER_CPU_PROFILE: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -10,10 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/emersion/go-msgauth/dkim"
-	mail "github.com/wneessen/go-mail"
 )
 
 // DKIMConfig turns on DKIM signing of outgoing mail.
@@ -42,7 +40,6 @@ const sendDKIMHeaderName = "DKIM-Signature"
 // sendDKIMSigner signs rendered messages with go-msgauth, once per key.
 type sendDKIMSigner struct {
 	opts []dkim.SignOptions
-	bufs sync.Pool // *bytes.Buffer
 }
 
 // newSendDKIMSigner checks cfg and parses its keys.
@@ -78,32 +75,14 @@ func newSendDKIMSigner(cfg DKIMConfig) (*sendDKIMSigner, error) {
 			return nil, fmt.Errorf("dkim: %w", err)
 		}
 	}
-	d.bufs.New = func() any { return new(bytes.Buffer) }
 	return d, nil
 }
 
-// sign renders msg, signs the exact bytes and adds the DKIM-Signature field to msg.
-//
-// go-mail renders a message deterministically once its Date, Message-ID and multipart
-// boundary are fixed (the boundary is generated on the first render and then kept in
-// the Msg), and it writes preformatted header fields verbatim. So the bytes go-mail
-// writes into the SMTP DATA stream are the signed bytes plus one extra header field,
-// which DKIM allows: the DKIM-Signature field itself is not in h=.
-func (d *sendDKIMSigner) sign(msg *mail.Msg) error {
-	buf := d.bufs.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= 1<<20 {
-			buf.Reset()
-			d.bufs.Put(buf)
-		}
-	}()
-	if _, err := msg.WriteTo(buf); err != nil {
-		return fmt.Errorf("dkim: render message: %w", err)
-	}
-	// Each key signs the same bytes. go-mail keeps one preformatted value per field name
-	// and writes it verbatim, so a second signature follows the first as a field of its
-	// own: "sig1\r\nDKIM-Signature: sig2".
-	values := make([]string, 0, len(d.opts))
+// sign signs the rendered message in buf with each key and puts the DKIM-Signature
+// fields in front of it (a field that DKIM itself leaves out of h=, so adding it
+// changes nothing that was signed).
+func (d *sendDKIMSigner) sign(buf *bytes.Buffer) error {
+	var fields []string
 	for i := range d.opts {
 		opts := d.opts[i]
 		signer, err := dkim.NewSigner(&opts)
@@ -118,13 +97,18 @@ func (d *sendDKIMSigner) sign(msg *mail.Msg) error {
 			return fmt.Errorf("dkim: sign: %w", err)
 		}
 		field := signer.Signature() // "DKIM-Signature: v=1; ...\r\n", already folded
-		value, ok := strings.CutPrefix(field, sendDKIMHeaderName+":")
-		if !ok {
+		if !strings.HasPrefix(field, sendDKIMHeaderName+":") || !strings.HasSuffix(field, "\r\n") {
 			return fmt.Errorf("dkim: unexpected signature field %.20q", field)
 		}
-		values = append(values, strings.TrimLeft(strings.TrimSuffix(value, "\r\n"), " "))
+		fields = append(fields, field)
 	}
-	msg.SetGenHeaderPreformatted(mail.Header(sendDKIMHeaderName), strings.Join(values, "\r\n"+sendDKIMHeaderName+": "))
+	signed := make([]byte, 0, buf.Len()+len(fields)*512)
+	for _, f := range fields {
+		signed = append(signed, f...)
+	}
+	signed = append(signed, buf.Bytes()...)
+	buf.Reset()
+	buf.Write(signed)
 	return nil
 }
 

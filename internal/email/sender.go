@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -154,10 +155,11 @@ func (s *SMTPSender) Send(ctx context.Context, m dispatch.Message) (dispatch.Rec
 	if err := ctx.Err(); err != nil {
 		return dispatch.Receipt{}, fmt.Errorf("send outbox %d: %w", m.OutboxID, err)
 	}
-	msg, msgID, err := s.sendBuild(m)
+	env, msgID, err := s.sendBuild(m)
 	if err != nil {
 		return dispatch.Receipt{}, err
 	}
+	defer env.free()
 
 	c, err := s.sendAcquire(ctx)
 	if err != nil {
@@ -165,7 +167,7 @@ func (s *SMTPSender) Send(ctx context.Context, m dispatch.Message) (dispatch.Rec
 	}
 	defer func() { s.slots <- c }()
 
-	if err := s.sendOn(ctx, c, msg); err != nil {
+	if err := s.sendOn(ctx, c, env); err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return dispatch.Receipt{}, fmt.Errorf("send outbox %d: %w", m.OutboxID, ctxErr)
 		}
@@ -225,7 +227,7 @@ func (s *SMTPSender) sendAcquire(ctx context.Context) (*sendConn, error) {
 
 // sendOn sends msg over c, dialling if needed. A reused connection that turns out to be
 // dead before anything was accepted (the server timed it out) is re-dialled once.
-func (s *SMTPSender) sendOn(ctx context.Context, c *sendConn, msg *mail.Msg) error {
+func (s *SMTPSender) sendOn(ctx context.Context, c *sendConn, env *envelope) error {
 	gen := c.arm()
 	stop := context.AfterFunc(ctx, func() { c.abort(gen) })
 	defer func() {
@@ -248,7 +250,7 @@ func (s *SMTPSender) sendOn(ctx context.Context, c *sendConn, msg *mail.Msg) err
 			fresh = true
 			s.logger.DebugContext(ctx, "smtp connected", slog.Int("conn", c.id))
 		}
-		err := c.client.SendWithSMTPClient(c.smtp, msg)
+		err := c.transact(env.from, env.to, env.data.Bytes(), s.cfg.Timeout)
 		if err == nil {
 			c.sent++
 			if c.sent >= s.cfg.MessagesPerConn {
@@ -269,8 +271,58 @@ func (s *SMTPSender) sendOn(ctx context.Context, c *sendConn, msg *mail.Msg) err
 	}
 }
 
-// sendBuild renders m as a go-mail message (and signs it). Build errors are classified.
-func (s *SMTPSender) sendBuild(m dispatch.Message) (*mail.Msg, string, error) {
+// envelope is a message ready for the wire: its envelope sender and recipient
+// ("<addr>") and the rendered message, signed.
+type envelope struct {
+	from, to string
+	data     *bytes.Buffer
+}
+
+// envelopeBufs recycles the rendered messages' buffers.
+var envelopeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// free gives the envelope's buffer back.
+func (e *envelope) free() {
+	if e.data != nil && e.data.Cap() <= 1<<20 {
+		e.data.Reset()
+		envelopeBufs.Put(e.data)
+	}
+	e.data = nil
+}
+
+// sendBuild composes m with go-mail, renders it once and signs the bytes. Build errors
+// are classified.
+func (s *SMTPSender) sendBuild(m dispatch.Message) (*envelope, string, error) {
+	msg, msgID, err := s.sendCompose(m)
+	if err != nil {
+		return nil, "", err
+	}
+	env := &envelope{data: envelopeBufs.Get().(*bytes.Buffer)}
+	fail := func(se *dispatch.SendError) (*envelope, string, error) {
+		env.free()
+		return nil, "", se
+	}
+	if env.from, err = msg.GetSender(false); err != nil {
+		return fail(&dispatch.SendError{Kind: dispatch.ErrTemporary, Reason: "invalid sender address", Err: err})
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil || len(rcpts) != 1 {
+		return fail(&dispatch.SendError{Kind: dispatch.ErrPermanent, Reason: "invalid recipient address", Err: err})
+	}
+	env.to = rcpts[0]
+	if _, err := msg.WriteTo(env.data); err != nil {
+		return fail(&dispatch.SendError{Kind: dispatch.ErrPermanent, MessageOnly: true, Reason: "could not render the message", Err: err})
+	}
+	if s.dkim != nil {
+		if err := s.dkim.sign(env.data); err != nil {
+			return fail(&dispatch.SendError{Kind: dispatch.ErrTemporary, Reason: "dkim signing failed", Err: err})
+		}
+	}
+	return env, msgID, nil
+}
+
+// sendCompose builds m as a go-mail message.
+func (s *SMTPSender) sendCompose(m dispatch.Message) (*mail.Msg, string, error) {
 	from, err := s.sendParseFrom(m.From)
 	if err != nil {
 		// Every message from this identity would fail the same way: an operator
@@ -308,11 +360,6 @@ func (s *SMTPSender) sendBuild(m dispatch.Message) (*mail.Msg, string, error) {
 		msg.SetBodyString(mail.TypeTextHTML, m.HTML)
 	default:
 		msg.SetBodyString(mail.TypeTextPlain, m.Text)
-	}
-	if s.dkim != nil {
-		if err := s.dkim.sign(msg); err != nil {
-			return nil, "", &dispatch.SendError{Kind: dispatch.ErrTemporary, Reason: "dkim signing failed", Err: err}
-		}
 	}
 	return msg, "<" + msgID + ">", nil
 }
@@ -380,6 +427,8 @@ type sendConn struct {
 	}
 	smtp *mailsmtp.Client
 	sent int
+	// stuffed is the connection's buffer for the DATA stream (transact).
+	stuffed []byte
 
 	mu      sync.Mutex
 	raw     net.Conn
@@ -526,6 +575,14 @@ func (c *sendConn) quit() error {
 // server refused the sender or a recipient (go-mail has reset the transaction) or
 // rejected the message after DATA, with anything but 421 (which closes the channel).
 func sendKeepConn(err error) bool {
+	var te *txnError
+	if errors.As(err, &te) {
+		var tpe *textproto.Error
+		if te.broken || !errors.As(te.err, &tpe) || tpe.Code < 400 || tpe.Code >= 600 || tpe.Code == 421 {
+			return false
+		}
+		return te.stage == sendStageMail || te.stage == sendStageRcpt || te.stage == sendStageDataEnd
+	}
 	var se *mail.SendError
 	if !errors.As(err, &se) {
 		return false
@@ -544,6 +601,16 @@ func sendKeepConn(err error) bool {
 // sendStaleConn reports whether err shows that a reused connection was already dead when
 // we started (nothing was accepted), so re-dialling and sending again is safe.
 func sendStaleConn(err error) bool {
+	var te *txnError
+	if errors.As(err, &te) {
+		// The first reply of the transaction (MAIL's) never came, or was a 421: the
+		// server had already closed the connection, and nothing was taken.
+		if te.stage != sendStageMail {
+			return false
+		}
+		var tpe *textproto.Error
+		return !errors.As(te.err, &tpe) || tpe.Code == 421
+	}
 	var se *mail.SendError
 	if !errors.As(err, &se) {
 		return false
@@ -605,6 +672,17 @@ func sendAuthCode(code int) bool {
 // reply, but reports I/O failures (timeouts, dropped connections) with code 0 and
 // IsTemp() false, and it doesn't unwrap to the cause, so those are told apart by text.
 func sendFailureOf(err error) sendFailure {
+	var te *txnError
+	if errors.As(err, &te) {
+		f := sendFailure{stage: te.stage}
+		var tpe *textproto.Error
+		if errors.As(te.err, &tpe) {
+			f.code, f.enhanced = tpe.Code, sendEnhancedFromText(tpe.Msg)
+		} else {
+			f.cause = sendIOCause(te.err)
+		}
+		return f
+	}
 	var se *mail.SendError
 	if errors.As(err, &se) {
 		f := sendFailure{stage: sendStageOther, code: se.ErrorCode(), enhanced: se.EnhancedStatusCode()}
@@ -631,28 +709,34 @@ func sendFailureOf(err error) sendFailure {
 		f.enhanced = sendEnhancedFromText(tpe.Msg)
 		return f
 	}
+	f.cause = sendIOCause(err)
+	return f
+}
+
+// sendIOCause names an error that is not a server's reply: a refused or dropped
+// connection, a timeout, TLS or login trouble.
+func sendIOCause(err error) string {
 	var netErr net.Error
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		f.cause = "connection refused"
+		return "connection refused"
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
-		f.cause = "timeout"
+		return "timeout"
 	case sendIsConnErr(err):
-		f.cause = "connection dropped"
+		return "connection dropped"
 	case errors.As(err, new(*net.DNSError)):
-		f.cause = "host lookup failed"
+		return "host lookup failed"
 	case errors.As(err, new(*net.OpError)):
-		f.cause = "connection failed"
+		return "connection failed"
 	case errors.As(err, new(tls.RecordHeaderError)), errors.As(err, new(*tls.CertificateVerificationError)),
 		strings.Contains(err.Error(), "STARTTLS"), strings.Contains(err.Error(), "tls:"):
-		f.cause = "tls negotiation failed"
+		return "tls negotiation failed"
 	case strings.Contains(err.Error(), "AUTH"), errors.Is(err, mailsmtp.ErrUnencrypted):
-		f.cause = "authentication failed"
+		return "authentication failed"
 	default:
-		f.cause = sendCauseFromText(err.Error())
+		return sendCauseFromText(err.Error())
 	}
-	return f
 }
 
 // sendIsConnErr reports errors that mean the connection is gone.

@@ -35,7 +35,7 @@ type ProviderStatus struct {
 const applyStatusSQL = `
 WITH o AS (
     UPDATE outbox SET state = $4, provider_status = $2, provider_rank = $3, reason = $5, updated_at = now()
-     WHERE provider_id = $1 AND provider_rank < $3 AND state IN ('sent', 'delivered', 'failed')
+     WHERE channel = 'sms' AND provider_id = $1 AND provider_rank < $3 AND state IN ('sent', 'delivered', 'failed')
  RETURNING id, contact_point_id),
 sm AS (
     UPDATE sms_messages SET status = $4, status_rank = $3, status_reason = $5
@@ -137,13 +137,13 @@ const applyLateSQL = `
 WITH ps AS (
     UPDATE provider_statuses SET applied = true
      WHERE NOT applied AND ($1::text[] IS NULL AND updated_at > now() - interval '2 days' OR provider_id = ANY($1))
-       AND (EXISTS (SELECT 1 FROM outbox o WHERE o.provider_id = provider_statuses.provider_id AND o.state IN ('sent', 'delivered', 'failed'))
+       AND (EXISTS (SELECT 1 FROM outbox o WHERE o.channel = 'sms' AND o.provider_id = provider_statuses.provider_id AND o.state IN ('sent', 'delivered', 'failed'))
          OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.provider_sid = provider_statuses.provider_id))
  RETURNING provider_id, status, rank, state, reason, point_status),
 o AS (
     UPDATE outbox o SET state = ps.state, provider_status = ps.status, provider_rank = ps.rank, reason = ps.reason,
            updated_at = now()
-      FROM ps WHERE o.provider_id = ps.provider_id AND o.provider_rank < ps.rank AND o.state IN ('sent', 'delivered', 'failed')
+      FROM ps WHERE o.channel = 'sms' AND o.provider_id = ps.provider_id AND o.provider_rank < ps.rank AND o.state IN ('sent', 'delivered', 'failed')
  RETURNING o.id, o.contact_point_id, ps.status, ps.reason, ps.point_status),
 sm AS (
     UPDATE sms_messages m SET status = ps.state, status_rank = ps.rank, status_reason = ps.reason
