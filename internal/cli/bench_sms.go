@@ -71,6 +71,7 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 	window := fs.Duration("window", 30*time.Second, "the window the rate is measured over (after a 2 s warm-up)")
 	inbound := fs.Int("inbound", 20_000, "signed inbound texts to post")
 	clients := fs.Int("clients", 32, "concurrent inbound clients")
+	profile := fs.String("profile", "", "write a CPU profile of the inbound phase to this file (go tool pprof)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -180,6 +181,13 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 
 	// 2. Inbound texts: every resident texted answers (a poll answer, an unclear reply,
 	// a question), plus some from numbers crier doesn't know.
+	if *profile != "" {
+		stopProfile, err := startCPUProfile(*profile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	res, err := benchInbound(ctx, pool, base, *inbound, *clients, residents)
 	if err != nil {
 		return err
