@@ -29,6 +29,7 @@ import (
 	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/sandbox"
+	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/sms"
 	"github.com/crierhq/crier/internal/web"
 )
@@ -39,20 +40,20 @@ const (
 	benchTwToken   = "benchtoken0123456789abcdef"
 )
 
-// writeSMSList writes a mailing list of n residents of the bench ward with a mobile
-// each (+447400000001 on: a mobile range, not Ofcom's drama numbers, and the sandbox
+// writeSMSList writes a mailing list of n residents of ward with a mobile each
+// (+447400000000 + first on: a mobile range, not Ofcom's drama numbers, and the sandbox
 // never sends anything anywhere) and SMS consent, for the import.
-func writeSMSList(path string, n int) error {
+func writeSMSList(path string, first, n int, ward string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	w := bufio.NewWriter(f)
-	first := []string{"Amira", "Ben", "Chloé", "Dev", "Eilidh", "Femi", "Grace", "Hamza", "Iwona", "Jack"}
+	names := []string{"Amira", "Ben", "Chloé", "Dev", "Eilidh", "Femi", "Grace", "Hamza", "Iwona", "Jack"}
 	last := []string{"Adebayo", "Brown", "Chen", "Davies", "Evans", "Fraser", "Green", "Hughes", "Islam", "Jones"}
 	fmt.Fprint(w, "First name,Surname,Mobile,Ward,SMS consent\r\n")
-	for i := 1; i <= n; i++ {
-		fmt.Fprintf(w, "%s,%s,07400 %06d,%s,Yes\r\n", first[i%len(first)], last[(i/len(first))%len(last)], i, benchSendWard)
+	for i := first; i < first+n; i++ {
+		fmt.Fprintf(w, "%s,%s,07400 %06d,%s,Yes\r\n", names[i%len(names)], last[(i/len(names))%len(last)], i, ward)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -64,20 +65,23 @@ func writeSMSList(path string, n int) error {
 func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 	fs := a.flags("bench sms", "[flags]", "Send an SMS campaign through the real outbox, dispatcher and twilio-go sender to the\n"+
 		"Twilio-compatible sandbox (which answers 429 above --rate) with the web server taking its\n"+
-		"signed status callbacks, and measure the rate held over a window; then fire signed inbound\n"+
-		"texts at the webhook and measure throughput and latency. Scratch database; prints a table.")
+		"signed status callbacks, and measure the rate held over a window; then text a poll to as\n"+
+		"many more residents as there will be answers, and fire their signed answers (one each, and\n"+
+		"some from numbers crier doesn't know) at the webhook, measuring throughput and latency.\n"+
+		"Scratch database; prints a table.")
 	a.Config.RegisterFlags(fs)
 	ratePerSec := fs.Float64("rate", 50, "configured texts per second (the sandbox allows exactly this many)")
 	window := fs.Duration("window", 30*time.Second, "the window the rate is measured over (after a 2 s warm-up)")
-	inbound := fs.Int("inbound", 20_000, "signed inbound texts to post")
+	inbound := fs.Int("inbound", 10_000, "signed inbound texts to post (residents texted the poll answer once each; one in twenty is from an unknown number)")
 	clients := fs.Int("clients", 32, "concurrent inbound clients")
 	profile := fs.String("profile", "", "write a CPU profile of the inbound phase to this file (go tool pprof)")
+	keep := fs.Bool("keep", false, "keep the scratch database (its URL is printed) for inspection")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
 	warm := 2 * time.Second
 	residents := int(math.Ceil(*ratePerSec*(window.Seconds()+warm.Seconds()+3))) + 10
-	pool, done, err := a.scratchDB(ctx, false)
+	pool, done, err := a.scratchDB(ctx, *keep)
 	if err != nil {
 		return err
 	}
@@ -88,7 +92,7 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 	list := filepath.Join(dir, "mobiles.csv")
-	if err := writeSMSList(list, residents); err != nil {
+	if err := writeSMSList(list, 1, residents, benchSendWard); err != nil {
 		return err
 	}
 	// Imported as an officer imports them (the importer analyses what it wrote; nothing
@@ -179,8 +183,17 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 	// Let the last status callbacks land, then wait for nothing: the rate table is done.
 	time.Sleep(500 * time.Millisecond)
 
-	// 2. Inbound texts: every resident texted answers (a poll answer, an unclear reply,
-	// a question), plus some from numbers crier doesn't know.
+	// 2. Inbound texts from residents who have just been texted a poll, as after a real
+	// campaign: a second campaign to as many residents as there will be answers, sent
+	// through the same outbox, dispatcher and twilio-go sender to a sandbox without a
+	// rate limit (and without status callbacks, which would land during the measurement).
+	answering := *inbound - *inbound/20
+	pollFirst := residents + 1
+	if err := a.benchTextPoll(ctx, pool, cs, dir, pollFirst, answering); err != nil {
+		return err
+	}
+	// Each answers once (a poll answer, an unclear reply, a question); one text in
+	// twenty is from a number crier doesn't know.
 	if *profile != "" {
 		stopProfile, err := startCPUProfile(*profile)
 		if err != nil {
@@ -188,13 +201,13 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 		}
 		defer stopProfile()
 	}
-	res, err := benchInbound(ctx, pool, base, *inbound, *clients, residents)
+	res, err := benchInbound(ctx, pool, base, *inbound, *clients, pollFirst)
 	if err != nil {
 		return err
 	}
 
-	fmt.Fprintf(a.Stdout, "crier bench sms: %d residents with mobiles; rate %g/s over %s; %d inbound texts from %d clients\n\n",
-		residents, *ratePerSec, *window, *inbound, *clients)
+	fmt.Fprintf(a.Stdout, "crier bench sms: %d residents texted at %g/s over %s; %d more texted a poll, %d answers and %d texts from unknown numbers from %d clients\n\n",
+		residents, *ratePerSec, *window, answering, answering, *inbound-answering, *clients)
 	fmt.Fprintln(a.Stdout, "| measure | result | target | notes |")
 	fmt.Fprintln(a.Stdout, "|---|---:|---|---|")
 	fmt.Fprintf(a.Stdout, "| send rate held over %s | %.2f texts/s (%+.2f%%) | within 2%% of %g/s | %d accepted in the window |\n",
@@ -216,9 +229,86 @@ type benchInboundResult struct {
 	p50, p99, max time.Duration
 }
 
+// benchTextPoll imports n residents of another ward (mobiles from +447400000000 + first)
+// and texts them a poll through the outbox and dispatcher, returning once every text is
+// sent.
+func (a *App) benchTextPoll(ctx context.Context, pool *sqlx.DB, cs *campaign.Store, dir string, first, n int) error {
+	const ward = "Riverside"
+	list := filepath.Join(dir, "poll.csv")
+	if err := writeSMSList(list, first, n, ward); err != nil {
+		return err
+	}
+	if _, err := contact.NewStore(pool, a.logger()).Import(ctx, contact.ImportOptions{Path: list, Actor: "bench"}); err != nil {
+		return fmt.Errorf("bench setup: import: %w", err)
+	}
+	seg, err := segment.NewStore(pool).Create(ctx, ward+" ward", "", segment.Rule{Field: "ward", Op: "eq", Value: ward}, "bench")
+	if err != nil {
+		return err
+	}
+	tw, err := sandbox.StartTwilio(ctx, sandbox.TwilioConfig{AccountSID: benchTwAccount, AuthToken: benchTwToken})
+	if err != nil {
+		return err
+	}
+	defer tw.Close()
+	sender, err := sms.NewTwilioSender(sms.TwilioConfig{AccountSID: benchTwAccount, AuthToken: benchTwToken,
+		From: "+447700900999", APIURL: tw.URL()}, nil)
+	if err != nil {
+		return err
+	}
+	c := &campaign.Campaign{Name: "Riverside bin day poll (bench)", Purpose: "service", ChannelOrder: []string{"sms"}, SegmentID: &seg.ID,
+		SMSBody: "Hi {{first_name}}, which day suits you for bin collection?",
+		Poll:    &reply.Poll{Question: "Which day?", Options: []reply.PollOption{{Key: "1", Label: "Tuesday"}, {Key: "2", Label: "Wednesday"}}}}
+	runID, _, _, err := benchStart(ctx, cs, c)
+	if err != nil {
+		return err
+	}
+	ob := outbox.NewStore(pool)
+	disp := dispatch.New(dispatch.Config{Instance: "bench-poll", Poll: 100 * time.Millisecond,
+		Channels: map[dispatch.Channel]dispatch.ChannelConfig{dispatch.SMS: {Sender: sender, Composer: sms.NewComposer(pool),
+			Workers: 8, Batch: 50}}}, ob, cs)
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- disp.Run(rctx) }()
+	bar := a.newProgress(int64(n), "bench sms: texting the poll", "texts")
+	for {
+		var left, sent int
+		if err := pool.GetContext(ctx, &left, `SELECT count(*) FROM outbox WHERE run_id = $1 AND state IN ('pending', 'sending')`, runID); err != nil {
+			stop()
+			<-done
+			return err
+		}
+		sent = n - left
+		bar.set(int64(sent), int64(n), int64(sent), "sending")
+		if left == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			stop()
+			<-done
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	bar.finish()
+	stop()
+	if err := <-done; err != nil {
+		return err
+	}
+	var sent int
+	if err := pool.GetContext(ctx, &sent, `SELECT count(*) FROM outbox WHERE run_id = $1 AND state = 'sent'`, runID); err != nil {
+		return err
+	}
+	if sent != n {
+		return fmt.Errorf("bench sms: the poll went to %d of %d residents", sent, n)
+	}
+	return nil
+}
+
 // benchInbound posts n signed inbound texts to the webhook from clients goroutines and
 // checks that every one was stored.
-func benchInbound(ctx context.Context, pool *sqlx.DB, base string, n, clients, residents int) (benchInboundResult, error) {
+func benchInbound(ctx context.Context, pool *sqlx.DB, base string, n, clients, first int) (benchInboundResult, error) {
 	var res benchInboundResult
 	bodies := []string{"1", " 2.", "One please", "maybe", "Is this about the brown bin?", "yes!", "2"}
 	target := base + web.InboundPath
@@ -226,10 +316,13 @@ func benchInbound(ctx context.Context, pool *sqlx.DB, base string, n, clients, r
 		body, sig string
 	}
 	reqs := make([]req, n)
+	known := 0
 	for i := range reqs {
-		from := fmt.Sprintf("+447400%06d", 1+i%residents)
+		from := fmt.Sprintf("+447400%06d", first+known)
 		if i%20 == 19 {
-			from = fmt.Sprintf("+447401%06d", i) // not a resident
+			from = fmt.Sprintf("+447409%06d", i) // not a resident
+		} else {
+			known++
 		}
 		p := map[string]string{"MessageSid": fmt.Sprintf("SM%032x", i+1), "AccountSid": benchTwAccount, "From": from,
 			"To": "+447700900999", "Body": bodies[i%len(bodies)], "NumMedia": "0", "SmsStatus": "received", "ApiVersion": "2010-04-01"}
