@@ -120,7 +120,7 @@ to every household there. Residents who need large print get large-print leaflet
 		}
 		fmt.Fprintf(a.Stdout, "preview of page 1: %s\n", p)
 	}
-	fmt.Fprintf(a.Stdout, "next: crier rounds list --campaign %d, then crier rounds assign ROUND \"Volunteer name\"\n", c.ID)
+	fmt.Fprintf(a.Stdout, "next: crier rounds list --campaign %d, then crier rounds assign ROUND \"Volunteer name or email\"\n", c.ID)
 	return nil
 }
 
@@ -154,7 +154,7 @@ func splitList(s string) []string {
 func (a *App) runRounds(ctx context.Context, args []string) error {
 	const usage = `Usage: crier rounds list [--campaign ID]
        crier rounds show ROUND
-       crier rounds assign ROUND "Volunteer name"
+       crier rounds assign ROUND "Volunteer name or email"   (a volunteer's account)
        crier rounds sheet ROUND [--out FILE]   (the round sheet again, with the volunteer's name)
        crier rounds delivered ROUND [--doors 3,7] [--failed --reason "no letterbox"]`
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {

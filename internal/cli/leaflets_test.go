@@ -128,7 +128,14 @@ func TestLeafletsPrintAndRounds(t *testing.T) {
 	if r.code != 0 || !regexp.MustCompile(`1\s+SW2 1 · Acre Lane\s+Bin day leaflet\s+4\s+0\s+0\s+4\s+open`).MatchString(r.stdout) {
 		t.Fatalf("rounds list:\n%s%s", r.stdout, r.stderr)
 	}
-	if r := crier(t, dsn, "rounds", "assign", "1", "Sam Volunteer"); r.code != 0 {
+	// Only a volunteer's account can take a round.
+	if r := crier(t, dsn, "rounds", "assign", "1", "Sam Volunteer"); r.code != cli.ExitData || !strings.Contains(r.stderr, "crier user add EMAIL --role volunteer") {
+		t.Fatalf("a round given to a name with no account: %d %s", r.code, r.stderr)
+	}
+	if r := crierIn(t, dsn, "three random words here\n", "user", "add", "sam@volunteers.example", "--name", "Sam Volunteer", "--role", "volunteer", "--password-stdin"); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	if r := crier(t, dsn, "rounds", "assign", "1", "Sam Volunteer"); r.code != 0 || !strings.Contains(r.stdout, "round 1 assigned to Sam Volunteer") {
 		t.Fatal(r.stderr)
 	}
 	if r := crier(t, dsn, "rounds", "delivered", "1", "--doors", "2", "--failed"); r.code != cli.ExitData || !strings.Contains(r.stderr, "say why") {

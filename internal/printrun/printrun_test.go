@@ -2,6 +2,7 @@ package printrun_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db/dbtest"
@@ -232,7 +234,32 @@ func TestPrintRunAndDeliveries(t *testing.T) {
 			first = rd
 		}
 	}
-	if err := st.Assign(ctx, first.ID, "Sam Volunteer"); err != nil {
+	// Rounds go to volunteers' accounts only: a name nobody can sign in as, an officer
+	// and a disabled volunteer are refused, each saying what to do instead.
+	as := auth.NewStore(r.db)
+	if _, err := as.Add(ctx, "sam@volunteers.example", "Sam Volunteer", "volunteer", "three random words here"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.Add(ctx, "olu@council.example", "Olu Officer", "officer", "three random words here"); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := as.Add(ctx, "kim@volunteers.example", "Kim Volunteer", "volunteer", "three random words here")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.SetDisabled(ctx, gone.Email, true, nil); err != nil {
+		t.Fatal(err)
+	}
+	for who, want := range map[string]string{
+		"Sam Okoro":              "crier user add EMAIL --role volunteer",
+		"Olu Officer":            "not a volunteer's",
+		"kim@volunteers.example": "is disabled",
+	} {
+		if err := st.Assign(ctx, first.ID, who); !errors.Is(err, printrun.ErrInvalid) || !strings.Contains(err.Error(), want) {
+			t.Errorf("assign to %q: %v; want ErrInvalid saying %q", who, err, want)
+		}
+	}
+	if err := st.Assign(ctx, first.ID, "sam volunteer"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Deliver(ctx, printrun.Delivery{RoundID: first.ID, Seqs: []int{1}, Failed: true}); err == nil {
@@ -279,6 +306,23 @@ func TestPrintRunAndDeliveries(t *testing.T) {
 	}
 	if events != "queued,printed,delivered" {
 		t.Errorf("events of a delivered leaflet: %s", events)
+	}
+
+	// A round sheet printed again (here Cara's, after the first) still says which door
+	// gets the large-print leaflet, and gives the town as the first sheet did.
+	for _, rd := range rounds {
+		sheet, err := st.Sheet(ctx, rd.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stop := range sheet.Stops {
+			if !strings.Contains(stop.Address, ", London, SW") {
+				t.Errorf("re-printed sheet: address %q has no town", stop.Address)
+			}
+			if strings.HasPrefix(stop.Address, "3 Acre Lane") && !strings.Contains(stop.Notes, "LARGE PRINT") {
+				t.Errorf("re-printed sheet: Cara's door %q lost its LARGE PRINT note (%q)", stop.Address, stop.Notes)
+			}
+		}
 	}
 
 	// Printing again finds nothing left to print.

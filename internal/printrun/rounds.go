@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/crierhq/crier/internal/leaflet"
+	"github.com/crierhq/crier/internal/rounds"
 )
 
 // RoundInfo is one round as volunteers and officers list it.
@@ -71,44 +72,96 @@ func (s *Store) RoundsFor(ctx context.Context, f RoundFilter) ([]RoundInfo, erro
 
 // StopInfo is one door of a round.
 type StopInfo struct {
-	Seq     int    `db:"seq"`
-	Address string `db:"address"`
-	Notes   string `db:"notes"`
-	State   string `db:"state"`
-	Reason  string `db:"reason"`
+	Seq        int
+	Address    string // one line, as on the round sheet: "Flat 2, The Old Rectory, Church Lane, Millbrook, MB1 2AB"
+	Notes      string // the address's delivery notes
+	LargePrint bool   // a resident there reads large print: their leaflet is the large-print one
+	State      string
+	Reason     string
 }
 
 // Stops lists a round's doors in walking order.
 func (s *Store) Stops(ctx context.Context, roundID int64) ([]StopInfo, error) {
-	var out []StopInfo
-	err := s.db.SelectContext(ctx, &out, `
-		SELECT st.seq, concat_ws(', ', nullif(a.flat, ''), trim(a.house_number || ' ' || a.street), a.postcode) AS address,
-		       a.delivery_notes AS notes, st.state, st.reason
+	var rows []struct {
+		Seq         int    `db:"seq"`
+		Flat        string `db:"flat"`
+		HouseNumber string `db:"house_number"`
+		Street      string `db:"street"`
+		Town        string `db:"town"`
+		Postcode    string `db:"postcode"`
+		Notes       string `db:"notes"`
+		LargePrint  bool   `db:"large_print"`
+		State       string `db:"state"`
+		Reason      string `db:"reason"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `
+		SELECT st.seq, a.flat, a.house_number, a.street, a.town, a.postcode, a.delivery_notes AS notes,
+		       st.large_print, st.state, st.reason
 		  FROM round_stops st JOIN addresses a ON a.id = st.address_id
 		 WHERE st.round_id = $1 ORDER BY st.seq`, roundID)
 	if err != nil {
 		return nil, fmt.Errorf("round %d: %w", roundID, err)
 	}
-	if len(out) == 0 {
+	if len(rows) == 0 {
 		return nil, fmt.Errorf("round %d: %w", roundID, ErrNotFound)
+	}
+	out := make([]StopInfo, len(rows))
+	for i, r := range rows {
+		a := rounds.Address{Flat: r.Flat, HouseNumber: r.HouseNumber, Street: r.Street, Town: r.Town, Postcode: r.Postcode}
+		out[i] = StopInfo{Seq: r.Seq, Address: strings.Join(addressLines(a), ", "), Notes: r.Notes, LargePrint: r.LargePrint,
+			State: r.State, Reason: r.Reason}
 	}
 	return out, nil
 }
 
-// Assign gives a round to a volunteer.
+// Assign gives a round to a volunteer: an enabled volunteer account, named by its email
+// address or, when no other account has that name, by its name. The volunteer then sees
+// the round in "My rounds" on the web. Anyone else is refused (ErrInvalid) with what to
+// do instead: a round given to a name nobody can sign in as would never be walked.
 func (s *Store) Assign(ctx context.Context, roundID int64, volunteer string) error {
 	volunteer = strings.TrimSpace(volunteer)
 	if volunteer == "" {
 		return fmt.Errorf("%w: name the volunteer", ErrInvalid)
 	}
-	// A volunteer with an account (named by email address or name) sees the round in
-	// "My rounds" on the web.
+	var found []struct {
+		ID       int64  `db:"id"`
+		Email    string `db:"email"`
+		Name     string `db:"name"`
+		Role     string `db:"role"`
+		Disabled bool   `db:"disabled"`
+	}
+	if err := s.db.SelectContext(ctx, &found, `
+		SELECT id, email, name, role, disabled FROM users
+		 WHERE lower(email) = lower($1) OR lower(name) = lower($1)
+		 ORDER BY lower(email) = lower($1) DESC, id`, volunteer); err != nil {
+		return fmt.Errorf("assign round %d: %w", roundID, err)
+	}
+	if len(found) > 1 && strings.EqualFold(found[0].Email, volunteer) {
+		found = found[:1] // an email address names one account
+	}
+	switch {
+	case len(found) == 0:
+		return fmt.Errorf("%w: no account is called or has the email %q: rounds go to volunteers' accounts; add one with crier user add EMAIL --role volunteer --name NAME, or see crier user list", ErrInvalid, volunteer)
+	case len(found) > 1:
+		emails := make([]string, len(found))
+		for i, f := range found {
+			emails[i] = f.Email
+		}
+		return fmt.Errorf("%w: %d accounts are called %q: name the volunteer by email (%s)", ErrInvalid, len(found), volunteer, strings.Join(emails, ", "))
+	case found[0].Disabled:
+		return fmt.Errorf("%w: the account %s is disabled: enable it (crier user enable) or choose another volunteer", ErrInvalid, found[0].Email)
+	case found[0].Role != "volunteer":
+		return fmt.Errorf("%w: %s is an %s's account, not a volunteer's: rounds go to volunteers", ErrInvalid, found[0].Email, found[0].Role)
+	}
+	u := found[0]
+	name := u.Name
+	if name == "" {
+		name = u.Email
+	}
 	res, err := s.db.ExecContext(ctx, `
-		WITH u AS (SELECT id, name FROM users WHERE NOT disabled AND (lower(email) = lower($2) OR lower(name) = lower($2))
-		            ORDER BY lower(email) = lower($2) DESC, id LIMIT 1)
-		UPDATE rounds SET volunteer = coalesce((SELECT name FROM u), $2), volunteer_user_id = (SELECT id FROM u),
-		       assigned_at = now(), state = CASE WHEN state = 'done' THEN state ELSE 'assigned' END
-		 WHERE id = $1`, roundID, volunteer)
+		UPDATE rounds SET volunteer = $2, volunteer_user_id = $3, assigned_at = now(),
+		       state = CASE WHEN state = 'done' THEN state ELSE 'assigned' END
+		 WHERE id = $1`, roundID, name, u.ID)
 	if err != nil {
 		return fmt.Errorf("assign round %d: %w", roundID, err)
 	}
@@ -237,14 +290,26 @@ func (s *Store) Sheet(ctx context.Context, roundID int64) (leaflet.RoundSheet, e
 	}
 	sheet := leaflet.RoundSheet{Round: r.Name, Volunteer: r.Volunteer, Campaign: r.Campaign, Streets: r.Streets}
 	for _, st := range stops {
-		notes := st.Notes
+		// What happened first, then what the first sheet said: the large-print leaflet
+		// and the address's own delivery notes.
+		var parts []string
 		switch st.State {
 		case "skipped":
-			notes = strings.TrimSpace(st.Reason + ". " + notes)
+			parts = append(parts, st.Reason)
 		case "delivered":
-			notes = strings.TrimSpace("Delivered. " + notes)
+			parts = append(parts, "Delivered")
 		case "not_delivered":
-			notes = strings.TrimSpace("Not delivered: " + strings.TrimPrefix(st.Reason, "could not deliver: ") + ". " + notes)
+			parts = append(parts, "Not delivered: "+strings.TrimPrefix(st.Reason, "could not deliver: "))
+		}
+		if st.LargePrint && st.State != "skipped" {
+			parts = append(parts, "LARGE PRINT leaflet")
+		}
+		if n := strings.TrimSpace(st.Notes); n != "" && (len(parts) == 0 || !strings.EqualFold(n, parts[0])) {
+			parts = append(parts, strings.TrimSuffix(n, "."))
+		}
+		notes := ""
+		if len(parts) > 0 {
+			notes = strings.Join(parts, ". ") + "."
 		}
 		sheet.Stops = append(sheet.Stops, leaflet.Stop{Address: st.Address, Notes: notes, DoNotDeliver: st.State == "skipped"})
 	}
