@@ -45,6 +45,22 @@ func ParseConflictPolicy(s string) (ConflictPolicy, error) {
 	return "", fmt.Errorf("conflicts %q must be report, skip or new", s)
 }
 
+// matchSQL looks up, once per import, whom each staged row's email, mobile and other
+// phone belong to (by_*; a landline counts only for a row with no email and no mobile:
+// a household shares it) and the contact points already on record for them (*_point,
+// with the numbers' phone_type). The identity check, the dry run's list of changes and
+// the merge all read import_match instead of joining contact_points again.
+const matchSQL = `
+SELECT r.line, e.contact_id AS by_email, m.contact_id AS by_mobile,
+       CASE WHEN r.phone_type IS DISTINCT FROM 'landline' OR (r.email_key = '' AND r.mobile = '')
+            THEN p.contact_id END AS by_phone,
+       e.id AS email_point, m.id AS mobile_point, m.phone_type AS mobile_point_type,
+       p.id AS phone_point, p.phone_type AS phone_point_type
+  FROM import_rows r
+  LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
+  LEFT JOIN contact_points m ON r.mobile <> '' AND m.kind = 'phone' AND m.value = r.mobile
+  LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone`
+
 // conflictSQL finds the rows of import_rows whose keys point at different residents, or
 // that were found only by a number and carry an email and a name unlike the resident's;
 // and pairs of rows that give one email with different names. For each it returns the
@@ -52,13 +68,9 @@ func ParseConflictPolicy(s string) (ConflictPolicy, error) {
 const conflictSQL = `
 WITH m AS (
     SELECT r.line, r.email, r.mobile, r.phone, r.first_name, r.last_name, r.email_key,
-           e.contact_id AS by_email, mo.contact_id AS by_mobile, p.contact_id AS by_phone
-      FROM import_rows r
-      LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
-      LEFT JOIN contact_points mo ON r.mobile <> '' AND mo.kind = 'phone' AND mo.value = r.mobile
-      LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
-                                AND (r.phone_type IS DISTINCT FROM 'landline' OR (r.email_key = '' AND r.mobile = ''))
-     WHERE e.contact_id IS NOT NULL OR mo.contact_id IS NOT NULL OR p.contact_id IS NOT NULL
+           x.by_email, x.by_mobile, x.by_phone
+      FROM import_rows r JOIN import_match x ON x.line = r.line
+     WHERE x.by_email IS NOT NULL OR x.by_mobile IS NOT NULL OR x.by_phone IS NOT NULL
 ), keyed AS (
     -- The email says one person, a number another.
     SELECT m.line, CASE WHEN m.by_mobile IS NOT NULL AND m.by_mobile <> m.by_email THEN 'mobile' ELSE 'phone' END AS field,
@@ -110,6 +122,12 @@ type conflictRow struct {
 // those rows from the staging table, for "new" strips from them the keys that belong to
 // someone else.
 func checkIdentities(ctx context.Context, tx *sqlx.Tx, file string, cols []Column, opts ImportOptions) ([]*InputError, error) {
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE import_match ON COMMIT DROP AS `+matchSQL); err != nil {
+		return nil, fmt.Errorf("check who is who: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `ANALYZE import_match`); err != nil {
+		return nil, fmt.Errorf("check who is who: %w", err)
+	}
 	var rows []conflictRow
 	if err := tx.SelectContext(ctx, &rows, conflictSQL); err != nil {
 		return nil, fmt.Errorf("check who is who: %w", err)
@@ -163,8 +181,19 @@ func checkIdentities(ctx context.Context, tx *sqlx.Tx, file string, cols []Colum
 			pq.Array(strip), pq.Array(stripField)); err != nil {
 			return nil, fmt.Errorf("check who is who: %w", err)
 		}
+		// Those rows are matched again without the stripped number (a landline may now
+		// find the household's resident, as for any row with no email or mobile).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_match WHERE line = ANY($1)`, pq.Array(strip)); err != nil {
+			return nil, fmt.Errorf("check who is who: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_match `+matchSQL+` WHERE r.line = ANY($1)`, pq.Array(strip)); err != nil {
+			return nil, fmt.Errorf("check who is who: %w", err)
+		}
 	case opts.Conflicts == ConflictsSkip || opts.SkipInvalid:
 		if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE line = ANY($1)`, pq.Array(lines)); err != nil {
+			return nil, fmt.Errorf("check who is who: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_match WHERE line = ANY($1)`, pq.Array(lines)); err != nil {
 			return nil, fmt.Errorf("check who is who: %w", err)
 		}
 	}
@@ -196,13 +225,9 @@ func (c Change) String() string {
 // keys), the changes to that person's name, emails and home.
 const changesSQL = `
 WITH m AS (
-    SELECT r.*, coalesce(e.contact_id, mo.contact_id, p.contact_id) AS cid, e.contact_id AS by_email
-      FROM import_rows r
-      LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
-      LEFT JOIN contact_points mo ON r.mobile <> '' AND mo.kind = 'phone' AND mo.value = r.mobile
-      LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
-                                AND (r.phone_type IS DISTINCT FROM 'landline' OR (r.email_key = '' AND r.mobile = ''))
-     WHERE coalesce(e.contact_id, mo.contact_id, p.contact_id) IS NOT NULL
+    SELECT r.*, coalesce(x.by_email, x.by_mobile, x.by_phone) AS cid, x.by_email
+      FROM import_rows r JOIN import_match x ON x.line = r.line
+     WHERE coalesce(x.by_email, x.by_mobile, x.by_phone) IS NOT NULL
 )
 SELECT m.line, m.cid AS contact_id, 'name' AS what, trim(c.first_name || ' ' || c.last_name) AS was,
        trim(CASE WHEN m.first_name <> '' THEN m.first_name ELSE c.first_name END || ' ' ||

@@ -92,19 +92,18 @@ INSERT INTO households (address_id)
 SELECT DISTINCT address_id FROM import_addr
 ON CONFLICT (address_id) DO NOTHING
 -- next
--- Match people already known: by email first, then by mobile, then by other phone, then
--- -- for residents reached only on paper -- the same name at the same door. A landline
--- is a household's, not a person's: it finds only a row with no email and no mobile of
--- its own (a new email beside the family's home phone is a new person). Every join is
--- on a unique key (or grouped to one), so each row of the file appears once.
+-- Match people already known: by email first, then by mobile, then by other phone (as
+-- the identity check found them, in import_match), then -- for residents reached only
+-- on paper -- the same name at the same door. A landline is a household's, not a
+-- person's: it finds only a row with no email and no mobile of its own (a new email
+-- beside the family's home phone is a new person). Every join is on a unique key (or
+-- grouped to one), so each row of the file appears once.
 CREATE TEMP TABLE import_known ON COMMIT DROP AS
-SELECT r.line, coalesce(e.contact_id, m.contact_id, p.contact_id, n.contact_id) AS contact_id, ia.address_id
+SELECT r.line, coalesce(x.by_email, x.by_mobile, x.by_phone, n.contact_id) AS contact_id, ia.address_id,
+       x.email_point, x.mobile_point, x.phone_point
   FROM import_rows r
+  JOIN import_match x ON x.line = r.line
   LEFT JOIN import_addr ia ON ia.line = r.line
-  LEFT JOIN contact_points e ON r.email_key <> '' AND e.kind = 'email' AND lower(e.value) = r.email_key
-  LEFT JOIN contact_points m ON r.mobile <> '' AND m.kind = 'phone' AND m.value = r.mobile
-  LEFT JOIN contact_points p ON r.phone <> '' AND p.kind = 'phone' AND p.value = r.phone
-                                AND (r.phone_type IS DISTINCT FROM 'landline' OR (r.email_key = '' AND r.mobile = ''))
   LEFT JOIN (SELECT h.address_id, lower(c.first_name) AS fn, lower(c.last_name) AS ln, min(c.id) AS contact_id
                FROM contacts c JOIN households h ON h.id = c.household_id
               WHERE h.address_id IN (SELECT address_id FROM import_addr)
@@ -149,11 +148,16 @@ SELECT match_key, nextval('contacts_id_seq') AS contact_id
 -- next
 ANALYZE import_new
 -- next
+-- Each row's person, and the points on record for the row: its email and numbers, and
+-- the postal point of a person known at that door.
 CREATE TEMP TABLE import_resolved ON COMMIT DROP AS
-SELECT k.line, coalesce(k.contact_id, n.contact_id) AS contact_id, k.contact_id IS NULL AS is_new, k.address_id
+SELECT k.line, coalesce(k.contact_id, n.contact_id) AS contact_id, k.contact_id IS NULL AS is_new, k.address_id,
+       k.email_point, k.mobile_point, k.phone_point, pp.id AS postal_point
   FROM import_known k
   LEFT JOIN import_keys ik ON ik.line = k.line
   LEFT JOIN import_new n ON n.match_key = ik.match_key
+  LEFT JOIN contact_points pp ON k.contact_id IS NOT NULL AND pp.kind = 'postal'
+                             AND pp.contact_id = k.contact_id AND pp.address_id = k.address_id
 -- next
 ANALYZE import_resolved
 -- next
@@ -213,46 +217,56 @@ UPDATE contacts c SET
      OR NOT c.attributes @> ic.attributes
      OR (h.id IS NOT NULL AND h.id IS DISTINCT FROM c.household_id))
 -- next
--- An email or number already held by someone stays theirs (DO NOTHING).
+-- An email or number already held by someone stays theirs: those found on record
+-- (import_resolved) are left out, so a re-import inserts nothing instead
+-- of probing the unique keys for every row, and one recorded since by another
+-- transaction is kept by DO NOTHING.
 INSERT INTO contact_points (contact_id, kind, value)
 SELECT DISTINCT ON (r.email_key) x.contact_id, 'email', r.email
   FROM import_rows r JOIN import_resolved x ON x.line = r.line
- WHERE r.email_key <> ''
+ WHERE r.email_key <> '' AND x.email_point IS NULL
  ORDER BY r.email_key, r.line DESC
 ON CONFLICT (lower(value)) WHERE kind = 'email' DO NOTHING
 -- next
 INSERT INTO contact_points (contact_id, kind, value, phone_type, fictional)
 SELECT DISTINCT ON (num) contact_id, 'phone', num, typ, fict
   FROM (SELECT x.contact_id, r.mobile AS num, r.mobile_type AS typ, r.mobile_fictional AS fict, r.line
-          FROM import_rows r JOIN import_resolved x ON x.line = r.line WHERE r.mobile <> ''
+          FROM import_rows r JOIN import_resolved x ON x.line = r.line
+         WHERE r.mobile <> '' AND x.mobile_point IS NULL
         UNION ALL
         SELECT x.contact_id, r.phone, r.phone_type, r.phone_fictional, r.line
-          FROM import_rows r JOIN import_resolved x ON x.line = r.line WHERE r.phone <> '') x
+          FROM import_rows r JOIN import_resolved x ON x.line = r.line
+         WHERE r.phone <> '' AND x.phone_point IS NULL) x
  ORDER BY num, line DESC
 ON CONFLICT (value) WHERE kind = 'phone' DO NOTHING
 -- next
 INSERT INTO contact_points (contact_id, kind, address_id)
-SELECT DISTINCT contact_id, 'postal', address_id FROM import_resolved WHERE address_id IS NOT NULL
+SELECT DISTINCT contact_id, 'postal', address_id FROM import_resolved
+ WHERE address_id IS NOT NULL AND postal_point IS NULL
  ORDER BY contact_id, address_id
 ON CONFLICT (contact_id, address_id) WHERE kind = 'postal' DO NOTHING
 -- next
 -- The consent each row states for each contact point; the last row about a point wins.
--- SMS consent attaches to numbers that can take texts (not landlines).
+-- SMS consent attaches to numbers that can take texts (not landlines). A point this
+-- transaction created (its xmin, and its created_at: no tuple from 2^32 transactions
+-- ago has both) is fresh: nothing about it is on record (consent.ApplyImport).
+-- Nothing in an import updates contact_points, so xmin means inserted here.
 CREATE TEMP TABLE import_consents ON COMMIT DROP AS
-SELECT DISTINCT ON (point_id) point_id, granted, line
-  FROM (SELECT cp.id AS point_id, r.email_consent AS granted, r.line
+SELECT DISTINCT ON (point_id) point_id, granted, line,
+       (xmin = pg_current_xact_id()::xid AND created_at = now()) AS fresh
+  FROM (SELECT cp.id AS point_id, r.email_consent AS granted, r.line, cp.xmin, cp.created_at
           FROM import_rows r JOIN contact_points cp ON cp.kind = 'email' AND lower(cp.value) = r.email_key
          WHERE r.email_consent IS NOT NULL AND r.email_key <> ''
         UNION ALL
-        SELECT cp.id, r.sms_consent, r.line
+        SELECT cp.id, r.sms_consent, r.line, cp.xmin, cp.created_at
           FROM import_rows r JOIN contact_points cp ON cp.kind = 'phone' AND cp.value = r.mobile
          WHERE r.sms_consent IS NOT NULL AND r.mobile <> '' AND cp.phone_type <> 'landline'
         UNION ALL
-        SELECT cp.id, r.sms_consent, r.line
+        SELECT cp.id, r.sms_consent, r.line, cp.xmin, cp.created_at
           FROM import_rows r JOIN contact_points cp ON cp.kind = 'phone' AND cp.value = r.phone
          WHERE r.sms_consent IS NOT NULL AND r.phone <> '' AND cp.phone_type <> 'landline'
         UNION ALL
-        SELECT cp.id, r.post_consent, r.line
+        SELECT cp.id, r.post_consent, r.line, cp.xmin, cp.created_at
           FROM import_rows r JOIN import_resolved x ON x.line = r.line
           JOIN contact_points cp ON cp.kind = 'postal' AND cp.contact_id = x.contact_id AND cp.address_id = x.address_id
          WHERE r.post_consent IS NOT NULL AND x.address_id IS NOT NULL) x

@@ -156,8 +156,7 @@ func buildCountSQL() (prefix, mask string, reach map[string]int, excl []exclusio
        ` + strings.Join(counts, ",\n       ") + `
   FROM (SELECT c.id, ` + mask + ` AS m
           FROM contacts c
-          LEFT JOIN contact_points cp ON cp.contact_id = c.id
-          LEFT JOIN addresses a ON a.id = cp.address_id
+          LEFT JOIN contact_points cp ON cp.contact_id = c.id` + pointAddressSQL + `
 ` + consent.Joins("cp.id", "$1", "k") + `
          CROSS JOIN LATERAL (SELECT ` + consent.Status("k") + ` AS status) cur
          WHERE `
