@@ -80,7 +80,7 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 		}
 		p := by[n.Channel]
 		if p == nil {
-			p = &progressChannel{Channel: n.Channel, Name: editorChannelName(n.Channel), Receipts: n.Channel != "email"}
+			p = &progressChannel{Channel: n.Channel, Name: channelName(n.Channel), Receipts: n.Channel != "email"}
 			by[n.Channel] = p
 		}
 		switch n.State {
@@ -108,7 +108,7 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 		p.Total += n.N
 	}
 	total, done, cancelled := 0, 0, 0
-	for _, ch := range editorChannels {
+	for _, ch := range campaignChannels {
 		if p := by[ch]; p != nil {
 			v.Channels = append(v.Channels, *p)
 			total += p.Total
@@ -123,7 +123,7 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 	case campaign.Scheduled:
 		v.Summary = "nothing has gone out yet."
 		if c.NextRunAt != nil {
-			v.Summary = "due " + editorWhen(*c.NextRunAt) + " (London time)."
+			v.Summary = "due " + londonTime(*c.NextRunAt) + " (London time)."
 		}
 		if latest != 0 {
 			v.Summary += " The last run’s messages are below."
@@ -152,7 +152,7 @@ func campaignProgressPath(id int64) string {
 // handleCampaignProgress answers the fragment alone: the campaign's state and its
 // tallies, two queries however many channels it has.
 func (s *Server) handleCampaignProgress(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.editorCampaign(w, r) // a 404 page, which live.js leaves out
+	c, ok := s.campaignFromPath(w, r) // a 404 page, which live.js leaves out
 	if !ok {
 		return
 	}

@@ -1309,7 +1309,7 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, w := range warnings {
-		v.Warnings = append(v.Warnings, editorSentence(w.Words()))
+		v.Warnings = append(v.Warnings, sentence(w.Words()))
 	}
 
 	purposes := []string{segment.PurposeService, segment.PurposeMarketing}
