@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/segment"
@@ -21,7 +22,7 @@ import (
 // campaign's own rules (campaign.Validate), the e-bulletin's and the text's merge fields
 // (email.Compile, email.CompileText), the poll, and whether the leaflet can be printed.
 // err is for failures to check, not for problems with the campaign.
-func (s *Server) buildCampaign(ctx context.Context, f campaignForm, topics []topic) (*campaign.Campaign, *formErrors, error) {
+func (s *Server) buildCampaign(ctx context.Context, f campaignForm, topics []consent.Topic) (*campaign.Campaign, *formErrors, error) {
 	errs := &formErrors{}
 	c := &campaign.Campaign{Name: f.Name, Purpose: f.Purpose, Strategy: f.Strategy, Urgent: f.Urgent,
 		ScheduleKind: "once"}
@@ -32,7 +33,7 @@ func (s *Server) buildCampaign(ctx context.Context, f campaignForm, topics []top
 	case n > maxCampaignName:
 		errs.add("name", fmt.Sprintf("The name is %d characters long; shorten it to %d or fewer", n, maxCampaignName))
 	}
-	var topic *topic
+	var topic *consent.Topic
 	for i := range topics {
 		if topics[i].Slug == f.Topic {
 			topic = &topics[i]

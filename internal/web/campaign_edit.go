@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/sms"
+	"github.com/crierhq/crier/internal/web/number"
 )
 
 // handleCampaignEdit shows a campaign with its previews.
@@ -38,7 +40,7 @@ var campaignNotices = map[string]string{
 func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, c *campaign.Campaign, code int, errs *formErrors, when, sendAt string) {
 	ctx := r.Context()
 	st := campaign.NewStore(s.db, s.log)
-	v := &campaignPageView{ID: c.ID, Name: c.Name, State: string(c.State), StateLabel: resultsState(string(c.State)),
+	v := &campaignPageView{ID: c.ID, Name: c.Name, State: string(c.State), StateLabel: stateLabel(string(c.State)),
 		Errors: errs.summary(campaignLayout), Fields: errs.fields(campaignLayout), When: when, SendAt: sendAt, Sample: sampleResidentName(),
 		TestMail: s.app.Mail != nil, TestTo: sessionOf(r).User.Email, TestLimit: testSendLimit}
 	if code == http.StatusOK {
@@ -54,8 +56,8 @@ func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, c *campaig
 		}
 	}
 
-	var topicName string
-	if err := s.db.GetContext(ctx, &topicName, `SELECT name FROM topics WHERE id = $1`, c.TopicID); err != nil {
+	topicName, err := consent.TopicName(ctx, s.db, c.TopicID)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -155,7 +157,7 @@ func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, c *campaig
 		Change: "Created as a draft", By: c.CreatedBy})
 	for _, h := range hist {
 		v.History = append(v.History, historyRow{When: londonTime(h.At), ISO: h.At.Format(time.RFC3339),
-			Change: resultsState(string(h.From)) + " to " + string(h.To), By: h.Actor, Note: h.Note})
+			Change: stateLabel(string(h.From)) + " to " + string(h.To), By: h.Actor, Note: h.Note})
 	}
 	counts, err := st.Status(ctx, c.ID)
 	if err != nil {
@@ -237,7 +239,7 @@ func (s *Server) smsPreview(ctx context.Context, c *campaign.Campaign, count seg
 		return v
 	}
 	if counted {
-		v.Reach = "up to " + resultsCount(count.SMS, "resident", "residents")
+		v.Reach = "up to " + number.Count(count.SMS, "resident", "residents")
 		if price > 0 {
 			v.Cost = fmt.Sprintf("up to £%.2f, at £%.4f a segment", sms.Cost(m, count.SMS, price), price)
 		}

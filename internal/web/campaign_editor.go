@@ -72,7 +72,7 @@ var previewLinks = email.Links{Unsubscribe: "#unsubscribe", Preferences: "#prefe
 // previewSlots bounds the pdftoppm processes the leaflet previews run at once.
 var previewSlots = make(chan struct{}, 2)
 
-// The channels, in the order the form lists them.
+// The channels, in the order the form and the pages list them.
 var campaignChannels = []string{"email", "sms", "post"}
 
 // channelName is how the pages name a channel.

@@ -106,10 +106,3 @@ func newCampaignForm() campaignForm {
 	}
 	return f
 }
-
-// topic is a topic a campaign can be about.
-type topic struct {
-	ID   int64  `db:"id"`
-	Slug string `db:"slug"`
-	Name string `db:"name"`
-}

@@ -74,6 +74,6 @@ func (s *Server) showRefused(w http.ResponseWriter, r *http.Request, id int64, a
 		why, verb = m.from, m.verb
 	}
 	errs := &formErrors{}
-	errs.add("", fmt.Sprintf("It can't be %s: the campaign is %s. %s", verb, strings.ToLower(resultsState(string(c.State))), why))
+	errs.add("", fmt.Sprintf("It can't be %s: the campaign is %s. %s", verb, strings.ToLower(stateLabel(string(c.State))), why))
 	s.showCampaign(w, r, c, http.StatusConflict, errs, when, sendAt)
 }

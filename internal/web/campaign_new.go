@@ -9,19 +9,13 @@ import (
 
 	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/segment"
 )
 
-// campaignTopics lists the topics, by name.
-func (s *Server) campaignTopics(ctx context.Context) ([]topic, error) {
-	var topics []topic
-	err := s.db.SelectContext(ctx, &topics, `SELECT id, slug, name FROM topics ORDER BY name, slug`)
-	return topics, err
-}
-
 // campaignFormView fills in the form's choices.
 func (s *Server) formView(ctx context.Context, f campaignForm, errs *formErrors) (*campaignFormView, error) {
-	topics, err := s.campaignTopics(ctx)
+	topics, err := consent.Topics(ctx, s.db)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +62,7 @@ func (s *Server) showCampaignForm(w http.ResponseWriter, r *http.Request, code i
 // the form again, as typed, with every problem listed and at its field.
 func (s *Server) handleCampaignCreate(w http.ResponseWriter, r *http.Request) {
 	f := parseCampaignForm(r)
-	topics, err := s.campaignTopics(r.Context())
+	topics, err := consent.Topics(r.Context(), s.db)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/leaflet"
 )
@@ -25,8 +26,8 @@ func (s *Server) handleEmailPreview(w http.ResponseWriter, r *http.Request) {
 			Session: sessionOf(r), Message: "This campaign does not send an e-bulletin."})
 		return
 	}
-	var topicName string
-	if err := s.db.GetContext(r.Context(), &topicName, `SELECT name FROM topics WHERE id = $1`, c.TopicID); err != nil {
+	topicName, err := consent.TopicName(r.Context(), s.db, c.TopicID)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/printrun"
 )
@@ -19,8 +20,8 @@ import (
 // written elsewhere (the CLI) is held to the same checks, and nothing broken is sent.
 func (s *Server) scheduleCheck(ctx context.Context) func(*campaign.Campaign) error {
 	return func(c *campaign.Campaign) error {
-		var topicName string
-		if err := s.db.GetContext(ctx, &topicName, `SELECT name FROM topics WHERE id = $1`, c.TopicID); err != nil {
+		topicName, err := consent.TopicName(ctx, s.db, c.TopicID)
+		if err != nil {
 			return err
 		}
 		chans := c.Channels()

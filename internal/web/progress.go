@@ -16,6 +16,7 @@ import (
 
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/web/number"
 )
 
 // progressView is one campaign's progress.
@@ -67,7 +68,7 @@ func (p progressChannel) Percent() int {
 // campaignProgress tallies Status's counts (one query, every run, channel and state) for
 // c's latest run.
 func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressView {
-	v := &progressView{CampaignID: c.ID, State: string(c.State), StateLabel: resultsState(string(c.State)),
+	v := &progressView{CampaignID: c.ID, State: string(c.State), StateLabel: stateLabel(string(c.State)),
 		Done: c.State == campaign.Completed || c.State == campaign.Cancelled}
 	var latest int64
 	for _, n := range counts {
@@ -116,7 +117,7 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 			cancelled += p.Cancelled
 		}
 	}
-	of := resultsInt(done) + " of " + resultsCount(total, "message", "messages") + " done"
+	of := number.Thousands(done) + " of " + number.Count(total, "message", "messages") + " done"
 	switch c.State {
 	case campaign.Draft:
 		v.Summary = "not scheduled yet."
@@ -138,8 +139,8 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 	case campaign.Completed:
 		v.Summary = of + ": none is waiting."
 	case campaign.Cancelled:
-		v.Summary = resultsCount(done, "message", "messages") + " done before it was cancelled; " +
-			resultsInt(cancelled+total-done) + " will not be sent."
+		v.Summary = number.Count(done, "message", "messages") + " done before it was cancelled; " +
+			number.Thousands(cancelled+total-done) + " will not be sent."
 	}
 	return v
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/web/number"
 )
 
 // registerResend adds the resend actions to mux.
@@ -83,7 +84,7 @@ func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
 		if c.State == campaign.Paused {
 			why = "Resume it first, then resend its messages."
 		}
-		errs.add("", "Its messages can't be resent: the campaign is "+strings.ToLower(resultsState(string(c.State)))+". "+why)
+		errs.add("", "Its messages can't be resent: the campaign is "+strings.ToLower(stateLabel(string(c.State)))+". "+why)
 		s.showCampaign(w, r, c, http.StatusConflict, errs, "", "")
 	case errors.Is(err, campaign.ErrNotFound):
 		s.campaignFromPath(w, r)
@@ -101,14 +102,14 @@ func resendNotice(q url.Values) string {
 	case n == 0 && skipped == 0:
 		return "There was nothing to resend."
 	case q.Get("done") == "resend-unknown":
-		s = resultsCount(n, "message", "messages") + " of unknown outcome queued again: some residents may get them twice."
+		s = number.Count(n, "message", "messages") + " of unknown outcome queued again: some residents may get them twice."
 	case n == 1:
 		s = "1 failed message queued again: it goes to that resident again now, and the campaign completes when it is done."
 	default:
-		s = resultsCount(n, "failed message", "failed messages") + " queued again: they go to those residents again now, and the campaign completes when they are done."
+		s = number.Count(n, "failed message", "failed messages") + " queued again: they go to those residents again now, and the campaign completes when they are done."
 	}
 	if skipped > 0 {
-		s += " " + resultsInt(skipped) + " not resent: the resident has since unsubscribed, or the address or number no longer works."
+		s += " " + number.Thousands(skipped) + " not resent: the resident has since unsubscribed, or the address or number no longer works."
 	}
 	return s
 }

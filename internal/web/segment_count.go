@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/crierhq/crier/internal/segment"
+	"github.com/crierhq/crier/internal/web/number"
 )
 
 // countTableView is one or more counts of a segment (one per purpose), as a table.
@@ -28,12 +29,12 @@ type countTableRow struct {
 func countTable(id, caption string, columns []string, counts []segment.Count) *countTableView {
 	v := &countTableView{ID: id, Caption: caption, Columns: columns}
 	if len(counts) > 0 {
-		v.Total = resultsInt(counts[0].Total)
+		v.Total = number.Thousands(counts[0].Total)
 	}
 	row := func(key, label string, get func(segment.Count) int) {
 		r := countTableRow{Key: key, Label: label}
 		for _, c := range counts {
-			r.Values = append(r.Values, resultsInt(get(c)))
+			r.Values = append(r.Values, number.Thousands(get(c)))
 		}
 		v.Rows = append(v.Rows, r)
 	}
@@ -60,7 +61,7 @@ func countTable(id, caption string, columns []string, counts []segment.Count) *c
 					n = e.Contacts
 				}
 			}
-			r.Values = append(r.Values, resultsInt(n))
+			r.Values = append(r.Values, number.Thousands(n))
 		}
 		v.Excluded = append(v.Excluded, r)
 	}

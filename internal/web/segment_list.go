@@ -6,7 +6,9 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/segment"
+	"github.com/crierhq/crier/internal/web/number"
 	"github.com/crierhq/crier/internal/web/ruleform"
 )
 
@@ -40,7 +42,7 @@ func (s *Server) handleSegments(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	topics, err := s.segmentTopics(ctx)
+	topics, err := consent.Topics(ctx, s.db)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -68,7 +70,7 @@ func (s *Server) handleSegments(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return err
 			}
-			row.Total, row.Email, row.SMS, row.Post = resultsInt(c.Total), resultsInt(c.Email), resultsInt(c.SMS), resultsInt(c.Post)
+			row.Total, row.Email, row.SMS, row.Post = number.Thousands(c.Total), number.Thousands(c.Email), number.Thousands(c.SMS), number.Thousands(c.Post)
 			return nil
 		})
 	}

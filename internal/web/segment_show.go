@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/web/ruleform"
 )
@@ -45,7 +47,7 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	topics, err := s.segmentTopics(ctx)
+	topics, err := consent.Topics(ctx, s.db)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -70,7 +72,7 @@ func (s *Server) handleSegment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ids := ruleform.CampaignIDs(seg.Rules); len(ids) > 0 {
-		if d.Campaigns, err = s.campaignNames(ctx, ids); err != nil {
+		if d.Campaigns, err = campaign.NewStore(s.db, s.log).Names(ctx, ids); err != nil {
 			s.fail(w, r, err)
 			return
 		}

@@ -9,14 +9,14 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/lib/pq"
-
 	"github.com/crierhq/crier/internal/auth"
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
+	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/web/ruleform"
 )
 
@@ -41,27 +41,17 @@ func (s *Server) registerSegments(mux *http.ServeMux) {
 	mux.HandleFunc("GET /segments/{id}", s.withUser(officers, s.handleSegment))
 }
 
-// segmentTopics lists the topics, by name.
-func (s *Server) segmentTopics(ctx context.Context) ([]ruleform.Topic, error) {
-	var out []ruleform.Topic
-	if err := s.db.SelectContext(ctx, &out, `SELECT slug, name FROM topics ORDER BY name, slug`); err != nil {
-		return nil, fmt.Errorf("segment topics: %w", err)
-	}
-	return out, nil
-}
-
 // segmentLookups reads the topics, the attributes' names and, when a row is about
 // campaigns, the recent campaigns and those the rows name.
 func (s *Server) segmentLookups(ctx context.Context, rows []ruleform.Row) (ruleform.Lookups, error) {
 	var l ruleform.Lookups
 	var err error
-	if l.Topics, err = s.segmentTopics(ctx); err != nil {
+	if l.Topics, err = consent.Topics(ctx, s.db); err != nil {
 		return l, err
 	}
-	var keys []string
-	if err := s.db.SelectContext(ctx, &keys, `SELECT DISTINCT k FROM contacts c CROSS JOIN LATERAL jsonb_object_keys(c.attributes) k
-		WHERE c.attributes <> '{}' ORDER BY k LIMIT $1`, segmentAttrKeys); err != nil {
-		return l, fmt.Errorf("segment attributes: %w", err)
+	keys, err := segment.NewStore(s.db).AttributeNames(ctx, segmentAttrKeys)
+	if err != nil {
+		return l, err
 	}
 	for _, k := range keys {
 		if ruleform.ValidAttrKey(k) {
@@ -79,27 +69,15 @@ func (s *Server) segmentLookups(ctx context.Context, rows []ruleform.Row) (rulef
 		}
 	}
 	if len(ids) > 0 {
-		if err := s.db.SelectContext(ctx, &l.Campaigns, `SELECT id, name FROM campaigns ORDER BY id DESC LIMIT $1`, segmentCampaigns); err != nil {
-			return l, fmt.Errorf("segment campaigns: %w", err)
+		campaigns := campaign.NewStore(s.db, s.log)
+		if l.Campaigns, err = campaigns.Recent(ctx, segmentCampaigns); err != nil {
+			return l, err
 		}
-		if l.Named, err = s.campaignNames(ctx, ids); err != nil {
+		if l.Named, err = campaigns.Names(ctx, ids); err != nil {
 			return l, err
 		}
 	}
 	return l, nil
-}
-
-// campaignNames returns the names of the campaigns ids that exist.
-func (s *Server) campaignNames(ctx context.Context, ids []int64) (map[int64]string, error) {
-	var rows []ruleform.Campaign
-	if err := s.db.SelectContext(ctx, &rows, `SELECT id, name FROM campaigns WHERE id = ANY($1)`, pq.Array(ids)); err != nil {
-		return nil, fmt.Errorf("segment campaigns: %w", err)
-	}
-	out := make(map[int64]string, len(rows))
-	for _, r := range rows {
-		out[r.ID] = r.Name
-	}
-	return out, nil
 }
 
 // segmentPage renders one of the segment pages, uncached.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
 )
@@ -79,8 +80,8 @@ func (s *Server) handleCampaignTestSend(w http.ResponseWriter, r *http.Request) 
 		refuse(http.StatusUnprocessableEntity, "This campaign sends no e-bulletin, so there is nothing to test by email")
 		return
 	}
-	var topicName string
-	if err := s.db.GetContext(ctx, &topicName, `SELECT name FROM topics WHERE id = $1`, c.TopicID); err != nil {
+	topicName, err := consent.TopicName(ctx, s.db, c.TopicID)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}

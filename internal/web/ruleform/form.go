@@ -10,6 +10,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/segment"
 )
 
@@ -85,32 +87,20 @@ func (c *Check) Add(id, msg string) {
 
 // Lookups are what the builder offers and checks against.
 type Lookups struct {
-	Topics    []Topic
+	Topics    []consent.Topic
 	AttrKeys  []string         // the free attributes contacts have
-	Campaigns []Campaign       // recent campaigns, for a campaign rule's value
+	Campaigns []campaign.Ref   // recent campaigns, for a campaign rule's value
 	Named     map[int64]string // the campaigns the rows name that exist, by number
 }
 
-// Topic is a topic the rules can name.
-type Topic struct {
-	Slug string `db:"slug"`
-	Name string `db:"name"`
-}
-
-// Campaign is a campaign a rule can name.
-type Campaign struct {
-	ID   int64  `db:"id"`
-	Name string `db:"name"`
-}
-
 // Topic returns the topic called slug.
-func (l Lookups) Topic(slug string) (Topic, bool) {
+func (l Lookups) Topic(slug string) (consent.Topic, bool) {
 	for _, t := range l.Topics {
 		if t.Slug == slug {
 			return t, true
 		}
 	}
-	return Topic{}, false
+	return consent.Topic{}, false
 }
 
 func (l Lookups) topicSlugs() string {
