@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Topic is something residents agree (or not) to hear about: consent is recorded per
@@ -37,4 +38,13 @@ func TopicName(ctx context.Context, q sqlx.QueryerContext, id int64) (string, er
 		return "", fmt.Errorf("topic %d: %w", id, err)
 	}
 	return name, nil
+}
+
+// Existing returns those of the topics ids that exist, in order of id.
+func Existing(ctx context.Context, q sqlx.QueryerContext, ids []int64) ([]int64, error) {
+	var live []int64
+	if err := sqlx.SelectContext(ctx, q, &live, `SELECT id FROM topics WHERE id = ANY($1) ORDER BY id`, pq.Array(ids)); err != nil {
+		return nil, fmt.Errorf("topics: %w", err)
+	}
+	return live, nil
 }

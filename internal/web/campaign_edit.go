@@ -181,7 +181,7 @@ func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, c *campaig
 	}
 	started := false
 	if c.State == campaign.Paused {
-		if started, err = s.pausedMidRun(ctx, c.ID); err != nil {
+		if started, err = st.PausedMidRun(ctx, c.ID); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -275,12 +275,4 @@ func (s *Server) leafletPreview(c *campaign.Campaign) *leafletPreviewView {
 		}
 	}
 	return v
-}
-
-// pausedMidRun reports whether a paused campaign had started sending when it was paused
-// (a run of it is paused): it is resumed, not scheduled again.
-func (s *Server) pausedMidRun(ctx context.Context, id int64) (bool, error) {
-	var paused bool
-	err := s.db.GetContext(ctx, &paused, `SELECT EXISTS (SELECT 1 FROM campaign_runs WHERE campaign_id = $1 AND state = 'paused')`, id)
-	return paused, err
 }

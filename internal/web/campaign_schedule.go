@@ -97,7 +97,7 @@ func (s *Server) handleCampaignSchedule(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if c.State == campaign.Paused {
-		started, err := s.pausedMidRun(r.Context(), c.ID)
+		started, err := campaign.NewStore(s.db, s.log).PausedMidRun(r.Context(), c.ID)
 		if err != nil {
 			s.fail(w, r, err)
 			return
