@@ -83,3 +83,16 @@ func AddPhone(ctx context.Context, q sqlx.QueryerContext, contactID int64, p Pho
 			VALUES ($1, 'phone', $2, $3, $4) RETURNING id`, contactID, p.E164, string(p.Type), p.Fictional)
 	return id, err
 }
+
+const activeEmailsSQL = `SELECT value FROM contact_points
+		WHERE contact_id = $1 AND kind = 'email' AND status = 'active' ORDER BY id`
+
+// ActiveEmails lists contact contactID's email addresses that work, oldest first: where
+// a fresh preference link can be sent.
+func ActiveEmails(ctx context.Context, q sqlx.QueryerContext, contactID int64) ([]string, error) {
+	var to []string
+	if err := sqlx.SelectContext(ctx, q, &to, activeEmailsSQL, contactID); err != nil {
+		return nil, fmt.Errorf("preference link addresses: %w", err)
+	}
+	return to, nil
+}

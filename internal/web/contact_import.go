@@ -50,11 +50,13 @@ func (s *Server) importLimit(next http.HandlerFunc) http.HandlerFunc {
 
 // importRecent lists the latest imports, for the import page.
 func (s *Server) importRecent(ctx context.Context) ([]importAudit, error) {
-	var out []importAudit
-	err := s.db.SelectContext(ctx, &out, `SELECT id, file_name, actor, status, rows_total, rows_rejected,
-		contacts_created, contacts_updated, started_at FROM imports ORDER BY id DESC LIMIT 10`)
+	recent, err := contact.NewStore(s.db, s.log).RecentImports(ctx, 10)
 	if err != nil {
-		return nil, fmt.Errorf("recent imports: %w", err)
+		return nil, err
+	}
+	out := make([]importAudit, len(recent))
+	for i, imp := range recent {
+		out[i] = importAudit{ImportSummary: imp}
 	}
 	for i := range out {
 		out[i].Started = contactTimeOf(out[i].StartedAt)

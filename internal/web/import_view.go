@@ -3,23 +3,13 @@ package web
 // The import pages' view models.
 
 import (
-	"time"
-
 	"github.com/crierhq/crier/internal/contact"
 )
 
 // importAudit is one of the recent imports the import page lists.
 type importAudit struct {
-	ID        int64     `db:"id"`
-	File      string    `db:"file_name"`
-	Actor     string    `db:"actor"`
-	Status    string    `db:"status"`
-	Rows      int       `db:"rows_total"`
-	Rejected  int       `db:"rows_rejected"`
-	Created   int       `db:"contacts_created"`
-	Updated   int       `db:"contacts_updated"`
-	StartedAt time.Time `db:"started_at"`
-	Started   contactTime
+	contact.ImportSummary
+	Started contactTime
 }
 
 // importReport is how an upload ended: a problem with the whole file (Error, shown at
