@@ -96,3 +96,22 @@ func ActiveEmails(ctx context.Context, q sqlx.QueryerContext, contactID int64) (
 	}
 	return to, nil
 }
+
+// LockChoices holds, until tx ends, the lock that lets one change of contact
+// contactID's own choices (the preference centre) run at a time, so that two tabs
+// saving at once can't both record the same change.
+func LockChoices(ctx context.Context, tx *sqlx.Tx, contactID int64) error {
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(29573, $1::int)`, contactID%(1<<31)); err != nil {
+		return fmt.Errorf("lock choices: %w", err)
+	}
+	return nil
+}
+
+// PointIDs lists the ids of contact contactID's points, oldest first.
+func PointIDs(ctx context.Context, q sqlx.QueryerContext, contactID int64) ([]int64, error) {
+	var ids []int64
+	if err := sqlx.SelectContext(ctx, q, &ids, `SELECT id FROM contact_points WHERE contact_id = $1 ORDER BY id`, contactID); err != nil {
+		return nil, fmt.Errorf("contact points: %w", err)
+	}
+	return ids, nil
+}
