@@ -13,7 +13,7 @@ import (
 	"github.com/crierhq/crier/internal/segment"
 )
 
-// campaignFormView fills in the form's choices.
+// formView is the new-campaign page for f: the form as typed, its choices, and errs.
 func (s *Server) formView(ctx context.Context, f campaignForm, errs *formErrors) (*campaignFormView, error) {
 	topics, err := consent.Topics(ctx, s.db)
 	if err != nil {
