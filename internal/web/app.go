@@ -478,7 +478,7 @@ func (s *Server) registerApp(mux *http.ServeMux) {
 	s.registerInbox(mux)
 	s.registerContacts(mux)
 	s.registerResults(mux)
-	s.registerEditor(mux)
+	s.registerCampaignEditor(mux)
 	s.registerSegments(mux)
 	s.registerResend(mux)
 	s.registerAdmin(mux)

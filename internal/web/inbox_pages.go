@@ -478,11 +478,11 @@ type inboxPollRow struct {
 
 // inboxUnclear is a resident whose answer to the poll was not clear.
 type inboxUnclear struct {
-	ID    int64  `db:"id"`
-	Name  string `db:"name"`
-	Phone string `db:"phone"`
-	Body  string `db:"body"`
-	Who   string `db:"-"`
+	ID    int64 // the conversation
+	Name  string
+	Phone string
+	Body  string
+	Who   string
 }
 
 // handleInboxPoll shows a campaign's poll results: a bar chart drawn on the server, the same
@@ -543,19 +543,13 @@ func (s *Server) handleInboxPoll(w http.ResponseWriter, r *http.Request) {
 	v.Desc = strings.Join(desc, "; ") + fmt.Sprintf(". %d clear answers in all.", res.Total)
 	if res.Unclear > 0 {
 		// The residents counted as unclear in inbox.Poll: an unclear answer and no clear one.
-		if err := s.db.SelectContext(ctx, &v.UnclearConvs, `
-			SELECT cv.id, cv.phone, coalesce(trim(c.first_name || ' ' || c.last_name), '') AS name, u.body
-			  FROM (SELECT DISTINCT ON (m.conversation_id) m.conversation_id, m.body FROM sms_messages m
-			         WHERE m.campaign_id = $1 AND m.direction = 'in' AND m.poll_unclear
-			           AND NOT EXISTS (SELECT 1 FROM sms_messages a WHERE a.conversation_id = m.conversation_id
-			                            AND a.campaign_id = $1 AND a.poll_answer <> '')
-			         ORDER BY m.conversation_id, m.at DESC, m.id DESC) u
-			  JOIN conversations cv ON cv.id = u.conversation_id
-			  LEFT JOIN contacts c ON c.id = cv.contact_id
-			 ORDER BY cv.last_message_at DESC, cv.id DESC
-			 LIMIT $2`, id, inboxMaxUnclear+1); err != nil {
-			s.fail(w, r, fmt.Errorf("unclear answers to campaign %d's poll: %w", id, err))
+		unclear, err := s.app.Inbox.UnclearAnswers(ctx, id, inboxMaxUnclear+1)
+		if err != nil {
+			s.fail(w, r, err)
 			return
+		}
+		for _, u := range unclear {
+			v.UnclearConvs = append(v.UnclearConvs, inboxUnclear{ID: u.ConversationID, Name: u.Name, Phone: u.Phone, Body: u.Body})
 		}
 		if len(v.UnclearConvs) > inboxMaxUnclear {
 			v.UnclearConvs, v.More = v.UnclearConvs[:inboxMaxUnclear], true

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/dispatch"
 )
 
@@ -92,10 +93,9 @@ func (s *Server) handlePreferencesNewLink(w http.ResponseWriter, r *http.Request
 		s.renderPrefLink(w, http.StatusServiceUnavailable, prefLinkPage{State: "no-mail"})
 		return
 	}
-	var to []string
-	if err := s.db.SelectContext(ctx, &to, `SELECT value FROM contact_points
-		WHERE contact_id = $1 AND kind = 'email' AND status = 'active' ORDER BY id`, contactID); err != nil {
-		s.fail(w, r, fmt.Errorf("preference link addresses: %w", err))
+	to, err := contact.ActiveEmails(ctx, s.db, contactID)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	if len(to) == 0 {

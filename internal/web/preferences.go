@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/consent"
+	"github.com/crierhq/crier/internal/contact"
 )
 
 // The residents' preference centre, reached from the signed link in every e-bulletin: one
@@ -208,9 +209,7 @@ func (s *Server) changePreferences(w http.ResponseWriter, r *http.Request, stopA
 		return
 	}
 	defer tx.Rollback()
-	// One resident's changes at a time, so two tabs saving at once can't both record
-	// the same change.
-	if _, err := tx.ExecContext(r.Context(), `SELECT pg_advisory_xact_lock(29573, $1::int)`, contactID%(1<<31)); err != nil {
+	if err := contact.LockChoices(r.Context(), tx, contactID); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -249,7 +248,7 @@ func (s *Server) changePreferences(w http.ResponseWriter, r *http.Request, stopA
 		// Every topic on every way we have of reaching them, including topics added
 		// later: one channel-wide withdrawal per contact point.
 		var all []int64
-		if err := tx.SelectContext(r.Context(), &all, `SELECT id FROM contact_points WHERE contact_id = $1 ORDER BY id`, contactID); err != nil {
+		if all, err = contact.PointIDs(r.Context(), tx, contactID); err != nil {
 			s.fail(w, r, err)
 			return
 		}

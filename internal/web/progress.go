@@ -16,6 +16,7 @@ import (
 
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/web/number"
 )
 
 // progressView is one campaign's progress.
@@ -67,7 +68,7 @@ func (p progressChannel) Percent() int {
 // campaignProgress tallies Status's counts (one query, every run, channel and state) for
 // c's latest run.
 func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressView {
-	v := &progressView{CampaignID: c.ID, State: string(c.State), StateLabel: resultsState(string(c.State)),
+	v := &progressView{CampaignID: c.ID, State: string(c.State), StateLabel: stateLabel(string(c.State)),
 		Done: c.State == campaign.Completed || c.State == campaign.Cancelled}
 	var latest int64
 	for _, n := range counts {
@@ -80,7 +81,7 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 		}
 		p := by[n.Channel]
 		if p == nil {
-			p = &progressChannel{Channel: n.Channel, Name: editorChannelName(n.Channel), Receipts: n.Channel != "email"}
+			p = &progressChannel{Channel: n.Channel, Name: channelName(n.Channel), Receipts: n.Channel != "email"}
 			by[n.Channel] = p
 		}
 		switch n.State {
@@ -108,7 +109,7 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 		p.Total += n.N
 	}
 	total, done, cancelled := 0, 0, 0
-	for _, ch := range editorChannels {
+	for _, ch := range campaignChannels {
 		if p := by[ch]; p != nil {
 			v.Channels = append(v.Channels, *p)
 			total += p.Total
@@ -116,14 +117,14 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 			cancelled += p.Cancelled
 		}
 	}
-	of := resultsInt(done) + " of " + resultsCount(total, "message", "messages") + " done"
+	of := number.Thousands(done) + " of " + number.Count(total, "message", "messages") + " done"
 	switch c.State {
 	case campaign.Draft:
 		v.Summary = "not scheduled yet."
 	case campaign.Scheduled:
 		v.Summary = "nothing has gone out yet."
 		if c.NextRunAt != nil {
-			v.Summary = "due " + editorWhen(*c.NextRunAt) + " (London time)."
+			v.Summary = "due " + londonTime(*c.NextRunAt) + " (London time)."
 		}
 		if latest != 0 {
 			v.Summary += " The last run’s messages are below."
@@ -138,8 +139,8 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 	case campaign.Completed:
 		v.Summary = of + ": none is waiting."
 	case campaign.Cancelled:
-		v.Summary = resultsCount(done, "message", "messages") + " done before it was cancelled; " +
-			resultsInt(cancelled+total-done) + " will not be sent."
+		v.Summary = number.Count(done, "message", "messages") + " done before it was cancelled; " +
+			number.Thousands(cancelled+total-done) + " will not be sent."
 	}
 	return v
 }
@@ -152,7 +153,7 @@ func campaignProgressPath(id int64) string {
 // handleCampaignProgress answers the fragment alone: the campaign's state and its
 // tallies, two queries however many channels it has.
 func (s *Server) handleCampaignProgress(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.editorCampaign(w, r) // a 404 page, which live.js leaves out
+	c, ok := s.campaignFromPath(w, r) // a 404 page, which live.js leaves out
 	if !ok {
 		return
 	}

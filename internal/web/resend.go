@@ -20,6 +20,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/outbox"
+	"github.com/crierhq/crier/internal/web/number"
 )
 
 // registerResend adds the resend actions to mux.
@@ -51,7 +52,7 @@ func (s *Server) resendOffer(ctx context.Context, c *campaign.Campaign) (*resend
 // messages of unknown outcome may deliver some twice, so the officer ticks a box to say
 // they accept that.
 func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.editorCampaign(w, r)
+	c, ok := s.campaignFromPath(w, r)
 	if !ok {
 		return
 	}
@@ -62,31 +63,31 @@ func (s *Server) handleResend(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(r.URL.Path, "/resend-unknown") {
 		action = "resend-unknown"
 		if r.PostFormValue("confirm") != "yes" {
-			errs := &editorErrors{}
+			errs := &formErrors{}
 			errs.add("resend_unknown_confirm", "Tick the box to confirm some residents may get the message twice")
-			s.showEditor(w, r, c, http.StatusUnprocessableEntity, errs, "", "")
+			s.showCampaign(w, r, c, http.StatusUnprocessableEntity, errs, "", "")
 			return
 		}
-		res, err = st.ResendUnknown(s.auditCampaign(r, audit.CampaignResend, c.ID, map[string]any{"which": "unknown"}), c.ID, editorActor(r))
+		res, err = st.ResendUnknown(s.auditCampaign(r, audit.CampaignResend, c.ID, map[string]any{"which": "unknown"}), c.ID, actorOf(r))
 	} else {
-		res, err = st.ResendFailed(s.auditCampaign(r, audit.CampaignResend, c.ID, map[string]any{"which": "failed"}), c.ID, editorActor(r))
+		res, err = st.ResendFailed(s.auditCampaign(r, audit.CampaignResend, c.ID, map[string]any{"which": "failed"}), c.ID, actorOf(r))
 	}
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "campaign messages resent", "campaign_id", c.ID, "action", action,
 			"requeued", res.Requeued, "suppressed", res.Suppressed)
 		q := url.Values{"done": {action}, "n": {strconv.Itoa(res.Requeued)}, "skipped": {strconv.Itoa(res.Suppressed)}}
-		http.Redirect(w, r, editorURL(c.ID)+"?"+q.Encode(), http.StatusSeeOther)
+		http.Redirect(w, r, campaignEditURL(c.ID)+"?"+q.Encode(), http.StatusSeeOther)
 	case errors.Is(err, campaign.ErrTransition):
-		errs := &editorErrors{}
+		errs := &formErrors{}
 		why := "Only a sending or completed campaign can resend messages."
 		if c.State == campaign.Paused {
 			why = "Resume it first, then resend its messages."
 		}
-		errs.add("", "Its messages can't be resent: the campaign is "+strings.ToLower(resultsState(string(c.State)))+". "+why)
-		s.showEditor(w, r, c, http.StatusConflict, errs, "", "")
+		errs.add("", "Its messages can't be resent: the campaign is "+strings.ToLower(stateLabel(string(c.State)))+". "+why)
+		s.showCampaign(w, r, c, http.StatusConflict, errs, "", "")
 	case errors.Is(err, campaign.ErrNotFound):
-		s.editorCampaign(w, r)
+		s.campaignFromPath(w, r)
 	default:
 		s.fail(w, r, err)
 	}
@@ -101,14 +102,14 @@ func resendNotice(q url.Values) string {
 	case n == 0 && skipped == 0:
 		return "There was nothing to resend."
 	case q.Get("done") == "resend-unknown":
-		s = resultsCount(n, "message", "messages") + " of unknown outcome queued again: some residents may get them twice."
+		s = number.Count(n, "message", "messages") + " of unknown outcome queued again: some residents may get them twice."
 	case n == 1:
 		s = "1 failed message queued again: it goes to that resident again now, and the campaign completes when it is done."
 	default:
-		s = resultsCount(n, "failed message", "failed messages") + " queued again: they go to those residents again now, and the campaign completes when they are done."
+		s = number.Count(n, "failed message", "failed messages") + " queued again: they go to those residents again now, and the campaign completes when they are done."
 	}
 	if skipped > 0 {
-		s += " " + resultsInt(skipped) + " not resent: the resident has since unsubscribed, or the address or number no longer works."
+		s += " " + number.Thousands(skipped) + " not resent: the resident has since unsubscribed, or the address or number no longer works."
 	}
 	return s
 }
@@ -132,8 +133,8 @@ func (s *Server) healthOf(ctx context.Context) ([]channelHealth, error) {
 	}
 	out := make([]channelHealth, 0, len(hs))
 	for _, h := range hs {
-		v := channelHealth{Channel: h.Channel, Name: editorChannelName(h.Channel), Down: h.State == outbox.Down, State: "Working",
-			Since: editorWhen(h.Since), Checked: editorWhen(h.CheckedAt), Notice: dispatch.HealthNotice(h, campaign.London)}
+		v := channelHealth{Channel: h.Channel, Name: channelName(h.Channel), Down: h.State == outbox.Down, State: "Working",
+			Since: londonTime(h.Since), Checked: londonTime(h.CheckedAt), Notice: dispatch.HealthNotice(h, campaign.London)}
 		if v.Down {
 			v.State = "Unreachable (" + h.ErrorKind + ")"
 		}

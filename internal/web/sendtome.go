@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
 )
@@ -43,13 +44,13 @@ var testSends = newSendLimiter[testSendKey]()
 // none, and an empty one would read oddly.
 func testRecipient(name string) email.Recipient {
 	first, last, _ := strings.Cut(strings.TrimSpace(name), " ")
-	return email.Recipient{FirstName: first, LastName: strings.TrimSpace(last), Ward: editorSample.Ward}
+	return email.Recipient{FirstName: first, LastName: strings.TrimSpace(last), Ward: sampleResident.Ward}
 }
 
 // renderTestEmail renders c's e-bulletin for the officer called name, as the preview
 // renders it for the sample resident, "[Test]" before its subject.
 func (s *Server) renderTestEmail(c *campaign.Campaign, topicName, name string) (email.Rendered, error) {
-	out, err := s.editorRenderEmailFor(c, topicName, testRecipient(name))
+	out, err := s.renderEmailFor(c, topicName, testRecipient(name))
 	if err != nil {
 		return email.Rendered{}, err
 	}
@@ -57,19 +58,19 @@ func (s *Server) renderTestEmail(c *campaign.Campaign, topicName, name string) (
 	return out, nil
 }
 
-// handleEditorTestSend sends the test, then shows the page again (303) saying it went;
+// handleCampaignTestSend sends the test, then shows the page again (303) saying it went;
 // or shows it at once with why not.
-func (s *Server) handleEditorTestSend(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.editorCampaign(w, r)
+func (s *Server) handleCampaignTestSend(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.campaignFromPath(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
 	user := sessionOf(r).User
 	refuse := func(code int, msg string) {
-		errs := &editorErrors{}
+		errs := &formErrors{}
 		errs.add("test", msg)
-		s.showEditor(w, r, c, code, errs, "", "")
+		s.showCampaign(w, r, c, code, errs, "", "")
 	}
 	if s.app.Mail == nil {
 		refuse(http.StatusServiceUnavailable, "Email isn't set up on this server, so a test can't be sent")
@@ -79,8 +80,8 @@ func (s *Server) handleEditorTestSend(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnprocessableEntity, "This campaign sends no e-bulletin, so there is nothing to test by email")
 		return
 	}
-	var topicName string
-	if err := s.db.GetContext(ctx, &topicName, `SELECT name FROM topics WHERE id = $1`, c.TopicID); err != nil {
+	topicName, err := consent.TopicName(ctx, s.db, c.TopicID)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -113,5 +114,5 @@ func (s *Server) handleEditorTestSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.InfoContext(ctx, "test e-bulletin sent", "campaign_id", c.ID, "user_id", user.ID, "message_id", receipt.ProviderID)
-	http.Redirect(w, r, editorURL(c.ID)+"?done=tested", http.StatusSeeOther)
+	http.Redirect(w, r, campaignEditURL(c.ID)+"?done=tested", http.StatusSeeOther)
 }

@@ -225,9 +225,9 @@ const (
 
 func contentSecurityPolicy(path string) string {
 	switch {
-	case editorPagePath.MatchString(path):
+	case campaignEditPath.MatchString(path):
 		return policyEditor
-	case editorPreviewPath.MatchString(path):
+	case emailPreviewPath.MatchString(path):
 		return policyEditorPreview
 	}
 	return policyDefault

@@ -14,12 +14,12 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/dispatch"
+	"github.com/crierhq/crier/internal/signup"
 )
 
 // Sign-up for new residents, with double opt-in: the form records nothing about anyone
@@ -54,10 +54,9 @@ func (s *Server) registerSignup(mux *http.ServeMux) {
 // confirmation emails.
 func (s *Server) signUpOpen() bool { return s.app != nil && s.app.Mail != nil }
 
+// signupTopic is a topic on the form, and whether the resident chose it.
 type signupTopic struct {
-	ID      int64  `db:"id"`
-	Name    string `db:"name"`
-	About   string `db:"description"`
+	signup.Topic
 	Checked bool
 }
 
@@ -85,10 +84,15 @@ func (f signupForm) ErrorFor(field string) string {
 	return ""
 }
 
+// signupTopics lists the topics the form offers, none chosen yet.
 func (s *Server) signupTopics(ctx context.Context) ([]signupTopic, error) {
-	var ts []signupTopic
-	if err := s.db.SelectContext(ctx, &ts, `SELECT id, name, description FROM topics ORDER BY name, id`); err != nil {
-		return nil, fmt.Errorf("sign-up topics: %w", err)
+	topics, err := signup.Topics(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]signupTopic, len(topics))
+	for i, t := range topics {
+		ts[i] = signupTopic{Topic: t}
 	}
 	return ts, nil
 }
@@ -186,17 +190,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	}
 
 	client := sha256.Sum256([]byte(s.clientIP(r)))
-	var fromClient, toEmail int
-	// The sweep: sign-ups nobody confirmed are deleted, and the mobiles whose code
-	// nobody typed in before it expired are blanked, with their codes.
-	err = s.db.QueryRowContext(ctx, `
-		WITH gone AS (DELETE FROM signups WHERE confirmed_at IS NULL AND expires_at < now()),
-		lapsed AS (UPDATE signups SET mobile = '', mobile_until = NULL
-		            WHERE mobile <> '' AND confirmed_at IS NOT NULL AND mobile_until < now() RETURNING id),
-		codes AS (DELETE FROM signup_mobile_codes c USING lapsed l WHERE c.signup_id = l.id)
-		SELECT (SELECT count(*) FROM signups WHERE client_hash = $1 AND created_at > now() - interval '1 hour'),
-		       (SELECT count(*) FROM signups WHERE lower(email) = lower($2) AND created_at > now() - interval '1 day')`,
-		client[:], addr).Scan(&fromClient, &toEmail)
+	fromClient, toEmail, err := signup.Sweep(ctx, s.db, client[:], addr)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -214,17 +208,15 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	token := rand.Text()
 	hash := sha256.Sum256([]byte(token))
-	var id int64
-	err = s.db.GetContext(ctx, &id, `INSERT INTO signups (token_hash, email, first_name, last_name, mobile, topic_ids, client_hash, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 second') RETURNING id`,
-		hash[:], addr, f.FirstName, f.LastName, mobile, pq.Array(topicIDs), client[:], int(signupTTL.Seconds()))
+	id, err := signup.Create(ctx, s.db, signup.New{TokenHash: hash[:], Email: addr, FirstName: f.FirstName, LastName: f.LastName,
+		Mobile: mobile, TopicIDs: topicIDs, Client: client[:], TTL: signupTTL})
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	if err := s.sendSignupEmail(ctx, r, addr, f, token); err != nil {
 		// The link never left: forget the sign-up rather than keep data for nothing.
-		_, _ = s.db.ExecContext(context.WithoutCancel(ctx), `DELETE FROM signups WHERE id = $1`, id)
+		_ = signup.Delete(context.WithoutCancel(ctx), s.db, id)
 		s.log.WarnContext(ctx, "sign-up: confirmation email not sent", "signup_id", id, "err", err)
 		f.Errors = []fieldError{{"email", "We couldn’t send the confirmation email just now. Check the address, or try again in a few minutes"}}
 		s.renderSignup(w, http.StatusBadGateway, f)
@@ -303,49 +295,16 @@ type signupStatus struct {
 	CodesPerDay int
 }
 
-type signupRow struct {
-	ID          int64          `db:"id"`
-	Email       string         `db:"email"`
-	FirstName   string         `db:"first_name"`
-	LastName    string         `db:"last_name"`
-	Mobile      string         `db:"mobile"`
-	TopicIDs    pq.Int64Array  `db:"topic_ids"`
-	CreatedAt   time.Time      `db:"created_at"`
-	Expired     bool           `db:"expired"`
-	ConfirmedAt sql.NullTime   `db:"confirmed_at"`
-	ContactID   sql.NullInt64  `db:"contact_id"`
-	Topics      pq.StringArray `db:"topics"`
-	// MobileLapsed: the mobile waited for its code past mobile_until.
-	MobileLapsed bool `db:"mobile_lapsed"`
-}
-
-// mobileWaiting says whether the sign-up is confirmed and its mobile still waits for
-// its code.
-func (row *signupRow) mobileWaiting() bool {
-	return row.ConfirmedAt.Valid && row.Mobile != "" && !row.MobileLapsed
-}
-
-const signupSelect = `SELECT s.id, s.email, s.first_name, s.last_name, s.mobile, s.topic_ids, s.created_at,
-	s.expires_at < now() AS expired, s.confirmed_at, s.contact_id,
-	s.mobile <> '' AND coalesce(s.mobile_until < now(), true) AS mobile_lapsed,
-	ARRAY(SELECT t.name FROM topics t WHERE t.id = ANY(s.topic_ids) ORDER BY t.name) AS topics
-	FROM signups s WHERE s.token_hash = $1`
-
-func signupHash(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
-}
-
 // signupLinkProblem shows the page for a link that can't be confirmed, or returns false.
 // A confirmed sign-up whose mobile waits for its code shows the code's form instead.
-func (s *Server) signupLinkProblem(w http.ResponseWriter, token string, row *signupRow, err error) bool {
+func (s *Server) signupLinkProblem(w http.ResponseWriter, token string, row *signup.Signup, err error) bool {
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		s.render(w, http.StatusNotFound, "signup_status.html", page{Title: "This link does not work", OrgName: s.brand.OrgName,
 			Data: signupStatus{State: "expired"}})
 	case err != nil:
 		return false
-	case row.mobileWaiting():
+	case row.MobileWaiting():
 		s.renderSignupCode(w, http.StatusOK, s.signupCodeStatus(token, row))
 	case row.ConfirmedAt.Valid && row.Mobile != "":
 		s.renderSignupMobileLapsed(w, row)
@@ -368,10 +327,9 @@ func (s *Server) signupLinkProblem(w http.ResponseWriter, token string, row *sig
 // nothing (mail scanners open links), except that it forgets a mobile whose code has
 // expired, as the sweep would.
 func (s *Server) handleSignupConfirmPage(w http.ResponseWriter, r *http.Request) {
-	var row signupRow
-	err := s.db.GetContext(r.Context(), &row, signupSelect, signupHash(r.PathValue("token")))
+	row, err := signup.ByToken(r.Context(), s.db, signup.TokenHash(r.PathValue("token")))
 	if err == nil && row.ConfirmedAt.Valid && row.Mobile != "" && row.MobileLapsed {
-		if err := s.forgetSignupMobile(r.Context(), s.db, row.ID, false); err != nil {
+		if err := signup.ForgetMobile(r.Context(), s.db, row.ID, false); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -400,8 +358,7 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer tx.Rollback()
-	var row signupRow
-	err = tx.GetContext(ctx, &row, signupSelect+` FOR UPDATE OF s`, signupHash(token))
+	row, err := signup.Lock(ctx, tx, signup.TokenHash(token))
 	if err == nil && row.ConfirmedAt.Valid {
 		// Pressed again (or another tab): say what opening the link says.
 		_ = tx.Rollback()
@@ -416,30 +373,20 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Two sign-ups for one new address confirmed at once must make one contact.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(29574, hashtext(lower($1)))`, row.Email); err != nil {
+	if err := contact.LockEmail(ctx, tx, row.Email); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var contactID, emailPoint int64
-	err = tx.QueryRowxContext(ctx, `SELECT contact_id, id FROM contact_points WHERE kind = 'email' AND lower(value) = lower($1)`,
-		row.Email).Scan(&contactID, &emailPoint)
+	contactID, emailPoint, err := contact.EmailPoint(ctx, tx, row.Email)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		err = tx.GetContext(ctx, &contactID, `INSERT INTO contacts (first_name, last_name) VALUES ($1, $2) RETURNING id`,
-			row.FirstName, row.LastName)
-		if err == nil {
-			err = tx.GetContext(ctx, &emailPoint, `INSERT INTO contact_points (contact_id, kind, value) VALUES ($1, 'email', $2) RETURNING id`,
-				contactID, row.Email)
-		}
+		contactID, emailPoint, err = contact.AddWithEmail(ctx, tx, row.FirstName, row.LastName, row.Email)
 	case err == nil:
 		// Known already: fill in a name we lack, and the address works (they just read
 		// our email), so a bounce recorded against it no longer holds.
-		_, err = tx.ExecContext(ctx, `UPDATE contacts SET first_name = CASE WHEN first_name = '' THEN $2 ELSE first_name END,
-			last_name = CASE WHEN last_name = '' THEN $3 ELSE last_name END, updated_at = now() WHERE id = $1`,
-			contactID, row.FirstName, row.LastName)
+		err = contact.FillName(ctx, tx, contactID, row.FirstName, row.LastName)
 		if err == nil {
-			_, err = tx.ExecContext(ctx, `UPDATE contact_points SET status = 'active', status_reason = 'confirmed by the resident on the web',
-				updated_at = now() WHERE id = $1 AND status IN ('bounced', 'invalid')`, emailPoint)
+			err = contact.ConfirmEmail(ctx, tx, emailPoint)
 		}
 	}
 	if err != nil {
@@ -455,9 +402,7 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 	// while its code can be typed in.
 	sender := s.smsSender()
 	texts := row.Mobile != "" && sender != nil
-	if _, err := tx.ExecContext(ctx, `UPDATE signups SET confirmed_at = now(), contact_id = $2,
-		email = '', first_name = '', last_name = '', mobile = CASE WHEN $3 THEN mobile ELSE '' END WHERE id = $1`,
-		row.ID, contactID, texts); err != nil {
+	if err := signup.Confirm(ctx, tx, row.ID, contactID, texts); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -490,16 +435,16 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 // grantSignupTopics grants each of the sign-up's topics (that still exist) on one
 // contact point through the consent ledger, where it isn't granted now; how says how
 // the point was confirmed, for the consent's source.
-func grantSignupTopics(ctx context.Context, tx *sqlx.Tx, row *signupRow, point int64, how string) error {
-	var live []int64
-	if err := tx.SelectContext(ctx, &live, `SELECT id FROM topics WHERE id = ANY($1) ORDER BY id`, pq.Array([]int64(row.TopicIDs))); err != nil {
+func grantSignupTopics(ctx context.Context, tx *sqlx.Tx, row *signup.Signup, point int64, how string) error {
+	live, err := consent.Existing(ctx, tx, row.TopicIDs)
+	if err != nil {
 		return fmt.Errorf("sign-up topics: %w", err)
 	}
 	changes := make([]consent.Change, 0, len(live))
 	for _, t := range live {
 		changes = append(changes, consent.Change{Point: point, Topic: t, Status: consent.Granted})
 	}
-	_, err := consent.Record(ctx, tx, changes, consent.Source{Name: consentSourceWeb,
+	_, err = consent.Record(ctx, tx, changes, consent.Source{Name: consentSourceWeb,
 		Detail: "sign-up form, asked " + row.CreatedAt.In(campaign.London).Format("2 Jan 2006 15:04") + ", " + how})
 	return err
 }
@@ -508,18 +453,14 @@ func grantSignupTopics(ctx context.Context, tx *sqlx.Tx, row *signupRow, point i
 // belongs to somebody else on the lists (it is not moved, and gets no consent from this
 // sign-up) or texted STOP (held: the network blocks texts to it until it texts START).
 func signupMobile(ctx context.Context, tx *sqlx.Tx, contactID int64, e164 string) (point int64, held bool, err error) {
-	var owner int64
-	var status string
-	err = tx.QueryRowxContext(ctx, `SELECT id, contact_id, status FROM contact_points WHERE kind = 'phone' AND value = $1`, e164).
-		Scan(&point, &owner, &status)
+	point, owner, status, err := contact.PhonePoint(ctx, tx, e164)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		p, perr := contact.NormalizePhone(e164, "GB")
 		if perr != nil {
 			return 0, false, perr
 		}
-		err = tx.GetContext(ctx, &point, `INSERT INTO contact_points (contact_id, kind, value, phone_type, fictional)
-			VALUES ($1, 'phone', $2, $3, $4) RETURNING id`, contactID, p.E164, string(p.Type), p.Fictional)
+		point, err = contact.AddPhone(ctx, tx, contactID, p)
 		return point, false, err
 	case err != nil:
 		return 0, false, err

@@ -15,7 +15,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/dispatch"
+	"github.com/crierhq/crier/internal/signup"
 )
 
 // A mobile given at sign-up is confirmed by a code texted to it before any text consent
@@ -54,13 +56,8 @@ func newSignupCode(ctx context.Context, tx *sqlx.Tx, signupID int64, token strin
 		return "", fmt.Errorf("sign-up code: %w", err)
 	}
 	code := fmt.Sprintf("%06d", n.Int64())
-	if _, err := tx.ExecContext(ctx, `INSERT INTO signup_mobile_codes (signup_id, code_hash) VALUES ($1, $2)`,
-		signupID, signupCodeHash(token, code)); err != nil {
-		return "", fmt.Errorf("sign-up code: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE signups SET mobile_until = now() + $2 * interval '1 second' WHERE id = $1`,
-		signupID, int(signupCodeTTL.Seconds())); err != nil {
-		return "", fmt.Errorf("sign-up code: %w", err)
+	if err := signup.AddCode(ctx, tx, signupID, signupCodeHash(token, code), signupCodeTTL); err != nil {
+		return "", err
 	}
 	return code, nil
 }
@@ -87,20 +84,9 @@ func (s *Server) textSignupCode(ctx context.Context, sender dispatch.Sender, sig
 	return nil
 }
 
-// forgetSignupMobile blanks the sign-up's copy of the mobile and drops its codes, in one
-// statement; confirmed records that the code was typed in.
-func (s *Server) forgetSignupMobile(ctx context.Context, q sqlx.ExecerContext, signupID int64, confirmed bool) error {
-	if _, err := q.ExecContext(ctx, `WITH codes AS (DELETE FROM signup_mobile_codes WHERE signup_id = $1)
-		UPDATE signups SET mobile = '', mobile_until = NULL,
-		mobile_confirmed_at = CASE WHEN $2 THEN now() ELSE mobile_confirmed_at END WHERE id = $1`, signupID, confirmed); err != nil {
-		return fmt.Errorf("forget sign-up mobile: %w", err)
-	}
-	return nil
-}
-
 func last4(e164 string) string { return e164[max(0, len(e164)-4):] }
 
-func (s *Server) signupCodeStatus(token string, row *signupRow) signupStatus {
+func (s *Server) signupCodeStatus(token string, row *signup.Signup) signupStatus {
 	st := signupStatus{State: "code", Token: token, Topics: row.Topics, Last4: last4(row.Mobile),
 		Minutes: int(signupCodeTTL.Minutes()), CodesPerDay: signupCodesPerDay}
 	if row.ContactID.Valid {
@@ -118,7 +104,7 @@ func (s *Server) renderSignupCode(w http.ResponseWriter, code int, st signupStat
 	s.render(w, code, "signup_status.html", page{Title: title, OrgName: s.brand.OrgName, Data: st})
 }
 
-func (s *Server) renderSignupMobileLapsed(w http.ResponseWriter, row *signupRow) {
+func (s *Server) renderSignupMobileLapsed(w http.ResponseWriter, row *signup.Signup) {
 	st := signupStatus{State: "mobile-expired", Topics: row.Topics, Minutes: int(signupCodeTTL.Minutes())}
 	if row.ContactID.Valid {
 		st.Preferences = "/p/" + s.signer.PreferencesToken(row.ContactID.Int64, time.Now())
@@ -131,7 +117,7 @@ func (s *Server) renderSignupMobileLapsed(w http.ResponseWriter, row *signupRow)
 // it and returns both when its mobile waits for a code; the caller ends the transaction.
 // Otherwise it shows the page that fits (the link's problem, the expired code, or
 // "already signed up"), ends the transaction and returns a nil row.
-func (s *Server) signupWaitingMobile(w http.ResponseWriter, r *http.Request) (*sqlx.Tx, *signupRow) {
+func (s *Server) signupWaitingMobile(w http.ResponseWriter, r *http.Request) (*sqlx.Tx, *signup.Signup) {
 	tx, err := s.db.BeginTxx(r.Context(), nil)
 	if err != nil {
 		s.fail(w, r, err)
@@ -145,19 +131,18 @@ func (s *Server) signupWaitingMobile(w http.ResponseWriter, r *http.Request) (*s
 	return tx, row
 }
 
-func (s *Server) lockWaitingMobile(w http.ResponseWriter, r *http.Request, tx *sqlx.Tx) *signupRow {
+func (s *Server) lockWaitingMobile(w http.ResponseWriter, r *http.Request, tx *sqlx.Tx) *signup.Signup {
 	ctx := r.Context()
 	token := r.PathValue("token")
-	var row signupRow
-	err := tx.GetContext(ctx, &row, signupSelect+` FOR UPDATE OF s`, signupHash(token))
+	row, err := signup.Lock(ctx, tx, signup.TokenHash(token))
 	switch {
 	case err == nil && !row.ConfirmedAt.Valid:
 		// The email isn't confirmed yet: that page comes first.
 		http.Redirect(w, r, "/signup/confirm/"+token, http.StatusSeeOther)
 		return nil
-	case err == nil && row.mobileWaiting() && !row.ContactID.Valid:
+	case err == nil && row.MobileWaiting() && !row.ContactID.Valid:
 		// The contact was deleted meanwhile: there is nobody to add the mobile to.
-		if err := s.forgetSignupMobile(ctx, tx, row.ID, false); err != nil {
+		if err := signup.ForgetMobile(ctx, tx, row.ID, false); err != nil {
 			s.fail(w, r, err)
 			return nil
 		}
@@ -166,10 +151,10 @@ func (s *Server) lockWaitingMobile(w http.ResponseWriter, r *http.Request, tx *s
 			return nil
 		}
 		row.Mobile = ""
-	case err == nil && row.mobileWaiting():
+	case err == nil && row.MobileWaiting():
 		return &row
 	case err == nil && row.Mobile != "":
-		if err := s.forgetSignupMobile(ctx, tx, row.ID, false); err != nil {
+		if err := signup.ForgetMobile(ctx, tx, row.ID, false); err != nil {
 			s.fail(w, r, err)
 			return nil
 		}
@@ -209,13 +194,7 @@ func (s *Server) handleSignupCode(w http.ResponseWriter, r *http.Request) {
 		s.renderSignupCode(w, http.StatusUnprocessableEntity, st)
 		return
 	}
-	var c struct {
-		ID    int64  `db:"id"`
-		Hash  []byte `db:"code_hash"`
-		Tries int    `db:"wrong_tries"`
-	}
-	err := tx.GetContext(ctx, &c, `SELECT id, code_hash, wrong_tries FROM signup_mobile_codes WHERE signup_id = $1
-		ORDER BY id DESC LIMIT 1 FOR UPDATE`, row.ID)
+	c, err := signup.LatestCode(ctx, tx, row.ID)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		st.CodeError = "We haven’t texted you a code yet. Press “Text me a new code”"
@@ -230,7 +209,7 @@ func (s *Server) handleSignupCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if subtle.ConstantTimeCompare(c.Hash, signupCodeHash(token, typed)) != 1 {
-		if _, err := tx.ExecContext(ctx, `UPDATE signup_mobile_codes SET wrong_tries = wrong_tries + 1 WHERE id = $1`, c.ID); err != nil {
+		if err := signup.WrongTry(ctx, tx, c.ID); err != nil {
 			s.fail(w, r, err)
 			return
 		}
@@ -252,7 +231,7 @@ func (s *Server) handleSignupCode(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Two sign-ups giving one new number, confirmed at once, must add it once.
-	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(29575, hashtext($1))`, row.Mobile); err != nil {
+	if err := contact.LockPhone(ctx, tx, row.Mobile); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -267,7 +246,7 @@ func (s *Server) handleSignupCode(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := s.forgetSignupMobile(ctx, tx, row.ID, true); err != nil {
+	if err := signup.ForgetMobile(ctx, tx, row.ID, true); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -301,9 +280,8 @@ func (s *Server) handleSignupNewCode(w http.ResponseWriter, r *http.Request) {
 		s.renderSignupCode(w, http.StatusServiceUnavailable, st)
 		return
 	}
-	var sent int
-	if err := tx.GetContext(ctx, &sent, `SELECT count(*) FROM signup_mobile_codes WHERE signup_id = $1 AND sent_at > now() - interval '1 day'`,
-		row.ID); err != nil {
+	sent, err := signup.CodesToday(ctx, tx, row.ID)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -338,7 +316,7 @@ func (s *Server) handleSignupSkipTexts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer tx.Rollback()
-	if err := s.forgetSignupMobile(ctx, tx, row.ID, false); err != nil {
+	if err := signup.ForgetMobile(ctx, tx, row.ID, false); err != nil {
 		s.fail(w, r, err)
 		return
 	}
