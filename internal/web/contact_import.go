@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -48,25 +49,49 @@ func (s *Server) importLimit(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// importRecent lists the latest imports, for the import page.
-func (s *Server) importRecent(ctx context.Context) ([]importAudit, error) {
+// importRecent lists the latest imports, for the import page; job is the job the page
+// shows, if any. The list keeps updating while an import in it, or that job, runs.
+func (s *Server) importRecent(ctx context.Context, job *importJobView) (importRecentView, error) {
 	recent, err := contact.NewStore(s.db, s.log).RecentImports(ctx, 10)
 	if err != nil {
-		return nil, err
+		return importRecentView{}, err
 	}
-	out := make([]importAudit, len(recent))
+	v := importRecentView{Rows: make([]importAudit, len(recent)), Done: job == nil || job.Done, Live: importPath + "/recent"}
 	for i, imp := range recent {
-		out[i] = importAudit{ImportSummary: imp}
+		v.Rows[i] = importAudit{ImportSummary: imp, Started: contactTimeOf(imp.StartedAt)}
+		if imp.Status == "running" {
+			v.Done = false
+		}
 	}
-	for i := range out {
-		out[i].Started = contactTimeOf(out[i].StartedAt)
+	if job != nil {
+		v.Live += "?job=" + url.QueryEscape(job.ID)
 	}
-	return out, nil
+	return v, nil
+}
+
+// handleImportRecentLive is the recent imports alone, for live.js.
+func (s *Server) handleImportRecentLive(w http.ResponseWriter, r *http.Request) {
+	contactsNoStore(w)
+	var job *importJobView
+	if id := r.URL.Query().Get("job"); id != "" {
+		v, err := s.imports.get(r.Context(), id, sessionOf(r).User.ID)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		job = v // nil (done) when the job is not known
+	}
+	v, err := s.importRecent(r.Context(), job)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.renderFragment(w, r, "import-recent", v)
 }
 
 // importRender renders the import page with code, errMsg (the form's problem) and d.
 func (s *Server) importRender(w http.ResponseWriter, r *http.Request, code int, errMsg string, d contactImportData) {
-	recent, err := s.importRecent(r.Context())
+	recent, err := s.importRecent(r.Context(), d.Job)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -305,6 +330,11 @@ func (s *Server) handleImportJobLive(w http.ResponseWriter, r *http.Request) {
 	if v != nil {
 		name, data = "import-job", *v
 	}
+	s.renderFragment(w, r, name, data)
+}
+
+// renderFragment answers with template name alone, for live.js.
+func (s *Server) renderFragment(w http.ResponseWriter, r *http.Request, name string, data any) {
 	var b bytes.Buffer
 	if err := s.tmpl.ExecuteTemplate(&b, name, data); err != nil {
 		s.fail(w, r, err)

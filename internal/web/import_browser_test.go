@@ -124,6 +124,15 @@ func TestBrowserContactsImportProgress(t *testing.T) {
 	if n := evaluate[int](t, ctx, "what is left of the progress", `document.querySelectorAll('#import-job progress, #import-job [data-live-done]').length`); n != 1 {
 		t.Errorf("the finished job page: %d progress bars and data-live-done markers, want only the marker", n)
 	}
+	// Nothing on the finished page still says it is running: the Refresh link is for
+	// pages without JavaScript, and the recent imports follow the import to its end.
+	if n := evaluate[int](t, ctx, "Refresh links", `document.querySelectorAll('#import-refresh').length`); n != 0 {
+		t.Errorf("the page with JavaScript has %d Refresh links", n)
+	}
+	if _, err := chromedp.Run(wctx, chromedp.Poll[bool](`(() => { const t = document.getElementById('recent-imports-list').textContent;
+		return t.includes('everyone.csv') && t.includes('Imported: 100000 rows') && !t.includes('Running'); })()`)); err != nil {
+		t.Errorf("the recent imports never showed the import finished: %v; they say %q", err, text(t, ctx, "#recent-imports-list"))
+	}
 	checkPage(t, ctx, "import job, finished")
 	if n := r.count(t); n != before+rows {
 		t.Errorf("%d contacts imported, want %d", n-before, rows)

@@ -3,13 +3,13 @@ package web
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/importjob"
 )
 
 // An officer's CSV upload is imported in the background: the POST starts a job and
@@ -46,7 +47,7 @@ const (
 
 // importJobs is the Server's view of the import jobs in the database.
 type importJobs struct {
-	db       *sqlx.DB
+	store    *importjob.Store
 	log      *slog.Logger
 	instance string // this process, as it names itself in import_jobs
 	host     string // where its uploads are: only a process on the same host can remove them
@@ -62,7 +63,7 @@ func newImportJobs(db *sqlx.DB, log *slog.Logger, instance string) *importJobs {
 	if err != nil {
 		host = "localhost"
 	}
-	return &importJobs{db: db, log: log, instance: instance, host: host}
+	return &importJobs{store: importjob.NewStore(db), log: log, instance: instance, host: host}
 }
 
 // importJob is one upload this process is importing.
@@ -89,13 +90,10 @@ func (js *importJobs) start(ctx context.Context, userID int64, file, dir string,
 	hold := js.hold
 	js.mu.Unlock()
 	j := &importJob{id: rand.Text(), js: js, dryRun: dryRun, hold: hold, stop: make(chan struct{})}
-	// A clash (2⁻¹²⁸) is refused by the primary key: it must never show one import's
-	// report for another.
-	_, err := js.db.ExecContext(ctx, `INSERT INTO import_jobs (id, user_id, instance, host, file_name, dry_run,
-		skip_invalid, conflicts, upload_dir, phase) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reading')`,
-		j.id, userID, js.instance, js.host, file, dryRun, skipInvalid, string(conflicts), dir)
+	err := js.store.Start(ctx, importjob.New{ID: j.id, UserID: userID, Instance: js.instance, Host: js.host,
+		File: file, DryRun: dryRun, SkipInvalid: skipInvalid, Conflicts: string(conflicts), UploadDir: dir})
 	if err != nil {
-		return nil, fmt.Errorf("start import job: %w", err)
+		return nil, err
 	}
 	go j.beat()
 	return j, nil
@@ -103,26 +101,7 @@ func (js *importJobs) start(ctx context.Context, userID int64, file, dir string,
 
 // forget deletes the jobs that ended importJobKeep ago or more.
 func (js *importJobs) forget(ctx context.Context) error {
-	_, err := js.db.ExecContext(ctx, `DELETE FROM import_jobs WHERE ended_at < now() - $1 * interval '1 second'`,
-		importJobKeep.Seconds())
-	if err != nil {
-		return fmt.Errorf("forget import jobs: %w", err)
-	}
-	return nil
-}
-
-// importJobRow is a job as import_jobs holds it.
-type importJobRow struct {
-	ID          string         `db:"id"`
-	File        string         `db:"file_name"`
-	DryRun      bool           `db:"dry_run"`
-	SkipInvalid bool           `db:"skip_invalid"`
-	Status      string         `db:"status"`
-	Phase       string         `db:"phase"`
-	Bytes       int64          `db:"bytes"`
-	TotalBytes  int64          `db:"total_bytes"`
-	Rows        int64          `db:"rows_read"`
-	Report      sql.NullString `db:"report"`
+	return js.store.Forget(ctx, importJobKeep)
 }
 
 // get returns userID's job id as its page shows it, or nil if there is no such job:
@@ -135,16 +114,14 @@ func (js *importJobs) get(ctx context.Context, id string, userID int64) (*import
 	if _, err := js.interrupt(ctx, false); err != nil {
 		return nil, err
 	}
-	var row importJobRow
-	err := js.db.GetContext(ctx, &row, `SELECT id, file_name, dry_run, skip_invalid, status, phase, bytes,
-		total_bytes, rows_read, report FROM import_jobs WHERE id = $1 AND user_id = $2`, id, userID)
-	if errors.Is(err, sql.ErrNoRows) {
+	row, err := js.store.Get(ctx, id, userID)
+	if errors.Is(err, importjob.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("import job: %w", err)
+		return nil, err
 	}
-	v, err := row.view()
+	v, err := jobView(row)
 	if err != nil {
 		return nil, err
 	}
@@ -162,34 +139,21 @@ func (js *importJobs) interrupt(ctx context.Context, own bool) (int, error) {
 	if own {
 		instance = js.instance
 	}
-	var n int
-	err := js.db.GetContext(ctx, &n, `WITH stopped AS (
-		    UPDATE import_jobs SET status = 'interrupted', ended_at = now()
-		     WHERE status = 'running' AND (heartbeat_at < now() - $1 * interval '1 second' OR instance = $2)
-		    RETURNING import_id),
-		  audit AS (
-		    UPDATE imports SET status = 'failed', finished_at = now(),
-		           error = 'interrupted: the server stopped while importing; nothing was imported'
-		     WHERE id IN (SELECT import_id FROM stopped) AND status = 'running')
-		SELECT count(*) FROM stopped`, importStale.Seconds(), instance)
+	n, err := js.store.Interrupt(ctx, importStale, instance)
 	if err != nil {
-		return 0, fmt.Errorf("interrupt import jobs: %w", err)
+		return 0, err
 	}
-	var dirs []struct {
-		ID  string `db:"id"`
-		Dir string `db:"upload_dir"`
-	}
-	if err := js.db.SelectContext(ctx, &dirs, `SELECT id, upload_dir FROM import_jobs
-		WHERE status <> 'running' AND upload_dir <> '' AND host = $1`, js.host); err != nil {
-		return n, fmt.Errorf("interrupted uploads: %w", err)
+	dirs, err := js.store.EndedUploads(ctx, js.host)
+	if err != nil {
+		return n, err
 	}
 	for _, d := range dirs {
 		if err := removeUpload(d.Dir); err != nil {
-			js.log.WarnContext(ctx, "remove import upload", "job", d.ID[:6], "err", err)
+			js.log.WarnContext(ctx, "remove import upload", "job", d.Job[:6], "err", err)
 			continue
 		}
-		if _, err := js.db.ExecContext(ctx, `UPDATE import_jobs SET upload_dir = '' WHERE id = $1`, d.ID); err != nil {
-			return n, fmt.Errorf("interrupted uploads: %w", err)
+		if err := js.store.UploadRemoved(ctx, d.Job); err != nil {
+			return n, err
 		}
 	}
 	return n, nil
@@ -213,13 +177,13 @@ func (js *importJobs) removeOrphanUploads(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("uploads: %w", err)
 	}
-	var known []string
-	if err := js.db.SelectContext(ctx, &known, `SELECT upload_dir FROM import_jobs WHERE upload_dir <> '' AND host = $1`, js.host); err != nil {
-		return fmt.Errorf("uploads: %w", err)
+	known, err := js.store.KnownUploads(ctx, js.host)
+	if err != nil {
+		return err
 	}
 	for _, e := range entries {
 		dir := filepath.Join(tmp, e.Name())
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), importDirPrefix) || containsString(known, dir) {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), importDirPrefix) || slices.Contains(known, dir) {
 			continue
 		}
 		if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < importStale {
@@ -230,15 +194,6 @@ func (js *importJobs) removeOrphanUploads(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // RecoverImports is for a server starting: it marks the import jobs left running by a
@@ -266,7 +221,7 @@ func (j *importJob) beat() {
 			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(context.Background(), importHeartbeat)
-			if _, err := j.js.db.ExecContext(ctx, `UPDATE import_jobs SET heartbeat_at = now() WHERE id = $1 AND status = 'running'`, j.id); err != nil {
+			if err := j.js.store.Heartbeat(ctx, j.id); err != nil {
 				j.js.log.WarnContext(ctx, "import job heartbeat", "err", err)
 			}
 			cancel()
@@ -281,8 +236,8 @@ func (j *importJob) record(p contact.Progress) {
 	if p.Phase != j.savedStep || time.Since(j.saved) >= importSaveEvery {
 		j.saved, j.savedStep = time.Now(), p.Phase
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if _, err := j.js.db.ExecContext(ctx, `UPDATE import_jobs SET phase = $2, bytes = $3, total_bytes = $4,
-			rows_read = $5, heartbeat_at = now() WHERE id = $1 AND status = 'running'`, j.id, p.Phase, p.Bytes, p.TotalBytes, p.Rows); err != nil {
+		err := j.js.store.Record(ctx, j.id, importjob.Progress{Phase: p.Phase, Bytes: p.Bytes, TotalBytes: p.TotalBytes, Rows: p.Rows})
+		if err != nil {
 			j.js.log.WarnContext(ctx, "import job progress", "err", err)
 		}
 		cancel()
@@ -297,7 +252,7 @@ func (j *importJob) record(p contact.Progress) {
 func (j *importJob) recorded(importID int64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := j.js.db.ExecContext(ctx, `UPDATE import_jobs SET import_id = $2 WHERE id = $1`, j.id, importID); err != nil {
+	if err := j.js.store.Imported(ctx, j.id, importID); err != nil {
 		j.js.log.WarnContext(ctx, "import job audit row", "err", err)
 	}
 }
@@ -310,11 +265,7 @@ func (j *importJob) finish(ctx context.Context, r importReport) error {
 	if err != nil {
 		return fmt.Errorf("finish import job: %w", err)
 	}
-	if _, err := j.js.db.ExecContext(ctx, `UPDATE import_jobs SET status = 'done', report = $2, ended_at = now(),
-		upload_dir = '', phase = 'done' WHERE id = $1`, j.id, b); err != nil {
-		return fmt.Errorf("finish import job: %w", err)
-	}
-	return nil
+	return j.js.store.Finish(ctx, j.id, b)
 }
 
 // importJobView is a job as its page shows it: how far it has got, or its report.
@@ -332,7 +283,8 @@ type importJobView struct {
 	Report      importReport
 }
 
-func (row importJobRow) view() (importJobView, error) {
+// jobView is how the job page shows row.
+func jobView(row importjob.Job) (importJobView, error) {
 	v := importJobView{ID: row.ID, File: row.File, DryRun: row.DryRun, SkipInvalid: row.SkipInvalid,
 		Done: row.Status != "running", Rows: importCount(row.Rows)}
 	switch row.Status {

@@ -9,16 +9,17 @@ import (
 	"testing"
 
 	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/importjob"
 )
 
 // progressed is row after the import reported p.
-func progressed(row importJobRow, p contact.Progress) importJobRow {
+func progressed(row importjob.Job, p contact.Progress) importjob.Job {
 	row.Phase, row.Bytes, row.TotalBytes, row.Rows = p.Phase, p.Bytes, p.TotalBytes, p.Rows
 	return row
 }
 
 // finished is row after the import ended with r, as import_jobs keeps it.
-func finished(t *testing.T, row importJobRow, r importReport) importJobRow {
+func finished(t *testing.T, row importjob.Job, r importReport) importjob.Job {
 	t.Helper()
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -28,9 +29,9 @@ func finished(t *testing.T, row importJobRow, r importReport) importJobRow {
 	return row
 }
 
-func viewOf(t *testing.T, row importJobRow) importJobView {
+func viewOf(t *testing.T, row importjob.Job) importJobView {
 	t.Helper()
-	v, err := row.view()
+	v, err := jobView(row)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func viewOf(t *testing.T, row importJobRow) importJobView {
 }
 
 func TestImportJobView(t *testing.T) {
-	j := importJobRow{ID: "ID", File: "big.csv", Status: "running"}
+	j := importjob.Job{ID: "ID", File: "big.csv", Status: "running"}
 	for _, tc := range []struct {
 		p       contact.Progress
 		dryRun  bool
@@ -84,7 +85,7 @@ func TestImportJobFragment(t *testing.T) {
 		return b.String()
 	}
 	focusable := regexp.MustCompile(`<(a|input|button|select|textarea)\b|tabindex=`)
-	j := importJobRow{ID: "ID", File: "big.csv", Status: "running"}
+	j := importjob.Job{ID: "ID", File: "big.csv", Status: "running"}
 
 	running := func(what string, wants ...string) {
 		t.Helper()
@@ -122,12 +123,12 @@ func TestImportJobFragment(t *testing.T) {
 	if strings.Contains(f, "<progress") {
 		t.Errorf("a finished job still shows progress:\n%s", f)
 	}
-	j = finished(t, importJobRow{ID: "ID2", File: "good.csv"}, importReport{Result: &importResult{File: "good.csv", Rows: 2, ContactsCreated: 2}, Columns: []string{"Email→email"}})
+	j = finished(t, importjob.Job{ID: "ID2", File: "good.csv"}, importReport{Result: &importResult{File: "good.csv", Rows: 2, ContactsCreated: 2}, Columns: []string{"Email→email"}})
 	if f := render("import-job", viewOf(t, j)); !strings.Contains(f, "<h2>good.csv imported</h2>") || !strings.Contains(f, `<td id="created">2</td>`) ||
 		!strings.Contains(f, "Columns: Email→email") {
 		t.Errorf("finished good import:\n%s", f)
 	}
-	j = finished(t, importJobRow{ID: "ID3", File: "broken.csv"}, importReport{Failed: true, Error: "broken.csv could not be imported"})
+	j = finished(t, importjob.Job{ID: "ID3", File: "broken.csv"}, importReport{Failed: true, Error: "broken.csv could not be imported"})
 	if f := render("import-job", viewOf(t, j)); !strings.Contains(f, "<h2>The import did not finish</h2>") {
 		t.Errorf("failed import:\n%s", f)
 	}

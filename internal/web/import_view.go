@@ -54,5 +54,13 @@ type contactImportData struct {
 	Report      importReport           // the form shown again: what was wrong with the file
 	Job         *importJobView         // the job page: the import's progress, then its report
 	Gone        bool                   // the job page of an import whose progress is no longer known
-	Recent      []importAudit
+	Recent      importRecentView
+}
+
+// importRecentView is the latest imports; Live, when not Done, is where live.js gets
+// them again.
+type importRecentView struct {
+	Rows []importAudit
+	Done bool
+	Live string
 }

@@ -1,6 +1,10 @@
 package web
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/crierhq/crier/internal/consent"
+)
 
 func TestMaskEmail(t *testing.T) {
 	cases := []struct{ name, in, want string }{
@@ -58,11 +62,11 @@ func TestPrefChoiceLabel(t *testing.T) {
 		c    prefChoice
 		want string
 	}{
-		{"email", prefChoice{Kind: "email", Value: "jane@example.org"}, "By email to j•••@example.org"},
-		{"mobile", prefChoice{Kind: "phone", Value: "+447700900229"}, "By text to the mobile ending 0229"},
-		{"post", prefChoice{Kind: "post", Flat: "Flat 3", House: "12", Street: "High Street", Post: "SW2 1RW"}, "By post to High Street, SW2 1RW"},
-		{"post, number in the street", prefChoice{Kind: "post", Street: "12 High Street", Post: "SW2 1RW"}, "By post to High Street, SW2 1RW"},
-		{"post, no street", prefChoice{Kind: "post", House: "12", Post: "SW2 1RW"}, "By post, SW2 1RW"},
+		{"email", prefChoice{consent.Choice{Kind: "email", Value: "jane@example.org"}}, "By email to j•••@example.org"},
+		{"mobile", prefChoice{consent.Choice{Kind: "phone", Value: "+447700900229"}}, "By text to the mobile ending 0229"},
+		{"post", prefChoice{consent.Choice{Kind: "post", Flat: "Flat 3", House: "12", Street: "High Street", Post: "SW2 1RW"}}, "By post to High Street, SW2 1RW"},
+		{"post, number in the street", prefChoice{consent.Choice{Kind: "post", Street: "12 High Street", Post: "SW2 1RW"}}, "By post to High Street, SW2 1RW"},
+		{"post, no street", prefChoice{consent.Choice{Kind: "post", House: "12", Post: "SW2 1RW"}}, "By post, SW2 1RW"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -24,20 +23,7 @@ import (
 const consentSourceWeb = "web"
 
 // prefChoice is one box: a topic on one of the resident's contact points.
-type prefChoice struct {
-	PointID int64  `db:"point_id"`
-	Kind    string `db:"kind"`
-	Value   string `db:"value"`
-	Street  string `db:"street"`
-	House   string `db:"house_number"`
-	Flat    string `db:"flat"`
-	Post    string `db:"postcode"`
-	PtState string `db:"point_status"`
-	TopicID int64  `db:"topic_id"`
-	Topic   string `db:"topic"`
-	About   string `db:"about"`
-	Status  string `db:"status"` // the latest consent: granted, withdrawn or ""
-}
+type prefChoice struct{ consent.Choice }
 
 // Field is the box's form value.
 func (c prefChoice) Field() string {
@@ -97,31 +83,21 @@ type prefData struct {
 }
 
 // prefChoices loads the resident's boxes: every topic on every contact point that can
-// reach them (active, and a mobile rather than a landline), in topic order.
+// reach them, in topic order; a mobile that texted STOP has none (textsStopped).
 func prefChoices(ctx context.Context, q sqlx.QueryerContext, contactID int64) (choices []prefChoice, textsStopped bool, err error) {
-	err = sqlx.SelectContext(ctx, q, &choices, `
-		SELECT cp.id AS point_id, cp.kind, cp.value, cp.status AS point_status,
-		       coalesce(a.street, '') AS street, coalesce(a.house_number, '') AS house_number,
-		       coalesce(a.flat, '') AS flat, coalesce(a.postcode, '') AS postcode,
-		       t.id AS topic_id, t.name AS topic, t.description AS about, coalesce(`+consent.Status("cur")+`, '') AS status
-		  FROM contact_points cp
-		  LEFT JOIN addresses a ON a.id = cp.address_id
-		 CROSS JOIN topics t`+consent.Joins("cp.id", "t.id", "cur")+`
-		 WHERE cp.contact_id = $1 AND cp.status IN ('active', 'opted_out')
-		   AND (cp.kind <> 'phone' OR cp.phone_type = 'mobile')
-		 ORDER BY t.name, t.id, CASE cp.kind WHEN 'email' THEN 1 WHEN 'phone' THEN 2 ELSE 3 END, cp.id`, contactID)
+	all, err := consent.Choices(ctx, q, contactID)
 	if err != nil {
 		return nil, false, fmt.Errorf("preferences: %w", err)
 	}
-	// A mobile that texted STOP is blocked by the network as well as by us until the
-	// resident texts START, so its boxes would promise what can't happen.
-	choices = slices.DeleteFunc(choices, func(c prefChoice) bool {
+	for _, c := range all {
+		// A mobile that texted STOP is blocked by the network as well as by us until the
+		// resident texts START, so its boxes would promise what can't happen.
 		if c.PtState == "opted_out" {
 			textsStopped = true
-			return true
+			continue
 		}
-		return false
-	})
+		choices = append(choices, prefChoice{c})
+	}
 	return choices, textsStopped, nil
 }
 

@@ -261,28 +261,13 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "{\"status\":%q,\"version\":%q}\n", status, s.version)
 }
 
-type unsubscribeTarget struct {
-	PointID, TopicID int64
-	Topic            string
-	Channel          string
-	AlreadyOut       bool
-}
-
-func (s *Server) unsubscribeTarget(ctx context.Context, token string) (*unsubscribeTarget, error) {
+// unsubscribeTarget is the contact point and topic an unsubscribe link names.
+func (s *Server) unsubscribeTarget(ctx context.Context, token string) (consent.PointTopic, error) {
 	ids, err := s.signer.Verify("unsubscribe", token, 2)
 	if err != nil {
-		return nil, err
+		return consent.PointTopic{}, err
 	}
-	t := &unsubscribeTarget{PointID: ids[0], TopicID: ids[1]}
-	err = s.db.QueryRowxContext(ctx, `
-		SELECT tp.name, cp.kind, coalesce(`+consent.Status("c")+`, '') = 'withdrawn'
-		  FROM contact_points cp CROSS JOIN topics tp`+consent.Joins("cp.id", "tp.id", "c")+`
-		 WHERE cp.id = $1 AND tp.id = $2`, t.PointID, t.TopicID).
-		Scan(&t.Topic, &t.Channel, &t.AlreadyOut)
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	return consent.LookupPointTopic(ctx, s.db, ids[0], ids[1])
 }
 
 type page struct {
@@ -315,7 +300,7 @@ func (s *Server) handleUnsubscribeConfirm(w http.ResponseWriter, r *http.Request
 		return
 	}
 	s.render(w, http.StatusOK, "unsubscribe.html", page{Title: "Unsubscribe", OrgName: s.brand.OrgName,
-		Topic: t.Topic, Token: r.PathValue("token"), Already: t.AlreadyOut})
+		Topic: t.Topic, Token: r.PathValue("token"), Already: t.Withdrawn})
 }
 
 // handleUnsubscribe records the withdrawal: the one-click POST of RFC 8058 (body
@@ -327,7 +312,7 @@ func (s *Server) handleUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.badLink(w, r, err)
 		return
 	}
-	if !t.AlreadyOut {
+	if !t.Withdrawn {
 		// The confirmation page's button says so; anything else is a mail client's
 		// one-click POST (RFC 8058).
 		detail := "one-click unsubscribe from the email"
