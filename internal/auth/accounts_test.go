@@ -152,3 +152,25 @@ func TestResetLinkWorksOnceAndExpires(t *testing.T) {
 		t.Errorf("link for a disabled account: %v", err)
 	}
 }
+
+// TestAddRecordedCommitsWithItsRecord: an account is created with its record or not at
+// all.
+func TestAddRecordedCommitsWithItsRecord(t *testing.T) {
+	_, st := newStore(t)
+	ctx := t.Context()
+	broken := errors.New("the audit log is full")
+	_, err := st.AddRecorded(ctx, "lee@council.example", "Lee Officer", auth.Officer, pw,
+		func(context.Context, sqlx.ExecerContext, *auth.User) error { return broken })
+	if !errors.Is(err, broken) {
+		t.Fatalf("adding with a record that fails: %v", err)
+	}
+	if _, err := st.Get(ctx, "lee@council.example"); !errors.Is(err, auth.ErrNotFound) {
+		t.Fatalf("the account whose record failed: %v, want ErrNotFound", err)
+	}
+	var seen *auth.User
+	u, err := st.AddRecorded(ctx, "lee@council.example", "Lee Officer", auth.Officer, pw,
+		func(_ context.Context, _ sqlx.ExecerContext, u *auth.User) error { seen = u; return nil })
+	if err != nil || seen == nil || seen.ID != u.ID || u.ID == 0 {
+		t.Fatalf("adding with a record: %+v, recorded %+v, %v", u, seen, err)
+	}
+}

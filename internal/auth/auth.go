@@ -112,6 +112,12 @@ var common = []string{"password1234", "123456789012", "qwertyuiopas", "passwordp
 
 // Add creates a user.
 func (s *Store) Add(ctx context.Context, email, name, role, password string) (*User, error) {
+	return s.AddRecorded(ctx, email, name, role, password, nil)
+}
+
+// AddRecorded creates a user; rec, when not nil, records it in the same transaction (an
+// account whose record can't be written is not created).
+func (s *Store) AddRecorded(ctx context.Context, email, name, role, password string, rec Recorder) (*User, error) {
 	email, name = strings.TrimSpace(email), strings.TrimSpace(name)
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return nil, fmt.Errorf("%w: %q is not an email address", ErrInvalid, email)
@@ -130,12 +136,25 @@ func (s *Store) Add(ctx context.Context, email, name, role, password string) (*U
 		return nil, err
 	}
 	u := &User{Email: email, Name: name, Role: role}
-	err = s.db.QueryRowxContext(ctx, `INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4)
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("add user: %w", err)
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowxContext(ctx, `INSERT INTO users (email, name, role, password_hash) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (lower(email)) DO NOTHING RETURNING id, created_at`, email, name, role, string(hash)).Scan(&u.ID, &u.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: %s", ErrExists, email)
 	}
 	if err != nil {
+		return nil, fmt.Errorf("add user: %w", err)
+	}
+	if rec != nil {
+		if err := rec(ctx, tx, u); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("add user: %w", err)
 	}
 	return u, nil

@@ -90,12 +90,9 @@ it up again); require-2fa on makes officers and admins set it up before anything
 			return err
 		}
 		if sub == "add" {
-			u, err := st.Add(ctx, fs.Arg(0), *name, *role, pw)
+			u, err := st.AddRecorded(ctx, fs.Arg(0), *name, *role, pw, a.recordUser(audit.UserAdd, map[string]any{"role": *role}))
 			if err != nil {
 				return userError(err)
-			}
-			if err := a.record(ctx, d.DB, userEntry(audit.UserAdd, u, map[string]any{"role": u.Role})); err != nil {
-				return err
 			}
 			fmt.Fprintf(a.Stdout, "%s %s (%s) can sign in at %s/login\n", u.Role, u.Name, u.Email, a.webBase())
 			return nil

@@ -228,7 +228,8 @@ func newPassword() string {
 func (s *Server) handleUserAdd(w http.ResponseWriter, r *http.Request) {
 	var v usersView
 	v.Form.Email, v.Form.Name, v.Form.Role = strings.TrimSpace(r.PostFormValue("email")), strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("role")
-	u, err := s.app.Auth.Add(r.Context(), v.Form.Email, v.Form.Name, v.Form.Role, newPassword())
+	u, err := s.app.Auth.AddRecorded(r.Context(), v.Form.Email, v.Form.Name, v.Form.Role, newPassword(),
+		s.recordUser(r, audit.UserAdd, map[string]any{"role": v.Form.Role}))
 	if errors.Is(err, auth.ErrInvalid) || errors.Is(err, auth.ErrExists) {
 		s.renderUsers(w, r, http.StatusUnprocessableEntity, v, accountError(err))
 		return
@@ -237,7 +238,6 @@ func (s *Server) handleUserAdd(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.record(r, audit.Entry{Action: audit.UserAdd, SubjectType: "user", SubjectID: audit.ID(u.ID), Detail: map[string]any{"role": u.Role}})
 	s.showResetLink(w, r, u.Email, "Account added for "+u.Name+". ")
 }
 

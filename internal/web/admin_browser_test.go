@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/crierhq/crier/internal/auth"
 )
 
 // TestBrowserAdminPages: an admin signs in, changes a role, makes a reset link and
@@ -41,7 +43,38 @@ func TestBrowserAdminPages(t *testing.T) {
 	}
 	checkPage(t, ctx, "accounts with a reset link")
 
+	// A new volunteer: added, given a link, then disabled (they left before their first
+	// round), so that their link no longer works.
+	browse(t, ctx, "add Priya as a volunteer",
+		chromedp.SendKeys(chromedp.CSS("#new-email"), "priya@volunteers.example"),
+		chromedp.SendKeys(chromedp.CSS("#new-name"), "Priya Shah"),
+		chromedp.SetValue(chromedp.CSS("#new-role"), "volunteer"))
+	submit(t, ctx, "form[action='/admin/users'] button[type=submit]", 200)
+	if s := text(t, ctx, ".notice"); !strings.Contains(s, "Account added for Priya Shah") {
+		t.Errorf("after adding an account: %q", s)
+	}
+	priyaLink := text(t, ctx, "#reset-link")
+	if !strings.Contains(priyaLink, "/reset/") {
+		t.Fatalf("the new account's link: %q", priyaLink)
+	}
+	priya, err := auth.NewStore(r.db).Get(t.Context(), "priya@volunteers.example")
+	if err != nil || priya.Role != "volunteer" || priya.Disabled {
+		t.Fatalf("the new account: %+v, %v", priya, err)
+	}
+	checkPage(t, ctx, "accounts, one just added")
+	submit(t, ctx, "form[action='/admin/users/"+id(priya.ID)+"/disable'] button", 200)
+	if s := text(t, ctx, "#u"+id(priya.ID)+" + p .state"); s != "Disabled" {
+		t.Errorf("Priya's account after disabling it: %q", s)
+	}
+	if priya, err = auth.NewStore(r.db).Get(t.Context(), "priya@volunteers.example"); err != nil || !priya.Disabled {
+		t.Errorf("the disabled account: %+v, %v", priya, err)
+	}
+	checkPage(t, ctx, "accounts, one disabled")
+
 	open(t, ctx, r.srv.URL+"/admin/audit", 200)
+	if s := text(t, ctx, "table.log tbody"); !strings.Contains(s, "user.add") || !strings.Contains(s, "user.disable") {
+		t.Errorf("audit log after adding and disabling an account: %q", s)
+	}
 	if s := text(t, ctx, "table.log tbody"); !strings.Contains(s, "user.reset_link") || !strings.Contains(s, "user.role") {
 		t.Errorf("audit log: %q", s)
 	}
@@ -53,6 +86,11 @@ func TestBrowserAdminPages(t *testing.T) {
 	}
 	checkPage(t, ctx, "audit log, filtered")
 	submit(t, ctx, "form[action='/logout'] button", 200)
+
+	open(t, ctx, priyaLink, 404)
+	if h := text(t, ctx, "h1"); h != "This link doesn’t work" {
+		t.Errorf("a disabled account's link: %q", h)
+	}
 
 	open(t, ctx, link, 200)
 	checkPage(t, ctx, "reset form")
