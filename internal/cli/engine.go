@@ -255,7 +255,7 @@ func (a *App) wireSMS(ctx context.Context, e *engine, d *database, channels map[
 		return err
 	}
 	e.smsFrom = cfg.From
-	e.inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName, HelpText: a.Config.SMSHelp}, e.smsSender)
+	e.inbox = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName, HelpText: a.Config.SMSHelp, HelpTextWelsh: a.Config.SMSHelpWelsh}, e.smsSender)
 	// Small batches: at a few texts a second a big claim would hold rows for minutes,
 	// and quiet hours are checked at each claim.
 	batch := max(1, min(50, int(a.Config.SMSRate)))

@@ -76,9 +76,9 @@ func (a *App) runReplies(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	store := inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName, HelpText: a.Config.SMSHelp}, nil)
+	store := inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName, HelpText: a.Config.SMSHelp, HelpTextWelsh: a.Config.SMSHelpWelsh}, nil)
 	if sender != nil {
-		store = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName, HelpText: a.Config.SMSHelp}, sender)
+		store = inbox.NewStore(d.DB, inbox.Config{OrgName: a.Config.OrgName, HelpText: a.Config.SMSHelp, HelpTextWelsh: a.Config.SMSHelpWelsh}, sender)
 	}
 	switch sub {
 	case "list":

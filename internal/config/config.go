@@ -64,6 +64,7 @@ type Config struct {
 	SMSWorkers             int     // CRIER_SMS_WORKERS
 	QuietHours             string  // CRIER_QUIET_HOURS: no texts then unless urgent, London time, e.g. 21:00-08:00, or off
 	SMSHelp                string  // CRIER_SMS_HELP: the answer to HELP or INFO
+	SMSHelpWelsh           string  // CRIER_SMS_HELP_CY: the answer to CYMORTH, and to HELP from a Welsh reader
 	SMSPrice               float64 // CRIER_SMS_PRICE: cost of one segment in pounds, for estimates
 
 	OrgName    string // CRIER_ORG_NAME: shown in e-bulletins, leaflets and pages; default DemoOrgName
@@ -115,6 +116,7 @@ func Default() Config {
 		SMSWorkers:             envInt("CRIER_SMS_WORKERS", 4),
 		QuietHours:             envOr("CRIER_QUIET_HOURS", "21:00-08:00"),
 		SMSHelp:                os.Getenv("CRIER_SMS_HELP"),
+		SMSHelpWelsh:           os.Getenv("CRIER_SMS_HELP_CY"),
 		SMSPrice:               envFloat("CRIER_SMS_PRICE", 0.0463),
 		OrgName:                envOr("CRIER_ORG_NAME", DemoOrgName),
 		OrgAddress:             envOr("CRIER_ORG_ADDRESS", DemoOrgAddress),

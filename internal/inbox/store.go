@@ -25,8 +25,35 @@ import (
 // Config is what the inbox says on its own.
 type Config struct {
 	OrgName string
-	// HelpText answers HELP and INFO when Twilio has not already answered them.
-	HelpText string
+	// HelpText answers HELP and INFO when Twilio has not already answered them;
+	// HelpTextWelsh answers CYMORTH, and HELP from a resident who reads Welsh.
+	HelpText      string
+	HelpTextWelsh string
+}
+
+// words are the inbox's own answers in one language.
+type words struct {
+	stopped, started, help string
+	counted                string // before the poll option's label
+}
+
+// wordsFor returns the answers in lang, or in English when Crier has none in lang. The
+// Welsh are as the Welsh Language Standards ask: the same answers, no less full.
+func (s *Store) wordsFor(lang string) words {
+	if lang == "cy" {
+		return words{
+			stopped: "Fyddwch chi ddim yn cael rhagor o negeseuon testun gan " + s.cfg.OrgName + ". Atebwch DECHRAU i'w cael eto.",
+			started: "Byddwch chi'n cael negeseuon testun gan " + s.cfg.OrgName + " eto. Atebwch STOPIO i'w hatal.",
+			help:    s.cfg.HelpTextWelsh,
+			counted: "Diolch. Rydyn ni wedi cyfrif eich ateb: ",
+		}
+	}
+	return words{
+		stopped: "You won't get any more texts from " + s.cfg.OrgName + ". Reply START to get them again.",
+		started: "You'll get texts from " + s.cfg.OrgName + " again. Reply STOP to stop them.",
+		help:    s.cfg.HelpText,
+		counted: "Thank you. We've counted your answer: ",
+	}
 }
 
 // Store keeps conversations with residents.
@@ -52,6 +79,9 @@ func NewStore(db *sqlx.DB, cfg Config, sender dispatch.Sender) *Store {
 	}
 	if cfg.HelpText == "" {
 		cfg.HelpText = "Texts from " + cfg.OrgName + ". Reply STOP to stop them, START to start again. To talk to us, reply with your message."
+	}
+	if cfg.HelpTextWelsh == "" {
+		cfg.HelpTextWelsh = "Negeseuon testun gan " + cfg.OrgName + ". Atebwch STOPIO i'w hatal, DECHRAU i'w cael eto. I siarad â ni, atebwch gyda'ch neges."
 	}
 	return &Store{db: db, cfg: cfg, sender: sender, polls: map[int64]*reply.Poll{}}
 }
@@ -81,6 +111,7 @@ type Received struct {
 	PollAnswer     string
 	PollUnclear    bool
 	LikelyOptOut   bool
+	Language       string // the language the answer is in, when there is one ("cy"; "" or "en": English)
 	// Reply is the text to answer with (TwiML), "" for none.
 	Reply string
 }
@@ -89,6 +120,7 @@ type Received struct {
 // to that number.
 const receiveReadSQL = `
 SELECT cp.id AS point_id, cp.contact_id, o.id AS outbox_id, o.campaign_id,
+       (SELECT c.preferred_language FROM contacts c WHERE c.id = cp.contact_id) AS language,
        EXISTS (SELECT 1 FROM conversations cv JOIN sms_messages m ON m.conversation_id = cv.id
                 WHERE cv.phone = $1 AND m.campaign_id = o.campaign_id AND m.poll_answer <> '') AS answered
   FROM (SELECT 1) one
@@ -122,11 +154,12 @@ func (s *Store) Receive(ctx context.Context, in Inbound) (Received, error) {
 		return Received{}, errors.New("receive text: From and MessageSid are required")
 	}
 	var who struct {
-		PointID    sql.NullInt64 `db:"point_id"`
-		ContactID  sql.NullInt64 `db:"contact_id"`
-		OutboxID   sql.NullInt64 `db:"outbox_id"`
-		CampaignID sql.NullInt64 `db:"campaign_id"`
-		Answered   bool          `db:"answered"` // already answered this campaign's poll clearly
+		PointID    sql.NullInt64  `db:"point_id"`
+		ContactID  sql.NullInt64  `db:"contact_id"`
+		OutboxID   sql.NullInt64  `db:"outbox_id"`
+		CampaignID sql.NullInt64  `db:"campaign_id"`
+		Answered   bool           `db:"answered"` // already answered this campaign's poll clearly
+		Language   sql.NullString `db:"language"` // the resident's preferred language
 	}
 	read, err := s.stmt(ctx, receiveReadSQL)
 	if err != nil {
@@ -141,6 +174,12 @@ func (s *Store) Receive(ctx context.Context, in Inbound) (Received, error) {
 	}
 	r := Received{ContactID: who.ContactID.Int64, CampaignID: who.CampaignID.Int64}
 	r.Keyword = reply.ClassifyKeyword(in.Body, in.OptOutType)
+	// Answers go in the language of the keyword the resident used (STOPIO is Welsh),
+	// else in the one they asked for.
+	r.Language = who.Language.String
+	if lang := reply.KeywordLanguage(in.Body); lang != "" {
+		r.Language = lang
+	}
 	// YES is also Twilio's START keyword, and the answer to a yes/no poll: a resident who
 	// was just sent the poll is subscribed already, so it counts as their answer.
 	if r.Keyword == reply.NoKeyword || r.Keyword == reply.Start {
@@ -214,28 +253,29 @@ func (s *Store) Receive(ctx context.Context, in Inbound) (Received, error) {
 // handling already answered a keyword (it sent OptOutType), Crier stays quiet rather
 // than text the resident twice.
 func (s *Store) answer(ctx context.Context, r Received, twilioAnswered bool) string {
+	w := s.wordsFor(r.Language)
 	switch r.Keyword {
 	case reply.Stop:
 		if twilioAnswered {
 			return ""
 		}
-		return "You won't get any more texts from " + s.cfg.OrgName + ". Reply START to get them again."
+		return w.stopped
 	case reply.Start:
 		if twilioAnswered {
 			return ""
 		}
-		return "You'll get texts from " + s.cfg.OrgName + " again. Reply STOP to stop them."
+		return w.started
 	case reply.Help:
 		if twilioAnswered {
 			return ""
 		}
-		return s.cfg.HelpText
+		return w.help
 	}
 	if r.PollAnswer != "" {
 		if p, _ := s.pollOf(ctx, r.CampaignID); p != nil {
 			for _, o := range p.Options {
 				if strings.EqualFold(o.Key, r.PollAnswer) {
-					return "Thank you. We've counted your answer: " + o.Label + "."
+					return w.counted + o.Label + "."
 				}
 			}
 		}

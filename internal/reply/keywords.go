@@ -36,6 +36,28 @@ var keywordClasses = map[string]Keyword{
 	"HELP": Help, "INFO": Help,
 }
 
+// welshKeywords are the Welsh words residents text for the same three things, as Welsh
+// public bodies list them for Twilio's Advanced Opt-Out (Twilio's defaults are English
+// only): STOPIO ("stop"), DIM ("none": "no more"), DIWEDD ("end"), DAD-DANYSGRIFIO
+// ("unsubscribe"), CANSLO ("cancel"); DECHRAU ("start"), AILDDECHRAU ("start again"),
+// IE ("yes"); CYMORTH ("help"), GWYBODAETH ("information"). Under the Welsh Language
+// Standards a reply in Welsh is answered in Welsh.
+var welshKeywords = map[string]Keyword{
+	"STOPIO": Stop, "DIM": Stop, "DIWEDD": Stop, "DAD-DANYSGRIFIO": Stop, "DADDANYSGRIFIO": Stop, "CANSLO": Stop,
+	"DECHRAU": Start, "AILDDECHRAU": Start, "IE": Start,
+	"CYMORTH": Help, "GWYBODAETH": Help,
+}
+
+// KeywordLanguage is the language of a keyword message's word: "cy" for one of the Welsh
+// keywords, "" otherwise (English, or not a keyword), so that the answer can be in the
+// language the resident used.
+func KeywordLanguage(body string) string {
+	if _, ok := welshKeywords[Normalize(body)]; ok {
+		return "cy"
+	}
+	return ""
+}
+
 // ClassifyKeyword reports which of Twilio's default keywords an inbound message is.
 //
 // optOutType is the OptOutType field of Twilio's incoming-message webhook ("STOP", "START"
@@ -46,7 +68,8 @@ var keywordClasses = map[string]Keyword{
 // this package doesn't recognise, the body is classified itself.
 //
 // A body is a keyword when, once Normalize has tidied it, it is exactly one of the words
-// listed on Stop, Start and Help, in any case and any width: "stop", " Stop. ", "STOP!!",
+// listed on Stop, Start and Help, or one of their Welsh equivalents (STOPIO, DIM, …: see
+// welshKeywords), in any case and any width: "stop", " Stop. ", "STOP!!",
 // "'stop'", "“Stop”", "ＳＴＯＰ". Anything more is not a keyword, as with Twilio: "STOP
 // PLEASE", "STOP ALL", "please stop texting me" and "stopping" are NoKeyword (see
 // LikelyOptOut for those).
@@ -69,7 +92,11 @@ func ClassifyKeyword(body, optOutType string) Keyword {
 	case "HELP":
 		return Help
 	}
-	return keywordClasses[Normalize(body)]
+	n := Normalize(body)
+	if k, ok := keywordClasses[n]; ok {
+		return k
+	}
+	return welshKeywords[n]
 }
 
 // Normalize tidies a resident's message for matching: it applies Unicode NFKC (so

@@ -83,15 +83,39 @@ func TestClassifyKeyword(t *testing.T) {
 		{"🛑", NoKeyword},
 		{"!!!", NoKeyword},
 
-		// Welsh: only Twilio's English keywords are keywords.
-		{"Stopio", NoKeyword},
+		// Welsh keywords, as alone as the English ones must be.
+		{"Stopio", Stop},
+		{"STOPIO!", Stop},
+		{"dim", Stop},
+		{"Dim.", Stop},
+		{"Diwedd", Stop},
+		{"Dad-danysgrifio", Stop},
+		{"canslo", Stop},
+		{"Dechrau", Start},
+		{"AILDDECHRAU", Start},
+		{"Ie", Start},
+		{"Cymorth", Help},
+		{"gwybodaeth?", Help},
 		{"STOP os gwelwch yn dda", NoKeyword},
-		{"Ie", NoKeyword},
-		{"Dad-danysgrifio", NoKeyword},
+		{"Stopio os gwelwch yn dda", NoKeyword},
+		{"dim diolch", NoKeyword},
+		{"Dim byd", NoKeyword},
+		{"dimensions", NoKeyword},
 	}
 	for _, tt := range tests {
 		if got := ClassifyKeyword(tt.body, ""); got != tt.want {
 			t.Errorf("ClassifyKeyword(%q, \"\") = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
+
+func TestKeywordLanguage(t *testing.T) {
+	for body, want := range map[string]string{
+		"STOPIO": "cy", " dim ": "cy", "Dechrau": "cy", "Cymorth": "cy", "ie": "cy",
+		"STOP": "", "yes": "", "help": "", "Diolch": "", "": "",
+	} {
+		if got := KeywordLanguage(body); got != want {
+			t.Errorf("KeywordLanguage(%q) = %q, want %q", body, got, want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"html"
 	"net"
 	"net/http"
 	"net/url"
@@ -531,3 +532,68 @@ func TestWebhooksBoundAndCheckTheirInput(t *testing.T) {
 		t.Errorf("unknown status: %d", code)
 	}
 }
+
+// TestWelshTexts: residents who text in Welsh are understood and answered in Welsh. A
+// STOPIO (which Twilio's default opt-out handling does not know, so it sends no
+// OptOutType) withdraws consent: the next campaign sends that number nothing. A resident
+// whose preferred language is Welsh gets the poll's thanks in Welsh; an English reader's
+// thanks stay English.
+func TestWelshTexts(t *testing.T) {
+	r := newSMSRig(t)
+	if _, err := r.db.Exec(`UPDATE contacts SET preferred_language = 'cy' WHERE first_name = 'Efa'`); err != nil {
+		t.Fatal(err)
+	}
+	bins := &reply.Poll{Question: "Which day suits you for bin collection?",
+		Options: []reply.PollOption{{Key: "1", Label: "Tuesday"}, {Key: "2", Label: "Wednesday"}}}
+	c := r.send(t, "Bin day poll", "Hi {{first_name}}, we're changing bin day.", bins, false)
+	waitFor(t, "every text settled", r.settled(t, c.ID, 11))
+
+	if tw := said(r.text(t, "+447700900105", "1")); !strings.Contains(tw, "Diolch. Rydyn ni wedi cyfrif eich ateb: Tuesday.") {
+		t.Errorf("a Welsh reader's poll answer acknowledged with %q", tw)
+	}
+	if tw := said(r.text(t, "+447700900102", "2")); !strings.Contains(tw, "Thank you. We've counted your answer: Wednesday.") {
+		t.Errorf("an English reader's poll answer acknowledged with %q", tw)
+	}
+	// Ada reads English but texts Welsh: the answer is in the language she used.
+	tw := said(r.text(t, "+447700900101", "Stopio"))
+	if !strings.Contains(tw, "Fyddwch chi ddim yn cael rhagor o negeseuon testun gan Millbrook Council. Atebwch DECHRAU") {
+		t.Errorf("STOPIO answered with %q", tw)
+	}
+	if n := r.count(t, `SELECT count(*) FROM sms_messages m JOIN conversations cv ON cv.id = m.conversation_id
+		WHERE cv.phone = '+447700900101' AND m.keyword = 'stop'`); n != 1 {
+		t.Errorf("STOPIO stored as %d stop keywords, want 1", n)
+	}
+	if tw := said(r.text(t, "+447700900103", "DIM")); !strings.Contains(tw, "Atebwch DECHRAU i'w cael eto.") {
+		t.Errorf("DIM answered with %q", tw)
+	}
+
+	before := map[string]int{}
+	for _, m := range r.tw.Messages() {
+		before[m.To]++
+	}
+	next := r.send(t, "Bin day reminder", "Bins out tonight, {{first_name}}.", nil, false)
+	waitFor(t, "every reminder settled", func() bool {
+		total := r.count(t, `SELECT count(*) FROM outbox WHERE campaign_id = $1`, next.ID)
+		return total > 0 && r.settled(t, next.ID, total)()
+	})
+	after := map[string]int{}
+	for _, m := range r.tw.Messages() {
+		after[m.To]++
+	}
+	for _, stopped := range []string{"+447700900101", "+447700900103"} {
+		if after[stopped] != before[stopped] {
+			t.Errorf("%s texted STOPIO/DIM, then got %d more texts", stopped, after[stopped]-before[stopped])
+		}
+	}
+	if after["+447700900102"] != before["+447700900102"]+1 {
+		t.Errorf("Ben, who did not stop, got %d texts of the reminder, want 1", after["+447700900102"]-before["+447700900102"])
+	}
+
+	// DECHRAU starts them again, in Welsh.
+	if tw := said(r.text(t, "+447700900101", "dechrau")); !strings.Contains(tw, "Byddwch chi'n cael negeseuon testun gan Millbrook Council eto.") {
+		t.Errorf("DECHRAU answered with %q", tw)
+	}
+}
+
+// said is what a TwiML answer says, its XML escapes undone.
+func said(twiml string) string { return html.UnescapeString(twiml) }
