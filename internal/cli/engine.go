@@ -22,6 +22,7 @@ import (
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/inbox"
+	"github.com/crierhq/crier/internal/lang"
 	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/sandbox"
@@ -182,13 +183,17 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	if app.TwoFactor, err = auth.NewTwoFactor(d.DB, key); err != nil {
 		return nil, err
 	}
+	languages, err := lang.ParseList(a.Config.Languages)
+	if err != nil {
+		return nil, err
+	}
 	proxies, err := web.ParseTrustedProxies(a.Config.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
 		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays,
-		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://"), Instance: a.Config.Instance})
+		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://"), Instance: a.Config.Instance, Languages: languages})
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/crierhq/crier/internal/db"
+	"github.com/crierhq/crier/internal/lang"
 	"github.com/crierhq/crier/internal/spell"
 )
 
@@ -29,8 +30,11 @@ type Config struct {
 	// CRIER_TRUSTED_PROXIES: the reverse proxies (addresses or CIDR ranges,
 	// comma-separated) whose X-Forwarded-For names the client; empty = none.
 	TrustedProxies string
-	DefaultRegion  string // CRIER_DEFAULT_REGION; phone numbers without a country code
-	LogLevel       string // CRIER_LOG_LEVEL: debug, info, warn, error
+	// CRIER_LANGUAGES: the languages residents can choose for their messages
+	// (codes, comma-separated, e.g. "cy,en"); default en.
+	Languages     string
+	DefaultRegion string // CRIER_DEFAULT_REGION; phone numbers without a country code
+	LogLevel      string // CRIER_LOG_LEVEL: debug, info, warn, error
 
 	PublicURL string // CRIER_PUBLIC_URL: where residents reach crier (links in messages); default http://HTTPAddr
 	LinkKey   string // CRIER_LINK_KEY: secret for signed links (hex or base64, ≥ 32 bytes); unset = generated and kept in DataDir
@@ -90,6 +94,7 @@ func Default() Config {
 		PGBinDir:       os.Getenv("CRIER_PG_BIN"),
 		HTTPAddr:       envOr("CRIER_HTTP_ADDR", "127.0.0.1:8080"),
 		TrustedProxies: os.Getenv("CRIER_TRUSTED_PROXIES"),
+		Languages:      envOr("CRIER_LANGUAGES", "en"),
 		DefaultRegion:  envOr("CRIER_DEFAULT_REGION", "GB"),
 		LogLevel:       envOr("CRIER_LOG_LEVEL", "info"),
 
@@ -206,6 +211,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := lang.ParseList(c.Languages); err != nil {
+		errs = append(errs, fmt.Errorf("CRIER_LANGUAGES %q: %w", c.Languages, err))
 	}
 	if c.SMTPURL != "" {
 		if _, err := c.SMTP(); err != nil {

@@ -115,3 +115,24 @@ func PointIDs(ctx context.Context, q sqlx.QueryerContext, contactID int64) ([]in
 	}
 	return ids, nil
 }
+
+// Language returns the resident's preferred language (a code such as "cy").
+func Language(ctx context.Context, q sqlx.QueryerContext, contactID int64) (string, error) {
+	var code string
+	if err := sqlx.GetContext(ctx, q, &code, `SELECT preferred_language FROM contacts WHERE id = $1`, contactID); err != nil {
+		return "", fmt.Errorf("preferred language: %w", err)
+	}
+	return code, nil
+}
+
+// SetLanguage records the language the resident asked for; it reports whether that
+// changed anything.
+func SetLanguage(ctx context.Context, q sqlx.ExecerContext, contactID int64, code string) (bool, error) {
+	r, err := q.ExecContext(ctx, `UPDATE contacts SET preferred_language = $2, updated_at = now()
+		WHERE id = $1 AND preferred_language <> $2`, contactID, code)
+	if err != nil {
+		return false, fmt.Errorf("set preferred language: %w", err)
+	}
+	n, _ := r.RowsAffected()
+	return n > 0, nil
+}

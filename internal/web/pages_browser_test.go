@@ -20,6 +20,7 @@ import (
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/lang"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/web"
 )
@@ -39,9 +40,13 @@ func newResidentSite(t *testing.T) *residentSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	languages, err := lang.ParseList("en,cy,ur")
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := web.New(web.Config{DB: d, Signer: signer,
 		Composer: email.NewComposer(d, email.ComposerConfig{Signer: signer}),
-		Branding: email.Branding{OrgName: "Millbrook Town Council"}})
+		Branding: email.Branding{OrgName: "Millbrook Town Council"}, Languages: languages})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +209,23 @@ func TestBrowserPreferences(t *testing.T) {
 	browse(t, ctx, "tick General news by email again", chromedp.Click(chromedp.CSS(fmt.Sprintf("#c-%d-%d", points[0], general))))
 	submit(t, ctx, `main form[action$="`+token+`"] button`, 200)
 	wantText(t, "saved, ticked back", text(t, ctx, "#saved"), "We recorded 1 change just now.")
+
+	// The language: English as imported, Cymraeg chosen; each named in itself.
+	if got := evaluate[string](t, ctx, "the languages offered", `[...document.querySelectorAll('input[name=language]')].map(i =>
+		i.value + (i.checked ? '*' : '') + '=' + i.labels[0].textContent + '/' + i.labels[0].lang + '/' + i.labels[0].dir).join(' ')`); got != "en*=English/en/ltr cy=Cymraeg/cy/ltr ur=اردو/ur/rtl" {
+		t.Errorf("the languages offered: %q", got)
+	}
+	browse(t, ctx, "choose Cymraeg", chromedp.Click(chromedp.CSS("#lang-cy")))
+	submit(t, ctx, `main form[action$="`+token+`"] button`, 200)
+	wantText(t, "language saved", text(t, ctx, "#saved"), "We recorded 1 change just now.")
+	var language string
+	if err := site.db.Get(&language, `SELECT preferred_language FROM contacts WHERE id = $1`, contactID); err != nil || language != "cy" {
+		t.Errorf("the preferred language after choosing Cymraeg: %q (%v)", language, err)
+	}
+	if !evaluate[bool](t, ctx, "Cymraeg ticked", `document.querySelector('#lang-cy').checked`) {
+		t.Error("the page after saving does not show Cymraeg chosen")
+	}
+	checkPage(t, ctx, "preferences, language chosen")
 	if got := site.consents(t, points[0], general); len(got) != 2 || got[1] != (consentRow{Status: "granted", Source: "web", Detail: "preference centre"}) {
 		t.Fatalf("General news by email after ticking it again: %+v", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/lang"
 )
 
 // The residents' preference centre, reached from the signed link in every e-bulletin: one
@@ -74,12 +76,37 @@ type prefTopic struct {
 type prefData struct {
 	Token        string
 	Topics       []prefTopic
+	Languages    []langChoice // more than one: the resident can choose
 	Saved        int  // changes just saved (shown after the redirect)
 	JustSaved    bool // the page follows a save
 	StoppedAll   bool // the page follows "unsubscribe from everything"
 	TextsStopped bool // a mobile replied STOP: texts need START first
 	SignUpURL    string
 	Problem      string
+}
+
+// langChoice is one language on the preference page.
+type langChoice struct {
+	lang.Language
+	Selected bool
+}
+
+// prefLanguages are the languages the page offers, the resident's ticked; none when
+// there is nothing to choose. A resident whose language is not offered (imported as
+// "so", say) has none ticked, and keeps theirs until they choose.
+func (s *Server) prefLanguages(ctx context.Context, q sqlx.QueryerContext, contactID int64) ([]langChoice, error) {
+	if len(s.languages) < 2 {
+		return nil, nil
+	}
+	current, err := contact.Language(ctx, q, contactID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]langChoice, len(s.languages))
+	for i, l := range s.languages {
+		out[i] = langChoice{Language: l, Selected: l.Code == current}
+	}
+	return out, nil
 }
 
 // prefChoices loads the resident's boxes: every topic on every contact point that can
@@ -141,6 +168,10 @@ func (s *Server) handlePreferences(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := prefData{Token: r.PathValue("token"), Topics: groupPrefTopics(choices), TextsStopped: stopped}
+	if d.Languages, err = s.prefLanguages(r.Context(), s.db, contactID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if n, err := strconv.Atoi(r.URL.Query().Get("saved")); err == nil && n >= 0 {
 		d.Saved, d.JustSaved = n, true
 	}
@@ -236,6 +267,21 @@ func (s *Server) changePreferences(w http.ResponseWriter, r *http.Request, stopA
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if code := r.PostFormValue("language"); code != "" && !stopAll {
+		if !slices.ContainsFunc(s.languages, func(l lang.Language) bool { return l.Code == code }) {
+			s.render(w, http.StatusUnprocessableEntity, "message.html", page{Title: "This page is out of date", OrgName: s.brand.OrgName,
+				Message: "That language is not one we can write to you in, so nothing was saved. Open the link again to choose."})
+			return
+		}
+		changed, err := contact.SetLanguage(r.Context(), tx, contactID, code)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if changed {
+			saved++
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		s.fail(w, r, err)

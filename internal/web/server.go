@@ -27,6 +27,7 @@ import (
 	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/lang"
 	"github.com/crierhq/crier/templates"
 )
 
@@ -48,8 +49,9 @@ type Server struct {
 	prefLinkDays  int                 // how long a preference link works
 	prefLinkMails *sendLimiter[int64] // fresh preference links emailed, per contact
 
-	trustedProxies []netip.Prefix // whose X-Forwarded-For is believed (clientIP)
-	hsts           bool           // served over https: tell browsers to stay on it
+	trustedProxies []netip.Prefix  // whose X-Forwarded-For is believed (clientIP)
+	hsts           bool            // served over https: tell browsers to stay on it
+	languages      []lang.Language // residents can choose among them (more than one: a choice)
 }
 
 // Config configures the Server.
@@ -72,6 +74,8 @@ type Config struct {
 	HSTS bool
 	// Instance names this process in import_jobs (CRIER_INSTANCE); default host-pid.
 	Instance string
+	// Languages residents can choose for their messages (CRIER_LANGUAGES); none: English.
+	Languages []lang.Language
 }
 
 // defaultInstance is config's default instance name: the host and process id.
@@ -97,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App,
 		imports:      newImportJobs(cfg.DB, cfg.Logger, cmp.Or(cfg.Instance, defaultInstance())),
 		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64](),
-		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS}
+		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS, languages: cfg.Languages}
 	if cfg.Twilio != nil {
 		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
 			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")
