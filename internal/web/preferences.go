@@ -77,10 +77,10 @@ type prefData struct {
 	Token        string
 	Topics       []prefTopic
 	Languages    []langChoice // more than one: the resident can choose
-	Saved        int  // changes just saved (shown after the redirect)
-	JustSaved    bool // the page follows a save
-	StoppedAll   bool // the page follows "unsubscribe from everything"
-	TextsStopped bool // a mobile replied STOP: texts need START first
+	Saved        int          // changes just saved (shown after the redirect)
+	JustSaved    bool         // the page follows a save
+	StoppedAll   bool         // the page follows "unsubscribe from everything"
+	TextsStopped bool         // a mobile replied STOP: texts need START first
 	SignUpURL    string
 	Problem      string
 }
