@@ -25,6 +25,7 @@ type Signup struct {
 	FirstName   string         `db:"first_name"`
 	LastName    string         `db:"last_name"`
 	Mobile      string         `db:"mobile"`
+	Language    string         `db:"language"` // chosen on the form: "cy"; "" for none
 	TopicIDs    pq.Int64Array  `db:"topic_ids"`
 	CreatedAt   time.Time      `db:"created_at"`
 	Expired     bool           `db:"expired"`
@@ -92,19 +93,20 @@ type New struct {
 	Email               string
 	FirstName, LastName string
 	Mobile              string // E.164, or ""
+	Language            string // a code such as "cy", or "" for none chosen
 	TopicIDs            []int64
 	Client              []byte // a hash of the client's address
 	TTL                 time.Duration
 }
 
-const createSQL = `INSERT INTO signups (token_hash, email, first_name, last_name, mobile, topic_ids, client_hash, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 second') RETURNING id`
+const createSQL = `INSERT INTO signups (token_hash, email, first_name, last_name, mobile, topic_ids, client_hash, expires_at, language)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 second', $9) RETURNING id`
 
 // Create keeps n, for n.TTL, and returns its id.
 func Create(ctx context.Context, q sqlx.QueryerContext, n New) (int64, error) {
 	var id int64
 	err := sqlx.GetContext(ctx, q, &id, createSQL, n.TokenHash, n.Email, n.FirstName, n.LastName, n.Mobile,
-		pq.Array(n.TopicIDs), n.Client, int(n.TTL.Seconds()))
+		pq.Array(n.TopicIDs), n.Client, int(n.TTL.Seconds()), n.Language)
 	if err != nil {
 		return 0, fmt.Errorf("create sign-up: %w", err)
 	}
@@ -119,7 +121,7 @@ func Delete(ctx context.Context, q sqlx.ExecerContext, id int64) error {
 	return nil
 }
 
-const selectSQL = `SELECT s.id, s.email, s.first_name, s.last_name, s.mobile, s.topic_ids, s.created_at,
+const selectSQL = `SELECT s.id, s.email, s.first_name, s.last_name, s.mobile, s.language, s.topic_ids, s.created_at,
 	s.expires_at < now() AS expired, s.confirmed_at, s.contact_id,
 	s.mobile <> '' AND coalesce(s.mobile_until < now(), true) AS mobile_lapsed,
 	ARRAY(SELECT t.name FROM topics t WHERE t.id = ANY(s.topic_ids) ORDER BY t.name) AS topics

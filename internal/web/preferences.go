@@ -91,9 +91,22 @@ type langChoice struct {
 	Selected bool
 }
 
-// prefLanguages are the languages the page offers, the resident's ticked; none when
-// there is nothing to choose. A resident whose language is not offered (imported as
-// "so", say) has none ticked, and keeps theirs until they choose.
+// languageChoices are the languages residents can choose, code's ticked; none when
+// there is only one.
+func (s *Server) languageChoices(code string) []langChoice {
+	if len(s.languages) < 2 {
+		return nil
+	}
+	out := make([]langChoice, len(s.languages))
+	for i, l := range s.languages {
+		out[i] = langChoice{Language: l, Selected: l.Code == code}
+	}
+	return out
+}
+
+// prefLanguages are the languages the page offers, the resident's ticked. A resident
+// whose language is not offered (imported as "so", say) has none ticked, and keeps
+// theirs until they choose.
 func (s *Server) prefLanguages(ctx context.Context, q sqlx.QueryerContext, contactID int64) ([]langChoice, error) {
 	if len(s.languages) < 2 {
 		return nil, nil
@@ -102,11 +115,7 @@ func (s *Server) prefLanguages(ctx context.Context, q sqlx.QueryerContext, conta
 	if err != nil {
 		return nil, err
 	}
-	out := make([]langChoice, len(s.languages))
-	for i, l := range s.languages {
-		out[i] = langChoice{Language: l, Selected: l.Code == current}
-	}
-	return out, nil
+	return s.languageChoices(current), nil
 }
 
 // prefChoices loads the resident's boxes: every topic on every contact point that can

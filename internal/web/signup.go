@@ -65,6 +65,7 @@ type signupForm struct {
 	FirstName, LastName, Email, Mobile string
 	Texts                              bool
 	Topics                             []signupTopic
+	Languages                          []langChoice // more than one: the resident can choose
 	Errors                             []fieldError
 }
 
@@ -124,7 +125,7 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
 	if len(topics) == 1 {
 		topics[0].Checked = true
 	}
-	s.renderSignup(w, http.StatusOK, signupForm{Topics: topics})
+	s.renderSignup(w, http.StatusOK, signupForm{Topics: topics, Languages: s.languageChoices("")})
 }
 
 // handleSignup checks the form, keeps the sign-up as waiting and emails the link. The
@@ -144,6 +145,11 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	f := signupForm{FirstName: strings.TrimSpace(r.PostFormValue("first_name")), LastName: strings.TrimSpace(r.PostFormValue("last_name")),
 		Email: strings.TrimSpace(r.PostFormValue("email")), Mobile: strings.TrimSpace(r.PostFormValue("mobile")),
 		Texts: r.PostFormValue("texts") != "", Topics: topics}
+	language := r.PostFormValue("language")
+	f.Languages = s.languageChoices(language)
+	if language != "" && !slices.ContainsFunc(f.Languages, func(l langChoice) bool { return l.Selected }) {
+		language = "" // not one offered (a stale or tampered form): no choice
+	}
 	chosen := r.PostForm["topic"]
 	var topicIDs []int64
 	for i := range f.Topics {
@@ -209,7 +215,7 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	token := rand.Text()
 	hash := sha256.Sum256([]byte(token))
 	id, err := signup.Create(ctx, s.db, signup.New{TokenHash: hash[:], Email: addr, FirstName: f.FirstName, LastName: f.LastName,
-		Mobile: mobile, TopicIDs: topicIDs, Client: client[:], TTL: signupTTL})
+		Mobile: mobile, Language: language, TopicIDs: topicIDs, Client: client[:], TTL: signupTTL})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -392,6 +398,12 @@ func (s *Server) handleSignupConfirm(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if row.Language != "" {
+		if _, err := contact.SetLanguage(ctx, tx, contactID, row.Language); err != nil {
+			s.fail(w, r, err)
+			return
+		}
 	}
 	if err := grantSignupTopics(ctx, tx, &row, emailPoint, "confirmed by email"); err != nil {
 		s.fail(w, r, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/email"
+	"github.com/crierhq/crier/internal/lang"
 	"github.com/crierhq/crier/internal/sandbox"
 	"github.com/crierhq/crier/internal/sms"
 	"github.com/crierhq/crier/internal/web"
@@ -73,7 +74,12 @@ func startSignupSite(t *testing.T, withSMS bool) *signupSite {
 		}
 		app.SMS = texter
 	}
-	srv, err := web.New(web.Config{DB: d, Signer: signer, Branding: email.Branding{OrgName: "Millbrook Town Council"}, App: app})
+	languages, err := lang.ParseList("en,cy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Config{DB: d, Signer: signer, Branding: email.Branding{OrgName: "Millbrook Town Council"}, App: app,
+		Languages: languages})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +177,8 @@ func TestBrowserSignUp(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#email"), "Dan@Example.org"),
 		chromedp.Clear(chromedp.CSS("#mobile")),
 		chromedp.SendKeys(chromedp.CSS("#mobile"), "07700 900 982"),
-		chromedp.Click(chromedp.CSS("#topic-"+itoa(general))))
+		chromedp.Click(chromedp.CSS("#topic-"+itoa(general))),
+		chromedp.Click(chromedp.CSS("#lang-cy")))
 	submit(t, ctx, `main form button[type=submit]`, 200)
 	wantText(t, "sent page", text(t, ctx, "h1"), "Check your email")
 	checkPage(t, ctx, "sign-up: check your email")
@@ -207,6 +214,11 @@ func TestBrowserSignUp(t *testing.T) {
 	// resident types in before any text consent is recorded for it.
 	submit(t, ctx, `main form button`, 200)
 	wantText(t, "code page", text(t, ctx, "h1"), "Confirm your mobile number")
+	var language string
+	if err := site.db.Get(&language, `SELECT c.preferred_language FROM contacts c JOIN contact_points cp ON cp.contact_id = c.id
+		WHERE cp.kind = 'email' AND cp.value = 'Dan@example.org'`); err != nil || language != "cy" {
+		t.Errorf("the confirmed resident's language: %q (%v), want cy as chosen on the form", language, err)
+	}
 	wantText(t, "code page", text(t, ctx, "main"), "Enter the 6-digit code we texted to the mobile ending 0982")
 	checkPage(t, ctx, "sign-up: mobile code")
 	var phones int
