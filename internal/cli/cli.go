@@ -77,6 +77,7 @@ func (a *App) commands() []command {
 		{"demo", "set up a demo borough with ~5,000 residents", (*App).runDemo},
 		{"serve", "run the web server, Twilio's webhooks, the scheduler and the senders", (*App).runServe},
 		{"bench", "run a benchmark and print a table (import, send)", (*App).runBench},
+		{"healthcheck", "ask the running crier whether it is ready (for a container's HEALTHCHECK)", (*App).runHealthcheck},
 		{"version", "print crier's version", (*App).runVersion},
 	}
 }

@@ -351,8 +351,16 @@ func TestRealSendsNeedPublicIdentity(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	// A container's HEALTHCHECK asks the server it runs beside.
+	addr := regexp.MustCompile(`serving on http://(\S+)`).FindStringSubmatch(errb.String())[1]
+	if r := crier(t, dsn, "healthcheck", "--http", addr); r.code != cli.ExitOK || !strings.Contains(r.stdout, `"status":"ok"`) {
+		t.Errorf("healthcheck of the running server: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
 	stop()
 	if code := <-done; code != cli.ExitOK {
 		t.Fatalf("serve --sandbox: exit %d\n%s", code, errb.String())
+	}
+	if r := crier(t, dsn, "healthcheck", "--http", addr); r.code == cli.ExitOK || !strings.Contains(r.stderr, "not serving at http://"+addr+"/readyz") {
+		t.Errorf("healthcheck with nothing serving: exit %d, %q", r.code, r.stderr)
 	}
 }

@@ -116,6 +116,7 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.HandleFunc("GET /static/{name}", s.handleStatic)
 	mux.HandleFunc("GET /u/{token}", s.handleUnsubscribeConfirm)
 	mux.HandleFunc("POST /u/{token}", s.handleUnsubscribe)
@@ -251,16 +252,29 @@ func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
+// handleHealth says the process is alive and serving: it asks nothing of the database,
+// so a restart is not wanted just because PostgreSQL is down for a moment (see readyz).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	s.writeHealth(w, http.StatusOK, "ok")
+}
+
+// handleReady says whether crier can do its work: the database answers and its schema
+// is the one this binary's migrations make.
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	status, code := "ok", http.StatusOK
 	if err := s.db.PingContext(ctx); err != nil {
 		status, code = "database unreachable", http.StatusServiceUnavailable
 	} else if err := db.CheckSchema(ctx, s.db); err != nil {
-		status, code = "database schema out of date", http.StatusServiceUnavailable
+		status, code = "database schema out of date: run crier migrate up", http.StatusServiceUnavailable
 	}
+	s.writeHealth(w, code, status)
+}
+
+func (s *Server) writeHealth(w http.ResponseWriter, code int, status string) {
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	fmt.Fprintf(w, "{\"status\":%q,\"version\":%q}\n", status, s.version)
 }

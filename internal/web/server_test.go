@@ -38,6 +38,7 @@ func TestResidentPagesRefuseBadLinksAndSetSecurityHeaders(t *testing.T) {
 		body               string
 	}{
 		{"health", "GET", "/healthz", 200, `"status":"ok"`},
+		{"ready", "GET", "/readyz", 200, `"status":"ok"`},
 		{"unsubscribe confirmation", "GET", "/u/" + signer.Token("unsubscribe", pointID, topicID), 200, "Yes, unsubscribe me"},
 		{"token from another installation", "POST", "/u/" + other.Token("unsubscribe", pointID, topicID), 404, "This link does not work"},
 		{"token for another purpose", "POST", "/u/" + signer.Token("preferences", pointID, topicID), 404, "This link does not work"},
@@ -71,5 +72,44 @@ func TestResidentPagesRefuseBadLinksAndSetSecurityHeaders(t *testing.T) {
 	d.Get(&withdrawals, `SELECT count(*) FROM consents`)
 	if withdrawals != 0 {
 		t.Fatalf("a refused link recorded %d consent changes", withdrawals)
+	}
+}
+
+// TestHealthAndReadiness: /healthz says the process is alive whatever the database
+// does; /readyz says whether it can work: 503 with what to do when the schema is behind
+// the binary's migrations, or the database does not answer.
+func TestHealthAndReadiness(t *testing.T) {
+	d := dbtest.New(t)
+	srv, err := web.New(web.Config{DB: d, Version: "v-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	get := func(path string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, b := get("/readyz"); code != 200 || b != "{\"status\":\"ok\",\"version\":\"v-test\"}\n" {
+		t.Errorf("readyz on a current database: %d %s", code, b)
+	}
+	if _, err := d.Exec(`DELETE FROM goose_db_version WHERE version_id = (SELECT max(version_id) FROM goose_db_version)`); err != nil {
+		t.Fatal(err)
+	}
+	if code, b := get("/readyz"); code != 503 || !strings.Contains(b, "database schema out of date: run crier migrate up") {
+		t.Errorf("readyz with a migration missing: %d %s", code, b)
+	}
+	d.Close()
+	if code, b := get("/readyz"); code != 503 || !strings.Contains(b, "database unreachable") {
+		t.Errorf("readyz with the database gone: %d %s", code, b)
+	}
+	if code, b := get("/healthz"); code != 200 || !strings.Contains(b, `"status":"ok"`) {
+		t.Errorf("healthz with the database gone: %d %s", code, b)
 	}
 }
