@@ -9,8 +9,10 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o crier ./cmd/crier
 
 ## test: formatting, vet, and every test with the race detector against real PostgreSQL.
+## gotestsum (a tool in go.mod) prints each package, every failure in full, and at the end
+## every skipped test with its reason, so a skip can't pass unseen.
 test: lint
-	$(GO) test -race -count=1 ./...
+	$(GO) tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 ./...
 
 lint:
 	@unformatted="$$(gofmt -l cmd internal migrations templates 2>/dev/null)"; \
