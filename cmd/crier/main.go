@@ -15,7 +15,12 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// `crier contacts export | head -1` closes the pipe early: by default the runtime
+	// would kill crier at its next write, leaving the private PostgreSQL it started
+	// running. Ignored, SIGPIPE makes the write fail (EPIPE) and the command end in
+	// order. SIGHUP: the terminal closed.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	app := &cli.App{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Config:     config.Default(),

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -91,6 +92,35 @@ func TestDemoOnPrivateDatabase(t *testing.T) {
 	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
 	if err != nil || len(recs) != 5001 {
 		t.Fatalf("export has %d records (%v), want header + 5000", len(recs), err)
+	}
+
+	// `crier contacts export | head -1`: the reader goes away after one line. crier
+	// stops writing, says nothing about it, and stops the private server on its way out.
+	cmd := exec.Command(bin, "contacts", "export")
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first, err := bufio.NewReader(pipe).ReadString('\n')
+	if err != nil || !strings.Contains(first, "Email") {
+		t.Errorf("the export's first line: %q, %v", first, err)
+	}
+	pipe.Close()
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); ok && !ee.Exited() {
+		t.Errorf("export | head -1: killed by %v, want an orderly exit", ee.ProcessState)
+	}
+	if strings.Contains(stderr.String(), "broken pipe") {
+		t.Errorf("export | head -1 complains about the pipe:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "pgdata", "postmaster.pid")); !os.IsNotExist(err) {
+		t.Errorf("private server still running after export | head -1 (postmaster.pid: %v)\n%s", err, stderr.String())
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -147,6 +148,10 @@ func (a *App) report(err error) int {
 			fmt.Fprintf(a.Stderr, "crier: %s\n", ee.err)
 		}
 		return ee.code
+	case errors.Is(err, syscall.EPIPE):
+		// The reader went away (`crier contacts export | head`): nothing to say, and
+		// nobody to say it to on that stream.
+		return ExitFailure
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(a.Stderr, "crier: interrupted")
 		return ExitFailure

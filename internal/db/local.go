@@ -3,6 +3,7 @@ package db
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -118,10 +119,12 @@ type Local struct {
 	sockDir    string
 	logFile    string
 	lockPath   string
+	clientsDir string // one file per Local using the server: see register
 	url        string
 
 	mu      sync.Mutex
-	owned   bool // this process started the server
+	owned   bool   // this process started the server
+	client  string // this Local's file in clientsDir
 	stopped bool
 }
 
@@ -182,7 +185,11 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 		}
 		l.owned = true
 	}
-	if err := l.ensureDatabase(ctx); err != nil {
+	err = l.ensureDatabase(ctx)
+	if err == nil {
+		err = l.register()
+	}
+	if err != nil {
 		if l.owned {
 			// Do not leave a server behind that nobody will stop.
 			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
@@ -199,17 +206,72 @@ func StartLocal(ctx context.Context, cfg LocalConfig) (*Local, error) {
 	return l, nil
 }
 
+// register records, under the lock, that this Local uses the server: a file
+// named by the process id (and a random part, for several Locals in one
+// process) in clientsDir.
+func (l *Local) register() error {
+	if err := os.MkdirAll(l.clientsDir, 0o700); err != nil {
+		return fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return err
+	}
+	name := strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(b[:])
+	if err := os.WriteFile(filepath.Join(l.clientsDir, name), nil, 0o600); err != nil {
+		return fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	l.client = name
+	return nil
+}
+
+// liveClients counts the Locals of live processes that use the server, and
+// forgets those of processes that have gone without saying so.
+func (l *Local) liveClients() (int, error) {
+	entries, err := os.ReadDir(l.clientsDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("private PostgreSQL: %w", err)
+	}
+	n := 0
+	for _, e := range entries {
+		pidText, _, _ := strings.Cut(e.Name(), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err == nil && pid > 0 && processAlive(pid) {
+			n++
+			continue
+		}
+		if err := os.Remove(filepath.Join(l.clientsDir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("private PostgreSQL: %w", err)
+		}
+		l.log.Debug("forgot a crier process that left the private PostgreSQL without stopping", "client", e.Name())
+	}
+	return n, nil
+}
+
+// processAlive says whether process pid exists (signal 0 checks without
+// sending anything; EPERM means it exists under another user).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
 // URL returns a lib/pq connection URL for database "crier" on the private
 // server (the DB is created if missing).
 func (l *Local) URL() string { return l.url }
 
-// Stop stops the server if this process started it (fast shutdown, waits for
-// it), and is a no-op if it attached to one already running. Other processes
-// attached to the server lose their connections.
+// Stop says this Local is done with the server, and stops the server (fast
+// shutdown, waiting for it) when no other live crier process is using it,
+// whichever of them started it: the last one out stops it. So a command that
+// started the server while `crier serve` had it too leaves it to serve, and a
+// server left behind by a process that died (kill -9, a crash) is stopped by
+// the next command to use it, when that one ends.
 func (l *Local) Stop(ctx context.Context) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.owned || l.stopped {
+	if l.stopped {
 		return nil
 	}
 	// Do not pull the server away from a process that is attaching to it
@@ -220,6 +282,20 @@ func (l *Local) Stop(ctx context.Context) error {
 	}
 	defer unlock()
 
+	if l.client != "" {
+		if err := os.Remove(filepath.Join(l.clientsDir, l.client)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("private PostgreSQL: %w", err)
+		}
+	}
+	others, err := l.liveClients()
+	if err != nil {
+		return err
+	}
+	if others > 0 {
+		l.stopped = true
+		l.log.Debug("private PostgreSQL left running for other crier processes", "cluster", l.pgdata, "processes", others)
+		return nil
+	}
 	begin := time.Now()
 	if err := l.pgCtlStop(ctx); err != nil {
 		return err
@@ -262,6 +338,7 @@ func newLocal(cfg LocalConfig, log *slog.Logger, binDir string, su *serverUser) 
 		sockDir:    socketDirFor(clusterDir, os.TempDir()),
 		logFile:    filepath.Join(clusterDir, "postgres.log"),
 		lockPath:   filepath.Join(realDataDir, ".lock"),
+		clientsDir: filepath.Join(realDataDir, ".clients"),
 	}
 	if len(l.sockDir)+len("/.s.PGSQL.")+len(strconv.Itoa(localPort)) > maxSocketPath || !plainPath(l.sockDir) {
 		return nil, fmt.Errorf("no usable unix socket directory for %s (temp dir %s is too long or oddly named)", clusterDir, os.TempDir())

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -458,4 +459,54 @@ func TestLocalLongPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopLocal(t, l)
+}
+
+// TestLocalLastOneOutStops: the server stays up while any crier process uses it, whoever
+// started it, and the last to finish stops it; one left behind by a process that died
+// without stopping (kill -9, SIGPIPE before the fix) is stopped by the next command to
+// use it, when that one ends.
+func TestLocalLastOneOutStops(t *testing.T) {
+	requireLocalPostgres(t)
+	cfg := testLocalConfig(t, t.TempDir())
+	ctx := t.Context()
+	pidFile := func(l *Local) string { return filepath.Join(l.pgdata, "postmaster.pid") }
+
+	owner := startLocal(t, cfg)
+	user := startLocal(t, cfg)
+	if !owner.owned || user.owned {
+		t.Fatalf("owned: first %v, second %v; want the first to start the server", owner.owned, user.owned)
+	}
+	db := connectLocal(t, user)
+	stopLocal(t, owner)
+	if err := db.PingContext(ctx); err != nil {
+		t.Fatalf("the server stopped under a process still using it when its starter finished: %v", err)
+	}
+	stopLocal(t, user)
+	if _, err := os.Stat(pidFile(user)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the server kept running after the last process using it finished: %v", err)
+	}
+
+	// A process that dies without stopping: its registration names a pid that is gone.
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := startLocal(t, cfg)
+	if err := os.Rename(filepath.Join(dead.clientsDir, dead.client), filepath.Join(dead.clientsDir, strconv.Itoa(gone.Process.Pid)+"-dead")); err != nil {
+		t.Fatal(err)
+	}
+	dead.mu.Lock()
+	dead.stopped = true // it never gets to Stop
+	dead.mu.Unlock()
+	next := startLocal(t, cfg)
+	if next.owned {
+		t.Fatal("the next command started a second server; want it to use the one left running")
+	}
+	stopLocal(t, next)
+	if _, err := os.Stat(pidFile(next)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the server left behind by a dead process is still running after the next command: %v", err)
+	}
+	if entries, _ := os.ReadDir(next.clientsDir); len(entries) != 0 {
+		t.Errorf("registrations left: %v", entries)
+	}
 }
