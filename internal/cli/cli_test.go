@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/crierhq/crier/internal/cli"
 	"github.com/crierhq/crier/internal/config"
 	"github.com/crierhq/crier/internal/db/dbtest"
@@ -169,6 +171,32 @@ func TestDemoIsIdempotent(t *testing.T) {
 	mails, _ := filepath.Glob(filepath.Join(dataDir(t), "sandbox-mail", "*.eml"))
 	if len(mails) < 500 {
 		t.Errorf("%d demo e-bulletins written", len(mails))
+	}
+	// The leaflet goes on paper to those the e-bulletin and the poll could not reach:
+	// nobody is emailed or texted twice, now or when crier serve sends what waits.
+	d, err := sqlx.Connect("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var byChannel []struct {
+		Channel string `db:"channel"`
+		N       int    `db:"n"`
+	}
+	if err := d.Select(&byChannel, `SELECT o.channel, count(*) AS n FROM outbox o JOIN campaigns c ON c.id = o.campaign_id
+		WHERE c.name = 'Bin day leaflet (demo)' GROUP BY o.channel`); err != nil {
+		t.Fatal(err)
+	}
+	if len(byChannel) != 1 || byChannel[0].Channel != "post" || byChannel[0].N == 0 {
+		t.Errorf("the demo leaflet's messages by channel: %+v, want leaflets only", byChannel)
+	}
+	var twice int
+	if err := d.Get(&twice, `SELECT count(*) FROM (SELECT o.contact_id FROM outbox o WHERE o.channel = 'email'
+		GROUP BY o.contact_id HAVING count(*) > 1) x`); err != nil {
+		t.Fatal(err)
+	}
+	if twice != 0 {
+		t.Errorf("%d residents get more than one demo e-bulletin", twice)
 	}
 	// The demo's texts changed who can be texted, and nothing else: the resident who
 	// texted STOP, and the two numbers the sandbox refused as invalid (21211) and not a

@@ -16,7 +16,10 @@ import (
 	"github.com/crierhq/crier/internal/segment"
 )
 
-const demoLeafletName = "Bin day leaflet (demo)"
+const (
+	demoLeafletName  = "Bin day leaflet (demo)"
+	demoPaperSegment = "Millbrook on paper"
+)
 
 // demoLogins are the demo's accounts: an officer and a volunteer.
 var demoLogins = []struct{ email, name, role string }{
@@ -77,13 +80,24 @@ func (a *App) demoLeaflets(ctx context.Context, d *database) error {
 	} else if !errors.Is(err, campaign.ErrNotFound) {
 		return err
 	}
-	seg, err := segment.NewStore(d.DB).Get(ctx, "Millbrook ward")
+	// The e-bulletin and the poll have reached everyone in Millbrook we can email or
+	// text: the leaflet goes to the others, on paper only, so nobody hears twice.
+	ss := segment.NewStore(d.DB)
+	seg, err := ss.Get(ctx, demoPaperSegment)
+	if errors.Is(err, segment.ErrNotFound) {
+		rules, perr := segment.Parse([]byte(`{"all": [{"field": "ward", "op": "eq", "value": "Millbrook"},
+			{"not": {"field": "reachable", "op": "by", "value": "email"}},
+			{"not": {"field": "reachable", "op": "by", "value": "sms"}}]}`))
+		if perr != nil {
+			return perr
+		}
+		seg, err = ss.Create(ctx, demoPaperSegment, "Millbrook residents we can't email or text", rules, "demo")
+	}
 	if err != nil {
 		return err
 	}
 	c := &campaign.Campaign{Name: demoLeafletName, Purpose: "service", Strategy: "best", SegmentID: &seg.ID,
-		ChannelOrder: []string{"email", "sms", "post"}, EmailSubject: "{{first_name}}, your bin day is changing",
-		EmailBody: demoBulletin, LeafletTitle: "Your bin collection day is changing", LeafletBody: demoBulletin}
+		ChannelOrder: []string{"post"}, LeafletTitle: "Your bin collection day is changing", LeafletBody: demoBulletin}
 	if err := cs.Create(ctx, c, "general", "demo"); err != nil {
 		return err
 	}
@@ -93,8 +107,6 @@ func (a *App) demoLeaflets(ctx context.Context, d *database) error {
 	if _, err := cs.StartDue(ctx, time.Now()); err != nil {
 		return err
 	}
-	// Only its paper audience is printed here; its e-bulletins and texts wait in the
-	// outbox for crier serve.
 	var bar *progress
 	res, err := printrun.NewStore(d.DB).Print(ctx, printrun.Request{CampaignID: c.ID, Format: leaflet.A5, RoundSize: 60,
 		OutDir: filepath.Join(a.Config.DataDir, "leaflets"), Actor: "demo", Content: a.leafletContent(c),
