@@ -73,7 +73,7 @@ func (a *App) runBenchImport(ctx context.Context, args []string) error {
 	}
 	var results []result
 	for _, name := range []string{"first import (all new)", "re-import (all matched)"} {
-		bar := a.newProgress(size, name, "rows")
+		bar := a.newByteProgress(size, name, "rows")
 		res, err := store.Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
 			Progress: func(p contact.Progress) { bar.set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
 		bar.finish()

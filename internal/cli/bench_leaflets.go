@@ -74,7 +74,7 @@ func (a *App) runBenchLeaflets(ctx context.Context, args []string) error {
 	runtime.GC()
 	start := time.Now()
 	err = leaflet.Render(w, content, rcpts, leaflet.Options{Format: leaflet.Format(*format), Personalised: true,
-		Progress: func(done, total int) { bar.set(int64(done), int64(total), int64(done), "reading") }})
+		Progress: func(done, total int) { bar.set(int64(done), int64(total), int64(done), "") }})
 	dur := time.Since(start)
 	bar.finish()
 	if err != nil {
@@ -161,7 +161,7 @@ func (a *App) benchPrintRun(ctx context.Context, n int, format leaflet.Format, c
 	bar := a.newProgress(int64(n), "bench print run", "leaflets")
 	start := time.Now()
 	res, err := printrun.NewStore(pool).Print(ctx, printrun.Request{CampaignID: c.ID, Format: format, RoundSize: 150, OutDir: dir,
-		Actor: "bench", Content: content, Progress: func(d, t int) { bar.set(int64(d), int64(t), int64(d), "reading") }})
+		Actor: "bench", Content: content, Progress: func(d, t int) { bar.set(int64(d), int64(t), int64(d), "") }})
 	dur := time.Since(start)
 	bar.finish()
 	return res, dur, err

@@ -81,7 +81,7 @@ func (a *App) runBenchSend(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	bar := a.newProgress(st.Size(), "import", "rows")
+	bar := a.newByteProgress(st.Size(), "import", "rows")
 	imp, err := contact.NewStore(pool, a.logger()).Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
 		Progress: func(p contact.Progress) { bar.set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
 	bar.finish()

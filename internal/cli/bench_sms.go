@@ -160,7 +160,7 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 		case <-time.After(100*time.Millisecond - time.Since(t)%(100*time.Millisecond)):
 		}
 		n := min(ticks, int64(time.Since(start)/(100*time.Millisecond)))
-		bar.set(n, ticks, int64(len(tw.Messages())), "reading")
+		bar.set(n, ticks, int64(len(tw.Messages())), "")
 	}
 	bar.finish()
 	stop()

@@ -205,16 +205,37 @@ func (a *App) refuseUntilPublic(cmd, what string) error {
 	return nil
 }
 
-// lockedWriter serialises writes to w.
+// lockedWriter serialises writes to w. A progress bar draws its line through barWriter
+// and leaves it open (no newline); any other line written meanwhile (a log line) first
+// clears the bar's, so the two never share a line: the bar is drawn again below it at
+// its next update.
 type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu       sync.Mutex
+	w        io.Writer
+	barShown bool // a bar's line is on screen, unfinished
 }
 
 func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.barShown {
+		if _, err := io.WriteString(l.w, "\r\x1b[K"); err != nil {
+			return 0, err
+		}
+		l.barShown = false
+	}
 	return l.w.Write(p)
+}
+
+// barWriter writes a progress bar's line to l.
+type barWriter struct{ l *lockedWriter }
+
+func (b barWriter) Write(p []byte) (int, error) {
+	b.l.mu.Lock()
+	defer b.l.mu.Unlock()
+	n, err := b.l.w.Write(p)
+	b.l.barShown = len(p) > 0 && p[len(p)-1] != '\n'
+	return n, err
 }
 
 func lockWriter(w io.Writer) io.Writer {

@@ -95,7 +95,7 @@ is imported and every bad row is listed (exit code 65).`)
 	}
 	defer d.Close()
 
-	bar := a.newProgress(0, "importing "+path, "rows")
+	bar := a.newByteProgress(0, "importing "+path, "rows")
 	store := contact.NewStore(d.DB, a.logger())
 	actx := a.auditing(ctx, audit.Entry{Action: audit.ContactsImport, SubjectType: "import"})
 	res, err := store.Import(actx, contact.ImportOptions{

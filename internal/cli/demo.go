@@ -47,7 +47,7 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	}
 
 	store := contact.NewStore(d.DB, a.logger())
-	bar := a.newProgress(0, "seeding the demo borough", "rows")
+	bar := a.newByteProgress(0, "seeding the demo borough", "rows")
 	res, err := store.Import(ctx, contact.ImportOptions{Path: path, Actor: "demo",
 		Progress: func(p contact.Progress) { bar.set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
 	bar.finish()

@@ -114,7 +114,7 @@ func (a *App) demoLeaflets(ctx context.Context, d *database) error {
 			if bar == nil {
 				bar = a.newProgress(int64(total), "printing the demo leaflets", "leaflets")
 			}
-			bar.set(int64(done), int64(total), int64(done), "reading")
+			bar.set(int64(done), int64(total), int64(done), "")
 		}})
 	if bar != nil {
 		bar.finish()

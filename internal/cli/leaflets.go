@@ -83,7 +83,7 @@ to every household there. Residents who need large print get large-print leaflet
 			if bar == nil {
 				bar = a.newProgress(int64(total), "printing "+c.Name, "leaflets")
 			}
-			bar.set(int64(done), int64(total), int64(done), "reading")
+			bar.set(int64(done), int64(total), int64(done), "")
 		}}
 	actx := a.auditing(ctx, audit.Entry{Action: audit.LeafletsPrint, SubjectType: "print_run",
 		Detail: map[string]any{"campaign_id": c.ID, "format": string(req.Format)}})
