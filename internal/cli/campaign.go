@@ -424,7 +424,9 @@ func (a *App) printStatus(ctx context.Context, cs *campaign.Store, id int64) err
 }
 
 // campaignStatus prints the counts; with watch, a progress bar follows the latest run
-// until nothing is pending or sending.
+// until nothing is pending or sending. It says what it waits for when nothing can move
+// without something else: a schedule, crier serve, or leaflets to print. Without a
+// terminal it prints a line only when the counts change.
 func (a *App) campaignStatus(ctx context.Context, cs *campaign.Store, id int64, watch bool) error {
 	if !watch {
 		return a.printStatus(ctx, cs, id)
@@ -432,36 +434,57 @@ func (a *App) campaignStatus(ctx context.Context, cs *campaign.Store, id int64, 
 	var bar *progress
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
+	said := map[string]bool{} // each hint once
+	hint := func(s string) {
+		if !said[s] {
+			said[s] = true
+			fmt.Fprintln(a.Stderr, s)
+		}
+	}
+	var lastDone int64 = -1
+	lastMove := time.Now()
 	for {
+		c, err := cs.Get(ctx, strconv.FormatInt(id, 10))
+		if err != nil {
+			return err
+		}
 		counts, err := cs.Status(ctx, id)
 		if err != nil {
 			return err
 		}
-		var total, open int64
-		latest := int64(0)
-		for _, c := range counts {
-			latest = max(latest, c.RunID)
+		w := watchCounts(counts)
+		switch {
+		case c.State == campaign.Draft || c.State == campaign.Cancelled:
+			hint(fmt.Sprintf("Campaign %d is %s: nothing will be sent (crier campaign send %d to send it).", id, c.State, id))
+			return a.printStatus(ctx, cs, id)
+		case c.State == campaign.Paused:
+			hint(fmt.Sprintf("Campaign %d is paused: waiting for crier campaign resume %d.", id, id))
+		case w.total == 0 && c.State == campaign.Scheduled && c.SendAt != nil && c.SendAt.After(time.Now()):
+			hint(fmt.Sprintf("Waiting for the campaign's send time, %s (London).", c.SendAt.In(campaign.London).Format("15:04 Mon 2 Jan")))
+		case w.total == 0:
+			hint("Waiting for crier serve to start the campaign: it is due, and crier serve's scheduler starts it.")
 		}
-		for _, c := range counts {
-			if c.RunID != latest || c.State == "suppressed" {
-				continue
-			}
-			total += int64(c.N)
-			if c.State == "pending" || c.State == "sending" {
-				open += int64(c.N)
-			}
+		if bar == nil && w.total > 0 {
+			bar = a.newProgress(w.total, fmt.Sprintf("campaign %d run %d", id, w.run), "messages")
 		}
-		if bar == nil && total > 0 {
-			bar = a.newProgress(total, fmt.Sprintf("campaign %d run %d", id, latest), "messages")
+		done := w.total - w.open
+		if bar != nil && (a.IsTerminal || done != lastDone) {
+			bar.set(done, w.total, done, "sending")
 		}
-		if bar != nil {
-			bar.set(total-open, total, total-open, "sending")
+		if done != lastDone {
+			lastDone, lastMove = done, time.Now()
 		}
-		if total > 0 && open == 0 {
+		if w.total > 0 && w.open == w.leaflets {
 			if bar != nil {
 				bar.finish()
 			}
+			if w.leaflets > 0 {
+				fmt.Fprintf(a.Stderr, "Everything else is done; %d leaflets wait to be printed: crier leaflets print %d (or the campaign's Leaflets page).\n", w.leaflets, id)
+			}
 			return a.printStatus(ctx, cs, id)
+		}
+		if w.open > w.leaflets && time.Since(lastMove) > 15*time.Second && c.State == campaign.Sending {
+			hint("Nothing has been sent for 15 seconds: is crier serve running? It sends the messages.")
 		}
 		select {
 		case <-ctx.Done():
@@ -469,4 +492,30 @@ func (a *App) campaignStatus(ctx context.Context, cs *campaign.Store, id int64, 
 		case <-t.C:
 		}
 	}
+}
+
+// watchedRun is what campaignStatus follows of a campaign's latest run.
+type watchedRun struct {
+	run, total, open int64
+	leaflets         int64 // of open: leaflets waiting to be printed (only an officer prints them)
+}
+
+func watchCounts(counts []campaign.Count) watchedRun {
+	var w watchedRun
+	for _, c := range counts {
+		w.run = max(w.run, c.RunID)
+	}
+	for _, c := range counts {
+		if c.RunID != w.run || c.State == "suppressed" {
+			continue
+		}
+		w.total += int64(c.N)
+		if c.State == "pending" || c.State == "sending" || c.State == "retry later" {
+			w.open += int64(c.N)
+			if c.Channel == "post" && c.State == "pending" {
+				w.leaflets += int64(c.N)
+			}
+		}
+	}
+	return w
 }

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/png"
 	"os"
@@ -10,9 +11,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/cli"
 	"github.com/crierhq/crier/internal/db/dbtest"
 )
@@ -64,6 +67,27 @@ func TestLeafletsPrintAndRounds(t *testing.T) {
 	// The scheduler starts the run (a one-off `crier serve` tick would do the same).
 	if r := crier(t, dsn, "campaign", "status", "Bin day leaflet"); r.code != 0 {
 		t.Fatal(r.stderr)
+	}
+	// Watching says what it waits for: crier serve to start the run, then, with only
+	// leaflets left, it ends and says how to print them rather than wait for ever.
+	watch := func(wait time.Duration) (int, string) {
+		var out, errb bytes.Buffer
+		app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: testConfig(t, dsn, nil)}
+		ctx, cancel := context.WithTimeout(t.Context(), wait)
+		defer cancel()
+		return app.Run(ctx, []string{"campaign", "status", "Bin day leaflet", "--watch"}), errb.String()
+	}
+	if code, errOut := watch(2 * time.Second); code == 0 || !strings.Contains(errOut, "Waiting for crier serve to start the campaign") ||
+		strings.Count(errOut, "Waiting for crier serve") != 1 {
+		t.Errorf("status --watch before the run started: %d\n%s", code, errOut)
+	}
+	pool := sqlx.MustConnect("postgres", dsn)
+	defer pool.Close()
+	if _, err := campaign.NewStore(pool, nil).StartDue(t.Context(), time.Now()); err != nil { // as crier serve's scheduler would
+		t.Fatal(err)
+	}
+	if code, errOut := watch(time.Minute); code != 0 || !regexp.MustCompile(`\d+ leaflets wait to be printed: crier leaflets print \d+`).MatchString(errOut) {
+		t.Errorf("status --watch with only leaflets left: %d\n%s", code, errOut)
 	}
 	// The council's logo (CRIER_LOGO_FILE) goes on every leaflet, embedded once.
 	logo := filepath.Join(dir, "logo.png")
