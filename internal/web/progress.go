@@ -52,11 +52,11 @@ type progressChannel struct {
 	Sent    int    // accepted by the provider (sent or delivered)
 	// Delivered: confirmed delivered (texts by the network, leaflets by a volunteer).
 	// E-bulletins have no such confirmation: Receipts is false for them.
-	Delivered  int
-	Receipts   bool
-	Failed     int // failed or bounced
-	Waiting    int // pending, retrying later, or being sent now
-	Unknown    int // the provider may or may not have taken it: an officer decides
+	Delivered int
+	Receipts  bool
+	Failed    int // failed or bounced
+	Waiting   int // pending, retrying later, or being sent now
+	Unknown   int // the provider may or may not have taken it: an officer decides
 	// Awaiting: texts the network took that have no delivery report yet (sent, not
 	// delivered or failed). Only texts have reports.
 	Awaiting   int
