@@ -35,6 +35,9 @@ const (
 	CampaignResume = "campaign.resume"
 	CampaignCancel = "campaign.cancel"
 	CampaignResend = "campaign.resend"
+	CampaignUpdate = "campaign.update" // a draft's content changed
+	CampaignCopy   = "campaign.duplicate"
+	CampaignDelete = "campaign.delete"
 	LeafletsPrint  = "leaflets.print"
 	UserAdd        = "user.add"
 	UserPassword   = "user.password"
@@ -48,7 +51,7 @@ const (
 // Actions lists the actions, for the admin page's filter.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordReset, ContactsExport, ContactsImport, ConsentChanged,
 	CampaignCreate, CampaignSched, CampaignPause, CampaignResume, CampaignCancel, CampaignResend, LeafletsPrint,
-	UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport}
+	UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport, CampaignUpdate, CampaignCopy, CampaignDelete}
 
 // ErrInvalid is an entry that can't be recorded as it is.
 var ErrInvalid = errors.New("invalid audit entry")

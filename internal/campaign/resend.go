@@ -126,15 +126,29 @@ func (s *Store) resend(ctx context.Context, id int64, actor, which, reason, what
 	return res, nil
 }
 
+// Resendable is what ResendFailed and ResendUnknown would look at now: messages, and the
+// residents they are for (one resident may have several, one a channel).
+type Resendable struct {
+	Failed           int `db:"failed"`
+	FailedResidents  int `db:"failed_residents"`
+	Unknown          int `db:"unknown"`
+	UnknownResidents int `db:"unknown_residents"`
+}
+
 // Resendable counts a campaign's messages that ResendFailed and ResendUnknown would look
-// at (before consent is read again: some may turn out not to be resent).
-func (s *Store) Resendable(ctx context.Context, id int64) (failed, unknown int, err error) {
-	err = s.db.QueryRowxContext(ctx, `
-		SELECT count(*) FILTER (WHERE `+resendable+`), count(*) FILTER (WHERE o.state = 'unknown')
+// at, and their residents (before consent is read again: some may turn out not to be
+// resent).
+func (s *Store) Resendable(ctx context.Context, id int64) (Resendable, error) {
+	var n Resendable
+	err := s.db.GetContext(ctx, &n, `
+		SELECT count(*) FILTER (WHERE `+resendable+`) AS failed,
+		       count(DISTINCT o.contact_id) FILTER (WHERE `+resendable+`) AS failed_residents,
+		       count(*) FILTER (WHERE o.state = 'unknown') AS unknown,
+		       count(DISTINCT o.contact_id) FILTER (WHERE o.state = 'unknown') AS unknown_residents
 		  FROM campaign_runs r JOIN outbox o ON o.run_id = r.id
-		 WHERE r.campaign_id = $1 AND o.state IN ('failed', 'unknown')`, id).Scan(&failed, &unknown)
+		 WHERE r.campaign_id = $1 AND o.state IN ('failed', 'unknown')`, id)
 	if err != nil {
-		return 0, 0, fmt.Errorf("count messages to resend: %w", err)
+		return Resendable{}, fmt.Errorf("count messages to resend: %w", err)
 	}
-	return failed, unknown, nil
+	return n, nil
 }

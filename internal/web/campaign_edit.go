@@ -33,11 +33,27 @@ var campaignNotices = map[string]string{
 	"paused":    "Paused. Nothing more goes out until you resume it.",
 	"resumed":   "Resumed.",
 	"cancelled": "Cancelled. Messages not sent yet will not be sent.",
+	"saved":     "Saved. The previews below show the changes.",
+	"copied":    "This is a copy, saved as a new draft. Change what you need below, then schedule it.",
+}
+
+// campaignEdit is the change form as the officer typed it, shown again with its
+// problems: the version it was read at goes back with it, so a stale copy stays stale.
+type campaignEdit struct {
+	Form    campaignForm
+	Version string
+	Stale   string // someone else saved it since: when, and what to do
 }
 
 // showCampaign renders campaign c's page with code: the facts, reach, previews, checks,
 // history and progress, errs at their fields, and the schedule form as typed (when, sendAt).
 func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, c *campaign.Campaign, code int, errs *formErrors, when, sendAt string) {
+	s.showCampaignPage(w, r, c, code, errs, when, sendAt, nil)
+}
+
+// showCampaignPage is showCampaign with, for a draft, its change form as typed (edit),
+// or as saved when edit is nil.
+func (s *Server) showCampaignPage(w http.ResponseWriter, r *http.Request, c *campaign.Campaign, code int, errs *formErrors, when, sendAt string, edit *campaignEdit) {
 	ctx := r.Context()
 	st := campaign.NewStore(s.db, s.log)
 	v := &campaignPageView{ID: c.ID, Name: c.Name, State: string(c.State), StateLabel: stateLabel(string(c.State)),
@@ -193,6 +209,23 @@ func (s *Server) showCampaign(w http.ResponseWriter, r *http.Request, c *campaig
 	if v.When == "" {
 		v.When = "now"
 	}
+	if c.State == campaign.Draft {
+		if edit == nil {
+			edit = &campaignEdit{Form: formFromCampaign(c), Version: c.Version()}
+		}
+		if v.Edit, err = s.formView(ctx, edit.Form, errs); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		v.Version, v.Stale = edit.Version, edit.Stale
+		if v.CanDelete, err = st.Deletable(ctx, c.ID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	} else {
+		v.NotEditable = notEditable(c.State)
+	}
+	v.DroppedHTML = droppedHTML(c)
 
 	title := c.Name
 	if !errs.empty() {
@@ -253,7 +286,9 @@ func (s *Server) leafletPreview(c *campaign.Campaign) *leafletPreviewView {
 	if title == "" {
 		title = c.Name
 	}
-	v := &leafletPreviewView{Src: "/campaigns/" + strconv.FormatInt(c.ID, 10) + "/preview/leaflet.png",
+	// The version in the address: the image may be kept for a while (handleLeafletPreview),
+	// and a changed draft must not show the old one.
+	v := &leafletPreviewView{Src: "/campaigns/" + strconv.FormatInt(c.ID, 10) + "/preview/leaflet.png?v=" + c.Version(),
 		Alt: "Page 1 of the printed leaflet “" + title + "”, addressed to the sample resident"}
 	var problems []string
 	err := s.checkLeaflet(c, func(field, msg string) {

@@ -10,6 +10,7 @@ package web
 // Content-Security-Policy (campaignEditPath, emailPreviewPath). Neither runs a script.
 //
 // One file per page or action: campaign_new.go (write one), campaign_edit.go (its page),
+// campaign_update.go (change a draft, copy a campaign), campaign_delete.go (delete a draft),
 // campaign_preview.go (the framed e-bulletin, the leaflet image), campaign_schedule.go,
 // campaign_move.go (pause, resume, cancel), sendtome.go (test send), resend.go. The form
 // and its checks are in campaign_form.go and campaign_build.go, the page's view models in
@@ -35,6 +36,10 @@ func (s *Server) registerCampaignEditor(mux *http.ServeMux) {
 	mux.HandleFunc("GET /campaigns/new", s.withUser(officers, s.handleCampaignNew))
 	mux.HandleFunc("POST /campaigns/new", s.withUser(officers, s.handleCampaignCreate))
 	mux.HandleFunc("GET /campaigns/{id}/edit", s.withUser(officers, s.handleCampaignEdit))
+	mux.HandleFunc("POST /campaigns/{id}/edit", s.withUser(officers, s.handleCampaignUpdate))
+	mux.HandleFunc("POST /campaigns/{id}/duplicate", s.withUser(officers, s.handleCampaignDuplicate))
+	mux.HandleFunc("GET /campaigns/{id}/delete", s.withUser(officers, s.handleCampaignDeleteConfirm))
+	mux.HandleFunc("POST /campaigns/{id}/delete", s.withUser(officers, s.handleCampaignDelete))
 	mux.HandleFunc("GET /campaigns/{id}/preview/email", s.withUser(officers, s.handleEmailPreview))
 	mux.HandleFunc("GET /campaigns/{id}/preview/leaflet.png", s.withUser(officers, s.handleLeafletPreview))
 	mux.HandleFunc("POST /campaigns/{id}/schedule", s.withUser(officers, s.handleCampaignSchedule))
@@ -50,7 +55,7 @@ func (s *Server) registerCampaignEditor(mux *http.ServeMux) {
 // image from this site), also as the actions re-show it with an error; and the
 // e-bulletin preview, which only this site may frame.
 var (
-	campaignEditPath = regexp.MustCompile(`^/campaigns/[0-9]+/(?:edit|schedule|pause|resume|cancel|test)$`)
+	campaignEditPath = regexp.MustCompile(`^/campaigns/[0-9]+/(?:edit|schedule|pause|resume|cancel|test|resend-failed|resend-unknown)$`)
 	emailPreviewPath = regexp.MustCompile(`^/campaigns/[0-9]+/preview/email$`)
 )
 

@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/reply"
 )
 
 // Limits on what an officer types into the editor.
@@ -51,12 +54,13 @@ var campaignLayout = formLayout{
 	Order: []string{"name", "topic", "purpose", "segment", "channels", "order", "strategy",
 		"email_subject", "email_body", "sms_body", "leaflet_title", "leaflet_body", "urgent", "poll_question",
 		"poll_key_1", "poll_label_1", "poll_key_2", "poll_label_2", "poll_key_3", "poll_label_3", "poll_key_4", "poll_label_4",
-		"when", "send_at", "cancel_confirm", "test", ""},
+		"edit", "when", "send_at", "cancel_confirm", "test", ""},
 	Hints: map[string]bool{"name": true, "topic": true, "segment": true, "channels": true, "order": true,
 		"email_subject": true, "email_body": true, "sms_body": true, "leaflet_title": true, "leaflet_body": true,
 		"urgent": true, "poll_question": true, "send_at": true, "test": true},
 	Anchors: map[string]string{"purpose": "purpose-service", "strategy": "strategy-best",
-		"channels": "channel-email", "when": "when-now", "test": "test-send", "": "actions"},
+		"channels": "channel-email", "when": "when-now", "test": "test-send", "": "actions",
+		"edit": "edit-heading"},
 }
 
 // channelOrders are the orders the channels can be tried in.
@@ -103,6 +107,51 @@ func newCampaignForm() campaignForm {
 	f := campaignForm{Topic: "general", Order: "email,sms,post", Strategy: "best", Channels: map[string]bool{}}
 	for i := range pollOptionRows {
 		f.PollOptions = append(f.PollOptions, pollOptionInput{N: i + 1})
+	}
+	return f
+}
+
+// formFromCampaign is the form as campaign c was saved, for changing it: the inverse of
+// buildCampaign. A leaflet that prints the e-bulletin's text shows an empty leaflet text
+// (buildCampaign stores the e-bulletin's there), and the order is the first of
+// channelOrders that puts c's channels in c's order.
+func formFromCampaign(c *campaign.Campaign) campaignForm {
+	f := campaignForm{Name: c.Name, Topic: c.Topic, Purpose: c.Purpose, Strategy: c.Strategy, Channels: map[string]bool{},
+		EmailSubject: c.EmailSubject, EmailBody: c.EmailBody, SMSBody: c.SMSBody, LeafletTitle: c.LeafletTitle,
+		LeafletBody: c.LeafletBody, Urgent: c.Urgent, Order: strings.Join(channelOrders[0], ",")}
+	if c.SegmentID != nil {
+		f.Segment = strconv.FormatInt(*c.SegmentID, 10)
+	}
+	for _, ch := range c.ChannelOrder {
+		if slices.Contains(campaignChannels, ch) {
+			f.Channels[ch] = true
+		}
+	}
+	for _, o := range channelOrders {
+		var kept []string
+		for _, ch := range o {
+			if f.Channels[ch] {
+				kept = append(kept, ch)
+			}
+		}
+		if slices.Equal(kept, c.ChannelOrder) {
+			f.Order = strings.Join(o, ",")
+			break
+		}
+	}
+	if f.Channels["post"] && c.LeafletBody == c.EmailBody {
+		f.LeafletBody = ""
+	}
+	var options []reply.PollOption
+	if c.Poll != nil {
+		f.PollQuestion, options = c.Poll.Question, c.Poll.Options
+	}
+	for i := range max(pollOptionRows, len(options)) {
+		o := pollOptionInput{N: i + 1}
+		if i < len(options) {
+			o.Key, o.Label = options[i].Key, options[i].Label
+		}
+		f.PollOptions = append(f.PollOptions, o)
 	}
 	return f
 }

@@ -90,6 +90,6 @@ func (s *Server) handleLeafletPreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Cache-Control", "private, max-age=300") // a campaign's content does not change
+	w.Header().Set("Cache-Control", "private, max-age=300") // the page's address for it carries the campaign's version
 	_, _ = w.Write(png)
 }

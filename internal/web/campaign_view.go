@@ -4,6 +4,7 @@ package web
 // hand the templates editor_new.html and editor.html.
 
 import (
+	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/segment"
 )
@@ -132,8 +133,28 @@ type campaignPageView struct {
 	TestTo    string
 	TestLimit int
 
+	// Edit is a draft's change form (nil for any other state, when NotEditable says
+	// why and what to do instead); Version is when the copy it shows was read, and
+	// Stale, when someone else has saved it since, says so.
+	Edit        *campaignFormView
+	Version     string
+	Stale       string
+	NotEditable string
+	CanDelete   bool // a draft that nothing was ever sent or printed for
+
+	// DroppedHTML is the HTML in the campaign's texts that residents will not see as
+	// written, by text.
+	DroppedHTML []htmlWarning
+
 	CanSchedule, CanPause, CanResume, CanCancel bool
 	Resend                                      *resendView // failed or unknown messages it can resend; nil: none
 	When, SendAt                                string      // the schedule form, as typed
 	Sample                                      string
+}
+
+// htmlWarning is the raw HTML in one of a campaign's texts, and what becomes of it.
+type htmlWarning struct {
+	Of     string // "the e-bulletin's text"
+	Effect string // "is left out of the e-bulletin"
+	Lines  []campaign.HTMLLine
 }

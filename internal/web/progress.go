@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
@@ -25,9 +26,12 @@ type progressView struct {
 	State      string // campaign.State
 	StateLabel string // "Sending"
 	Summary    string // the rest of the state's sentence
-	// Done: nothing more will change (completed or cancelled); the fragment carries
-	// data-live-done and live.js stops asking.
+	// Done: nothing more will change (cancelled, or completed with no delivery report
+	// still to come); the fragment carries data-live-done and live.js stops asking.
 	Done bool
+	// Reports, on a completed campaign, says that texts' delivery reports are still
+	// coming in, and until when the page follows them.
+	Reports string
 	// SignedOut: the officer's session ended while the page was open; the fragment says
 	// so, and stops.
 	SignedOut bool
@@ -48,11 +52,14 @@ type progressChannel struct {
 	Sent    int    // accepted by the provider (sent or delivered)
 	// Delivered: confirmed delivered (texts by the network, leaflets by a volunteer).
 	// E-bulletins have no such confirmation: Receipts is false for them.
-	Delivered  int
-	Receipts   bool
-	Failed     int // failed or bounced
-	Waiting    int // pending, retrying later, or being sent now
-	Unknown    int // the provider may or may not have taken it: an officer decides
+	Delivered int
+	Receipts  bool
+	Failed    int // failed or bounced
+	Waiting   int // pending, retrying later, or being sent now
+	Unknown   int // the provider may or may not have taken it: an officer decides
+	// Awaiting: texts the network took that have no delivery report yet (sent, not
+	// delivered or failed). Only texts have reports.
+	Awaiting   int
 	Cancelled  int
 	Suppressed int // not sent: opted out, or no way to reach the resident on this channel
 }
@@ -65,9 +72,18 @@ func (p progressChannel) Percent() int {
 	return p.Done * 100 / p.Total
 }
 
+// deliveryReportWindow is how long after a campaign completes its progress keeps
+// following texts' delivery reports.
+const deliveryReportWindow = 24 * time.Hour
+
 // campaignProgress tallies Status's counts (one query, every run, channel and state) for
-// c's latest run.
+// c's latest run, now.
 func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressView {
+	return campaignProgressAt(c, counts, time.Now())
+}
+
+// campaignProgressAt is campaignProgress as it is at now.
+func campaignProgressAt(c *campaign.Campaign, counts []campaign.Count, now time.Time) *progressView {
 	v := &progressView{CampaignID: c.ID, State: string(c.State), StateLabel: stateLabel(string(c.State)),
 		Done: c.State == campaign.Completed || c.State == campaign.Cancelled}
 	var latest int64
@@ -97,6 +113,9 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 			continue
 		case "sent":
 			p.Sent += n.N
+			if p.Receipts && n.Channel == "sms" {
+				p.Awaiting += n.N
+			}
 		case "delivered":
 			p.Sent += n.N
 			p.Delivered += n.N
@@ -108,13 +127,30 @@ func campaignProgress(c *campaign.Campaign, counts []campaign.Count) *progressVi
 		p.Done += n.N
 		p.Total += n.N
 	}
-	total, done, cancelled := 0, 0, 0
+	total, done, cancelled, waiting, awaiting := 0, 0, 0, 0, 0
 	for _, ch := range campaignChannels {
 		if p := by[ch]; p != nil {
 			v.Channels = append(v.Channels, *p)
 			total += p.Total
 			done += p.Done
 			cancelled += p.Cancelled
+			waiting += p.Waiting
+			awaiting += p.Awaiting
+		}
+	}
+	// A completed campaign still changes while texts' delivery reports come in (or
+	// resent messages wait): follow it until none is to come, or for a day at most, as
+	// networks that have not reported by then rarely do.
+	if c.State == campaign.Completed && (waiting > 0 || awaiting > 0) {
+		until := c.UpdatedAt.Add(deliveryReportWindow) // a completed campaign last changed when it completed
+		if now.Before(until) {
+			v.Done = false
+			v.Reports = "Still receiving delivery reports: " + number.Count(awaiting, "text has", "texts have") +
+				" gone to the network with no report yet of whether it arrived. This updates until they are all in, or until " +
+				londonTime(until) + " (London time), 24 hours after it completed."
+			if awaiting == 0 {
+				v.Reports = "Still waiting: " + number.Count(waiting, "message", "messages") + " to go. This updates until they have gone."
+			}
 		}
 	}
 	of := number.Thousands(done) + " of " + number.Count(total, "message", "messages") + " done"

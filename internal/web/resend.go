@@ -30,10 +30,17 @@ func (s *Server) registerResend(mux *http.ServeMux) {
 	mux.HandleFunc("POST /campaigns/{id}/resend-unknown", s.withUser(officers, s.handleResend))
 }
 
-// resendView is what the campaign page offers to resend.
+// resendView is what the campaign page offers to resend: how many messages, and how
+// many residents they are for, in words ("3 messages", "2 residents").
 type resendView struct {
-	Failed  int // messages that ran out of attempts on temporary failures
-	Unknown int // messages that may or may not have reached residents
+	Failed           int // messages that ran out of attempts on temporary failures
+	Unknown          int // messages that may or may not have reached residents
+	FailedMessages   string
+	FailedResidents  string
+	UnknownMessages  string
+	UnknownResidents string
+
+	OneFailedResident, OneUnknownResident bool
 }
 
 // resendOffer counts what c could resend now: nothing unless its state allows it.
@@ -41,11 +48,14 @@ func (s *Server) resendOffer(ctx context.Context, c *campaign.Campaign) (*resend
 	if c.State != campaign.Sending && c.State != campaign.Completed && c.State != campaign.Scheduled {
 		return nil, nil
 	}
-	failed, unknown, err := campaign.NewStore(s.db, s.log).Resendable(ctx, c.ID)
-	if err != nil || failed+unknown == 0 {
+	n, err := campaign.NewStore(s.db, s.log).Resendable(ctx, c.ID)
+	if err != nil || n.Failed+n.Unknown == 0 {
 		return nil, err
 	}
-	return &resendView{Failed: failed, Unknown: unknown}, nil
+	return &resendView{Failed: n.Failed, Unknown: n.Unknown,
+		FailedMessages: number.Count(n.Failed, "message", "messages"), FailedResidents: number.Count(n.FailedResidents, "resident", "residents"),
+		UnknownMessages: number.Count(n.Unknown, "message", "messages"), UnknownResidents: number.Count(n.UnknownResidents, "resident", "residents"),
+		OneFailedResident: n.FailedResidents == 1, OneUnknownResident: n.UnknownResidents == 1}, nil
 }
 
 // handleResend queues the campaign's failed (or unknown) messages again. Resending

@@ -76,8 +76,10 @@ func TestResendFromTheCampaignPage(t *testing.T) {
 	txt = editorText(doc)
 	for _, want := range []string{
 		"SMTP unreachable since ",
-		"Resend failed messages 1 message failed after every attempt, for example while the email server could not be reached. Resending sends it again to that resident.",
-		"Resend messages of unknown outcome 1 message may or may not have reached residents",
+		"Resend failed messages 1 message to 1 resident failed after every attempt, for example while the email server could not be reached: it never arrived. Resending sends it again to that resident, now.",
+		"Resend 1 message to 1 resident",
+		"Resend messages of unknown outcome 1 message to 1 resident may or may not have arrived: the sender stopped before it heard back. Resending sends it again, now, so if that resident did get it, they will get it twice.",
+		"Yes, resend it: the resident may get the message twice",
 	} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("campaign page lacks %q:\n%s", want, txt)
