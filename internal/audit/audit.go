@@ -36,6 +36,10 @@ const (
 	CampaignCancel = "campaign.cancel"
 	CampaignResend = "campaign.resend"
 	LeafletsPrint  = "leaflets.print"
+	RoundAssign    = "round.assign"   // an officer gave a round to a volunteer
+	RoundUnassign  = "round.unassign" // and took it back
+	RoundDoor      = "round.door"     // a door reported delivered or not
+	RoundRest      = "round.rest"     // the rest of a round's doors reported delivered
 	UserAdd        = "user.add"
 	UserPassword   = "user.password"
 	UserDisable    = "user.disable"
@@ -48,7 +52,7 @@ const (
 // Actions lists the actions, for the admin page's filter.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordReset, ContactsExport, ContactsImport, ConsentChanged,
 	CampaignCreate, CampaignSched, CampaignPause, CampaignResume, CampaignCancel, CampaignResend, LeafletsPrint,
-	UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport}
+	RoundAssign, RoundUnassign, RoundDoor, RoundRest, UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport}
 
 // ErrInvalid is an entry that can't be recorded as it is.
 var ErrInvalid = errors.New("invalid audit entry")
