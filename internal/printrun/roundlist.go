@@ -75,9 +75,7 @@ func (s *Store) ListRounds(ctx context.Context, q RoundQuery) (RoundPage, error)
 	order, ok := RoundSorts[q.Sort]
 	if q.Sort == "" {
 		order, ok = RoundSorts["printed"], true
-		if q.Desc == false {
-			q.Desc = true // newest first, unless asked otherwise with a sort key
-		}
+		q.Desc = true // newest first, unless asked otherwise with a sort key
 	}
 	if !ok || q.State != "" && !containsStr(RoundStates, q.State) {
 		return RoundPage{}, ErrInvalidQuery

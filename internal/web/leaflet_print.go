@@ -326,9 +326,12 @@ func (s *Server) endPrintJob(ctx context.Context, id int64, res *printrun.Result
 		return
 	case errors.As(err, &unprintable):
 		kind = "unprintable"
-		msg = fmt.Sprintf("%s have characters the leaflet font cannot print (it would print “?” instead), so nothing was printed. "+
-			"Correct or transliterate them (open the resident from Contacts), or leave these residents out of the post, then print again.",
-			doorsWord(len(unprintable.Doors)))
+		have := doorsWord(len(unprintable.Doors)) + " have"
+		if len(unprintable.Doors) == 1 {
+			have = "1 door has"
+		}
+		msg = have + " characters the leaflet font cannot print (it would print “?” instead), so nothing was printed. " +
+			"Correct or transliterate them (open the resident from Contacts), or leave these residents out of the post, then print again."
 	case errors.Is(err, printrun.ErrNothingToPrint):
 		kind = "nothing"
 		msg = "Nothing is waiting to be printed. Either the campaign has not started sending yet (schedule it: once it starts, " +
