@@ -88,6 +88,8 @@ func (s *Store) RoundsFor(ctx context.Context, f RoundFilter) ([]RoundInfo, erro
 type StopInfo struct {
 	Seq        int
 	Address    string // one line, as on the round sheet: "Flat 2, The Old Rectory, Church Lane, Millbrook, MB1 2AB"
+	Door       string // the address up to its street: "Flat 2, The Old Rectory, Church Lane"
+	Place      string // the rest: "Millbrook, MB1 2AB"
 	Notes      string // the address's delivery notes
 	LargePrint bool   // a resident there reads large print: their leaflet is the large-print one
 	State      string
@@ -122,8 +124,13 @@ func (s *Store) Stops(ctx context.Context, roundID int64) ([]StopInfo, error) {
 	out := make([]StopInfo, len(rows))
 	for i, r := range rows {
 		a := rounds.Address{Flat: r.Flat, HouseNumber: r.HouseNumber, Street: r.Street, Town: r.Town, Postcode: r.Postcode}
-		out[i] = StopInfo{Seq: r.Seq, Address: strings.Join(addressLines(a), ", "), Notes: r.Notes, LargePrint: r.LargePrint,
-			State: r.State, Reason: r.Reason}
+		lines := addressLines(a)
+		place := 1 // the postcode
+		if a.Town != "" {
+			place = 2
+		}
+		out[i] = StopInfo{Seq: r.Seq, Address: strings.Join(lines, ", "), Door: strings.Join(lines[:len(lines)-place], ", "),
+			Place: strings.Join(lines[len(lines)-place:], ", "), Notes: r.Notes, LargePrint: r.LargePrint, State: r.State, Reason: r.Reason}
 	}
 	return out, nil
 }

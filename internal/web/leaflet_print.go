@@ -73,8 +73,8 @@ type printRunView struct {
 	Rounds   []printrun.RoundInfo
 }
 
-var leafletFormats = []choice{{"a5", "A5, two to an A4 sheet with cut marks", false}, {"a4", "A4", false},
-	{"large", "Large print (A4, for every resident)", false}}
+var leafletFormats = []choice{{"a5", "A5 (two to an A4 sheet)", false}, {"a4", "A4", false},
+	{"large", "Large print, for everyone", false}}
 
 func (s *Server) leafletsCampaign(w http.ResponseWriter, r *http.Request) (*campaign.Campaign, bool) {
 	c, err := campaign.NewStore(s.db, s.log).Get(r.Context(), r.PathValue("id"))
