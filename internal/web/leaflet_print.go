@@ -67,10 +67,10 @@ type printJobView struct {
 
 // printRunView is one print run with its rounds and their files.
 type printRunView struct {
-	ID       int64
-	Printed  contactTime
-	Leaflets int
-	Rounds   []printrun.RoundInfo
+	ID      int64
+	Printed contactTime
+	Doors   int // to deliver to: a leaflet each (or a bundle, at a door of several households)
+	Rounds  []printrun.RoundInfo
 }
 
 var leafletFormats = []choice{{"a5", "A5 (two to an A4 sheet)", false}, {"a4", "A4", false},
@@ -124,7 +124,7 @@ func groupRuns(rounds []printrun.RoundInfo) []printRunView {
 		}
 		last := &runs[len(runs)-1]
 		last.Rounds = append(last.Rounds, rd)
-		last.Leaflets += rd.Doors - rd.Skipped
+		last.Doors += rd.ToDeliver()
 	}
 	return runs
 }
@@ -167,7 +167,7 @@ func (s *Server) handleLeaflets(w http.ResponseWriter, r *http.Request) {
 // handleLeafletsLive is the page's live part alone, for live.js.
 func (s *Server) handleLeafletsLive(w http.ResponseWriter, r *http.Request) {
 	c, err := campaign.NewStore(s.db, s.log).Get(r.Context(), r.PathValue("id"))
-	if err != nil {
+	if err != nil || strconv.FormatInt(c.ID, 10) != r.PathValue("id") {
 		http.NotFound(w, r)
 		return
 	}
@@ -278,9 +278,11 @@ func (s *Server) runPrintJob(ctx context.Context, id int64, req printrun.Request
 			case <-stop:
 				return
 			case <-t.C:
-				if err := s.app.Rounds.JobHeartbeat(ctx, id); err != nil {
-					s.log.WarnContext(ctx, "print job heartbeat", "print_job_id", id, "err", err)
+				hctx, cancel := context.WithTimeout(ctx, printHeartbeat)
+				if err := s.app.Rounds.JobHeartbeat(hctx, id); err != nil {
+					s.log.WarnContext(hctx, "print job heartbeat", "print_job_id", id, "err", err)
 				}
+				cancel()
 			}
 		}
 	}()
