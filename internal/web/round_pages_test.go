@@ -226,3 +226,35 @@ func TestLeafletsPageNamesUnprintableDoors(t *testing.T) {
 		t.Errorf("%d print runs made", printed)
 	}
 }
+
+// TestLeafletsPageWithoutALeaflet: a campaign without the post channel says so and
+// prints nothing; a campaign that isn't is not found.
+func TestLeafletsPageWithoutALeaflet(t *testing.T) {
+	r := newAppRig(t)
+	c := &campaign.Campaign{Name: "Email only", Purpose: "service", ChannelOrder: []string{"email"},
+		EmailSubject: "Hello", EmailBody: "Hello."}
+	if err := campaign.NewStore(r.db, nil).Create(t.Context(), c, "general", "jo"); err != nil {
+		t.Fatal(err)
+	}
+	off := signInAt(t, r.srv.URL, "jo@council.example")
+	leaflets := r.srv.URL + "/campaigns/" + itoa(c.ID) + "/leaflets"
+	code, _, got := page(t, off, leaflets)
+	if code != http.StatusOK || !strings.Contains(got, `id="no-post"`) || strings.Contains(got, `id="print-button"`) {
+		t.Errorf("an email-only campaign's leaflets page (%d):\n%s", code, got)
+	}
+	csrf := csrfRE.FindStringSubmatch(got)[1]
+	res, _ := off.PostForm(leaflets, url.Values{"csrf": {csrf}, "format": {"a5"}, "round_size": {"150"}})
+	if b := body(t, res); res.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(b, "This campaign has no leaflet") {
+		t.Errorf("printing it: %d", res.StatusCode)
+	}
+	var jobs int
+	r.db.Get(&jobs, `SELECT count(*) FROM print_jobs`)
+	if jobs != 0 {
+		t.Errorf("%d print jobs", jobs)
+	}
+	for _, p := range []string{"/campaigns/999999/leaflets", "/campaigns/Email%20only/leaflets"} {
+		if code, _, _ := page(t, off, r.srv.URL+p); code != http.StatusNotFound {
+			t.Errorf("GET %s: %d", p, code)
+		}
+	}
+}
