@@ -39,6 +39,10 @@ const (
 	CampaignCopy   = "campaign.duplicate"
 	CampaignDelete = "campaign.delete"
 	LeafletsPrint  = "leaflets.print"
+	RoundAssign    = "round.assign"   // an officer gave a round to a volunteer
+	RoundUnassign  = "round.unassign" // and took it back
+	RoundDoor      = "round.door"     // a door reported delivered or not
+	RoundRest      = "round.rest"     // the rest of a round's doors reported delivered
 	UserAdd        = "user.add"
 	UserPassword   = "user.password"
 	UserDisable    = "user.disable"
@@ -51,7 +55,8 @@ const (
 // Actions lists the actions, for the admin page's filter.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordReset, ContactsExport, ContactsImport, ConsentChanged,
 	CampaignCreate, CampaignSched, CampaignPause, CampaignResume, CampaignCancel, CampaignResend, LeafletsPrint,
-	UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport, CampaignUpdate, CampaignCopy, CampaignDelete}
+	RoundAssign, RoundUnassign, RoundDoor, RoundRest, UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport,
+	CampaignUpdate, CampaignCopy, CampaignDelete}
 
 // ErrInvalid is an entry that can't be recorded as it is.
 var ErrInvalid = errors.New("invalid audit entry")

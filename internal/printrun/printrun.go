@@ -82,9 +82,9 @@ type door struct {
 	largePrint bool
 }
 
-// addressedSQL reads the run's post messages still to be printed, with where they go,
-// and locks them for the print run's transaction.
-const addressedSQL = `
+// addressedReadSQL reads the run's post messages still to be printed, with where they
+// go; addressedSQL also locks them for the print run's transaction.
+const addressedReadSQL = `
 SELECT o.id AS outbox_id, trim(c.first_name || ' ' || c.last_name) AS name, c.large_print,
        a.id AS address_id, a.flat, a.house_number, a.street, a.town, a.postcode, a.postcode_sector,
        a.delivery_notes, a.do_not_deliver
@@ -93,7 +93,9 @@ SELECT o.id AS outbox_id, trim(c.first_name || ' ' || c.last_name) AS name, c.la
   JOIN addresses a ON a.id = cp.address_id
   JOIN contacts c ON c.id = o.contact_id
  WHERE o.run_id = $1 AND o.channel = 'post' AND o.state = 'pending'
- ORDER BY a.id, o.id
+ ORDER BY a.id, o.id`
+
+const addressedSQL = addressedReadSQL + `
    FOR UPDATE OF o`
 
 // unaddressedSQL reads every address in the chosen sectors or streets.

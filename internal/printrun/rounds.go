@@ -10,6 +10,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/leaflet"
 	"github.com/crierhq/crier/internal/rounds"
 )
@@ -34,6 +35,19 @@ type RoundInfo struct {
 	Files        pq.StringArray `db:"files"`
 	AssignedAt   *time.Time     `db:"assigned_at"`
 	CompletedAt  *time.Time     `db:"completed_at"`
+	PrintedAt    time.Time      `db:"printed_at"` // when its print run was made
+}
+
+// ToDeliver is how many of the round's doors take a leaflet (those not to deliver to
+// left out).
+func (r *RoundInfo) ToDeliver() int { return r.Doors - r.Skipped }
+
+// Percent is how much of the round is walked: doors reported, of those to deliver to.
+func (r *RoundInfo) Percent() int {
+	if r.ToDeliver() <= 0 {
+		return 100
+	}
+	return (r.Delivered + r.NotDelivered) * 100 / r.ToDeliver()
 }
 
 // Rounds lists rounds, newest print run first; campaignID 0 means every campaign.
@@ -53,7 +67,7 @@ func (s *Store) RoundsFor(ctx context.Context, f RoundFilter) ([]RoundInfo, erro
 	var out []RoundInfo
 	err := s.db.SelectContext(ctx, &out, `
 		SELECT r.id, r.print_run_id, p.campaign_id, c.name AS campaign_name, r.name, r.streets, r.volunteer, r.state,
-		       r.assigned_at, r.completed_at, r.volunteer_user_id, p.out_dir, r.files,
+		       r.assigned_at, r.completed_at, r.volunteer_user_id, p.out_dir, r.files, p.created_at AS printed_at,
 		       count(st.id) AS doors,
 		       count(st.id) FILTER (WHERE st.state = 'delivered') AS delivered,
 		       count(st.id) FILTER (WHERE st.state = 'not_delivered') AS not_delivered,
@@ -62,7 +76,7 @@ func (s *Store) RoundsFor(ctx context.Context, f RoundFilter) ([]RoundInfo, erro
 		  FROM rounds r JOIN print_runs p ON p.id = r.print_run_id JOIN campaigns c ON c.id = p.campaign_id
 		  LEFT JOIN round_stops st ON st.round_id = r.id
 		 WHERE ($1 = 0 OR p.campaign_id = $1) AND ($2 = 0 OR r.volunteer_user_id = $2) AND ($3 = 0 OR r.id = $3)
-		 GROUP BY r.id, p.campaign_id, c.name, p.out_dir
+		 GROUP BY r.id, p.campaign_id, c.name, p.out_dir, p.created_at
 		 ORDER BY r.print_run_id DESC, r.id`, f.CampaignID, f.VolunteerID, f.RoundID)
 	if err != nil {
 		return nil, fmt.Errorf("list rounds: %w", err)
@@ -74,6 +88,8 @@ func (s *Store) RoundsFor(ctx context.Context, f RoundFilter) ([]RoundInfo, erro
 type StopInfo struct {
 	Seq        int
 	Address    string // one line, as on the round sheet: "Flat 2, The Old Rectory, Church Lane, Millbrook, MB1 2AB"
+	Door       string // the address up to its street: "Flat 2, The Old Rectory, Church Lane"
+	Place      string // the rest: "Millbrook, MB1 2AB"
 	Notes      string // the address's delivery notes
 	LargePrint bool   // a resident there reads large print: their leaflet is the large-print one
 	State      string
@@ -108,8 +124,13 @@ func (s *Store) Stops(ctx context.Context, roundID int64) ([]StopInfo, error) {
 	out := make([]StopInfo, len(rows))
 	for i, r := range rows {
 		a := rounds.Address{Flat: r.Flat, HouseNumber: r.HouseNumber, Street: r.Street, Town: r.Town, Postcode: r.Postcode}
-		out[i] = StopInfo{Seq: r.Seq, Address: strings.Join(addressLines(a), ", "), Notes: r.Notes, LargePrint: r.LargePrint,
-			State: r.State, Reason: r.Reason}
+		lines := addressLines(a)
+		place := 1 // the postcode
+		if a.Town != "" {
+			place = 2
+		}
+		out[i] = StopInfo{Seq: r.Seq, Address: strings.Join(lines, ", "), Door: strings.Join(lines[:len(lines)-place], ", "),
+			Place: strings.Join(lines[len(lines)-place:], ", "), Notes: r.Notes, LargePrint: r.LargePrint, State: r.State, Reason: r.Reason}
 	}
 	return out, nil
 }
@@ -158,7 +179,12 @@ func (s *Store) Assign(ctx context.Context, roundID int64, volunteer string) err
 	if name == "" {
 		name = u.Email
 	}
-	res, err := s.db.ExecContext(ctx, `
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `
 		UPDATE rounds SET volunteer = $2, volunteer_user_id = $3, assigned_at = now(),
 		       state = CASE WHEN state = 'done' THEN state ELSE 'assigned' END
 		 WHERE id = $1`, roundID, name, u.ID)
@@ -168,7 +194,10 @@ func (s *Store) Assign(ctx context.Context, roundID int64, volunteer string) err
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("round %d: %w", roundID, ErrNotFound)
 	}
-	return nil
+	if err := audit.Pending(ctx, tx, audit.ID(roundID), map[string]any{"volunteer_user_id": u.ID}); err != nil {
+		return fmt.Errorf("assign round %d: %w", roundID, err)
+	}
+	return tx.Commit()
 }
 
 // Delivery is what a volunteer reports for a round.
@@ -178,7 +207,15 @@ type Delivery struct {
 	Failed  bool   // could not deliver
 	Reason  string // why not (required when Failed): "no letterbox", "access gate locked"
 	Actor   string // who reports it
+	// Expect, when not 0, is how many doors the volunteer was told the report covers
+	// ("mark the rest delivered: 12 doors"): a report that would cover another number
+	// (a door reported meanwhile from another phone) records nothing and returns
+	// ErrChanged.
+	Expect int
 }
+
+// ErrChanged: the round changed since the volunteer saw it; nothing was recorded.
+var ErrChanged = errors.New("the round has changed")
 
 // Deliver records a volunteer's report: doors delivered or not, and the post messages
 // behind them delivered or failed, each with an event. A door already reported is
@@ -240,6 +277,16 @@ func (s *Store) Deliver(ctx context.Context, d Delivery) (int, error) {
 		SELECT count(*) FROM st`,
 		d.RoundID, pq.Array(d.Seqs), state, reason, outState, event, detail)
 	if err != nil {
+		return 0, fmt.Errorf("record delivery: %w", err)
+	}
+	if d.Expect != 0 && n != d.Expect {
+		return 0, fmt.Errorf("round %d: %w: %d doors, not %d", d.RoundID, ErrChanged, n, d.Expect)
+	}
+	entry := map[string]any{"doors": n, "outcome": state}
+	if len(d.Seqs) == 1 {
+		entry["door"] = d.Seqs[0]
+	}
+	if err := audit.Pending(ctx, tx, audit.ID(d.RoundID), entry); err != nil {
 		return 0, fmt.Errorf("record delivery: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `

@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crierhq/crier/internal/audit"
@@ -55,6 +54,10 @@ type App struct {
 	// TwoFactor is two-factor sign-in (issue 14); nil turns it off: no second step, no
 	// enrolment pages.
 	TwoFactor *auth.TwoFactor
+	// LeafletDir is where print runs officers start on the web are written (as crier
+	// leaflets print --out); empty is "leaflets", the CLI's default.
+	LeafletDir string
+	printHold  atomic.Pointer[func(done, total int)] // tests only: see HoldPrints
 
 	reach reachMemo // the dashboard's reach, counted at most once a minute
 }
@@ -349,119 +352,6 @@ func (s *Server) handleReplies(w http.ResponseWriter, r *http.Request) {
 		Data: convs})
 }
 
-// roundFor returns a round the signed-in user may see: a volunteer only their own.
-func (s *Server) roundFor(r *http.Request) (*printrun.RoundInfo, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return nil, printrun.ErrNotFound
-	}
-	f := printrun.RoundFilter{RoundID: id}
-	if u := sessionOf(r).User; u.Role == auth.Volunteer {
-		f.VolunteerID = u.ID
-	}
-	list, err := s.app.Rounds.RoundsFor(r.Context(), f)
-	if err != nil {
-		return nil, err
-	}
-	if len(list) == 0 {
-		return nil, printrun.ErrNotFound
-	}
-	return &list[0], nil
-}
-
-// handleRounds lists a volunteer's rounds (an officer sees every round).
-func (s *Server) handleRounds(w http.ResponseWriter, r *http.Request) {
-	sess := sessionOf(r)
-	f := printrun.RoundFilter{}
-	if sess.User.Role == auth.Volunteer {
-		f.VolunteerID = sess.User.ID
-	}
-	list, err := s.app.Rounds.RoundsFor(r.Context(), f)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	title := "My rounds"
-	if sess.User.Role != auth.Volunteer {
-		title = "Delivery rounds"
-	}
-	s.render(w, http.StatusOK, "rounds.html", page{Title: title, OrgName: s.brand.OrgName, Session: sess, Data: list})
-}
-
-// handleRound shows a round's doors in walking order, one tap each.
-func (s *Server) handleRound(w http.ResponseWriter, r *http.Request) {
-	rd, err := s.roundFor(r)
-	if errors.Is(err, printrun.ErrNotFound) {
-		s.render(w, http.StatusNotFound, "message.html", page{Title: "Round not found", OrgName: s.brand.OrgName,
-			Message: "There is no such round among yours.", Session: sessionOf(r)})
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	stops, err := s.app.Rounds.Stops(r.Context(), rd.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, http.StatusOK, "round.html", page{Title: rd.Name, OrgName: s.brand.OrgName, Session: sessionOf(r),
-		Data: map[string]any{"Round": rd, "Stops": stops, "Reasons": notDeliveredReasons}})
-}
-
-// notDeliveredReasons are the usual reasons a volunteer picks from (or writes their own).
-var notDeliveredReasons = []string{"No access (gate or door locked)", "No letterbox", "Letterbox sealed or full",
-	"Dog", "Address not found", "Resident refused"}
-
-// handleDoor records one door: delivered, or not delivered with a reason.
-func (s *Server) handleDoor(w http.ResponseWriter, r *http.Request) {
-	rd, err := s.roundFor(r)
-	if err != nil {
-		s.render(w, http.StatusNotFound, "message.html", page{Title: "Round not found", OrgName: s.brand.OrgName,
-			Message: "There is no such round among yours.", Session: sessionOf(r)})
-		return
-	}
-	seq, err := strconv.Atoi(r.PathValue("seq"))
-	if err != nil || seq <= 0 {
-		http.Error(w, "no such door", http.StatusBadRequest)
-		return
-	}
-	d := printrun.Delivery{RoundID: rd.ID, Seqs: []int{seq}, Actor: sessionOf(r).User.Name}
-	if r.PostFormValue("outcome") == "not_delivered" {
-		d.Failed = true
-		d.Reason = strings.TrimSpace(r.PostFormValue("other"))
-		if d.Reason == "" {
-			d.Reason = r.PostFormValue("reason")
-		}
-	}
-	if _, err := s.app.Rounds.Deliver(r.Context(), d); err != nil {
-		if errors.Is(err, printrun.ErrInvalid) {
-			stops, _ := s.app.Rounds.Stops(r.Context(), rd.ID)
-			s.render(w, http.StatusUnprocessableEntity, "round.html", page{Title: rd.Name, OrgName: s.brand.OrgName,
-				Session: sessionOf(r), Error: "Door " + strconv.Itoa(seq) + ": choose or write why the leaflet could not be delivered.",
-				Data: map[string]any{"Round": rd, "Stops": stops, "Reasons": notDeliveredReasons, "ErrorDoor": seq}})
-			return
-		}
-		s.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, "/rounds/"+strconv.FormatInt(rd.ID, 10)+"#door-"+strconv.Itoa(seq), http.StatusSeeOther)
-}
-
-// handleRoundFile downloads one of a round's PDFs.
-func (s *Server) handleRoundFile(w http.ResponseWriter, r *http.Request) {
-	rd, err := s.roundFor(r)
-	name := r.PathValue("name")
-	if err != nil || !slices.Contains(rd.Files, name) || filepath.Base(name) != name {
-		http.NotFound(w, r)
-		return
-	}
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	w.Header().Set("Cache-Control", "private, no-store")
-	http.ServeFile(w, r, filepath.Join(rd.Dir, name))
-}
-
 // registerApp adds the signed-in pages to mux.
 func (s *Server) registerApp(mux *http.ServeMux) {
 	officers := []string{auth.Officer}
@@ -471,10 +361,7 @@ func (s *Server) registerApp(mux *http.ServeMux) {
 	mux.HandleFunc("POST /logout", s.withUser(everyone, s.handleLogout))
 	mux.HandleFunc("GET /{$}", s.withUser(everyone, s.handleDashboard))
 	mux.HandleFunc("GET /replies", s.withUser(officers, s.handleReplies))
-	mux.HandleFunc("GET /rounds", s.withUser(everyone, s.handleRounds))
-	mux.HandleFunc("GET /rounds/{id}", s.withUser(everyone, s.handleRound))
-	mux.HandleFunc("POST /rounds/{id}/doors/{seq}", s.withUser(everyone, s.handleDoor))
-	mux.HandleFunc("GET /rounds/{id}/files/{name}", s.withUser(everyone, s.handleRoundFile))
+	s.registerRounds(mux)
 	s.registerInbox(mux)
 	s.registerContacts(mux)
 	s.registerResults(mux)

@@ -42,6 +42,7 @@ Dev,Patel,1,Coldharbour Lane,London,SW9 8AB,Millbrook
 // campaign whose two rounds are assigned one to each volunteer.
 type appRig struct {
 	db          *sqlx.DB
+	ws          *web.Server
 	srv         *httptest.Server
 	rounds      []printrun.RoundInfo // [0] is Sam's, [1] is Kim's
 	campaignID  int64
@@ -101,10 +102,11 @@ func newAppRig(t *testing.T) *appRig {
 	}
 	signer, _ := email.NewSigner(bytes.Repeat([]byte("k"), 32))
 	ws, err := web.New(web.Config{DB: d, Signer: signer, Branding: email.Branding{OrgName: "Millbrook Council"},
-		App: &web.App{Auth: as, Rounds: ps, Inbox: inbox.NewStore(d, inbox.Config{}, nil)}})
+		App: &web.App{Auth: as, Rounds: ps, Inbox: inbox.NewStore(d, inbox.Config{}, nil), LeafletDir: t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.ws = ws
 	r.srv = httptest.NewServer(ws.Handler())
 	t.Cleanup(r.srv.Close)
 	return r
