@@ -14,7 +14,6 @@ var campaignList = listing.Spec{
 	Path: "/campaigns",
 	Columns: []listing.Column{
 		{Key: "name", Label: "Campaign"},
-		{Key: "topic", Label: "Topic"},
 		{Key: "state", Label: "State"},
 		{Key: "created", Label: "Created", DescFirst: true},
 		{Key: "scheduled", Label: "Next run", DescFirst: true},
