@@ -302,12 +302,15 @@ type Filter struct {
 var ListSorts = []string{"received", "from", "unread", "campaign"}
 
 // listOrders is the ORDER BY of each sort key, ascending and descending: fixed text
-// chosen by key, never built from the request.
+// chosen by key, never built from the request. (ORDER BY takes an output column's
+// name only on its own, so the expressions are written out.)
 var listOrders = map[string][2]string{
 	"received": {`cv.last_message_at, cv.id`, `cv.last_message_at DESC, cv.id DESC`},
-	"from":     {`name = '', lower(name), cv.id`, `name = '', lower(name) DESC, cv.id DESC`},
-	"unread":   {`unread, cv.last_message_at DESC, cv.id DESC`, `unread DESC, cv.last_message_at DESC, cv.id DESC`},
-	"campaign": {`campaign_name = '', lower(campaign_name), cv.last_message_at DESC, cv.id DESC`, `campaign_name = '', lower(campaign_name) DESC, cv.last_message_at DESC, cv.id DESC`},
+	"from": {`coalesce(trim(c.first_name || ' ' || c.last_name), '') = '', lower(trim(c.first_name || ' ' || c.last_name)), cv.id`,
+		`coalesce(trim(c.first_name || ' ' || c.last_name), '') = '', lower(trim(c.first_name || ' ' || c.last_name)) DESC, cv.id DESC`},
+	"unread": {`unread, cv.last_message_at DESC, cv.id DESC`, `unread DESC, cv.last_message_at DESC, cv.id DESC`},
+	"campaign": {`cp.name IS NULL, lower(cp.name), cv.last_message_at DESC, cv.id DESC`,
+		`cp.name IS NULL, lower(cp.name) DESC, cv.last_message_at DESC, cv.id DESC`},
 }
 
 // ErrUnknownSort is returned by List asked to sort by a key not in ListSorts.

@@ -13,7 +13,10 @@
 //		Filters: []string{"state", "q"},
 //	}
 //
-// and per request reads it (Spec.Parse), hands the sort key, direction, limit and
+// A Spec with no Default leaves the rows in their store's own order until a column is
+// chosen (the contacts search orders by relevance to its kind of query).
+//
+// Per request the page reads it (Spec.Parse), hands the sort key, direction, limit and
 // offset to its store, and gives the template the view (Spec.View) with the store's
 // total. Sort keys are only ever ones the Spec names: a key from the query string that
 // is not one of its Columns is ignored, so a store can map the key to fixed SQL text
@@ -108,6 +111,9 @@ func (sp Spec) Parse(q url.Values) State {
 		st.Desc = true
 	default:
 		st.Desc = c.DescFirst
+	}
+	if st.Sort == "" {
+		st.Desc = false // no sort: the store's own order, which has no reverse
 	}
 	if n, err := strconv.Atoi(q.Get("page")); err == nil && n > 1 {
 		st.Page = min(n, maxPage)
