@@ -74,7 +74,7 @@ func TestSummariesSortFilterAndPage(t *testing.T) {
 		{campaign.ListQuery{Sort: "created"}, id(bins, pct, roads), 3},
 		{campaign.ListQuery{Sort: "name"}, id(pct, bins, roads), 3},
 		{campaign.ListQuery{Sort: "name", Desc: true}, id(roads, bins, pct), 3},
-		{campaign.ListQuery{Sort: "state"}, id(bins, pct, roads), 3}, // ties: newest first
+		{campaign.ListQuery{Sort: "state"}, id(bins, pct, roads), 3},                 // ties: newest first
 		{campaign.ListQuery{Sort: "scheduled", Desc: true}, id(roads, pct, bins), 3}, // unscheduled last
 		{campaign.ListQuery{Sort: "sent", Desc: true}, id(bins, pct, roads), 3},
 		{campaign.ListQuery{Sort: "sent"}, id(bins, pct, roads), 3}, // never sent last both ways

@@ -86,6 +86,7 @@ type contactsData struct {
 	List     listing.View
 	Channels []filterOption
 	Total    string // how many contacts the search finds, "1,234"
+	Export   string // the export button's words: "Export these 12 contacts (CSV)"
 }
 
 // contactSearchOf reads the search and channel filter of a list's state.
@@ -119,6 +120,14 @@ func (s *Server) handleContacts(w http.ResponseWriter, r *http.Request) {
 	d := contactsData{Search: cs, Hits: hits, List: contactList.View(st, total, len(hits)),
 		Channels: options(contactChannels, contactChannelLabel, cs.Channel)}
 	d.Total = d.List.Pager.Total
+	switch {
+	case !d.List.Filtered:
+		d.Export = "Export all " + d.Total + " contacts (CSV)"
+	case total == 1:
+		d.Export = "Export this contact (CSV)"
+	default:
+		d.Export = "Export these " + d.Total + " contacts (CSV)"
+	}
 	title := "Contacts"
 	if cs.Query != "" {
 		title = "Contacts matching “" + cs.Query + "”"
