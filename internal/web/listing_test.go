@@ -20,7 +20,7 @@ import (
 // hrefs returns the unescaped links in doc that match re (a regexp on the raw href).
 func hrefs(doc, re string) []string {
 	var out []string
-	for _, m := range regexp.MustCompile(`href="(` + re + `)"`).FindAllStringSubmatch(doc, -1) {
+	for _, m := range regexp.MustCompile(`href="(`+re+`)"`).FindAllStringSubmatch(doc, -1) {
 		out = append(out, html.UnescapeString(m[1]))
 	}
 	return out
