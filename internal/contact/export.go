@@ -26,10 +26,9 @@ var ExportHeader = []string{"Crier ID", "First name", "Surname", "Email", "Email
 // exportSQL flattens each contact to one row: the first email, mobile and other phone
 // (lowest id), their current consent for the topic (consent.Joins: one index probe per
 // point, so the plan doesn't hinge on statistics a fresh import hasn't given yet), and
-// the household's address.
-// topic is the placeholder of the topic's id; where, a condition on contacts c (fixed
-// text: "true" for everyone, or a search's condition, whose placeholders come before
-// topic's).
+// the household's address. topic is the placeholder of the topic's id; where, a
+// condition on contacts c (fixed text: "true" for everyone, or a search's condition,
+// whose placeholders come before topic's).
 func exportSQL(topic, where string) string {
 	return `
 SELECT c.id, c.first_name, c.last_name,

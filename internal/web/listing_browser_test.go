@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/segment"
 )
@@ -210,4 +212,21 @@ func TestBrowserLists(t *testing.T) {
 		checkPage(t, ctx, pg.path)
 		listingNarrow(t, ctx, pg.path)
 	}
+
+	// An admin has two more sections, and the navigation still takes one line.
+	as := auth.NewStore(r.db)
+	as.Cost = bcrypt.MinCost
+	if _, err := as.Add(t.Context(), "ann@council.example", "Ann Admin", auth.Admin, appPassword); err != nil {
+		t.Fatal(err)
+	}
+	submit(t, ctx, "form[action='/logout'] button", 200)
+	browse(t, ctx, "sign in as the admin",
+		chromedp.SendKeys(chromedp.CSS("#email"), "ann@council.example"),
+		chromedp.SendKeys(chromedp.CSS("#password"), appPassword))
+	submit(t, ctx, "form[action='/login'] button[type=submit]", 200)
+	open(t, ctx, r.url+"/admin/users", 200)
+	listingNavOneLine(t, ctx, "accounts", "Accounts")
+	listingShot(t, ctx, "accounts")
+	checkPage(t, ctx, "accounts")
+	listingNarrow(t, ctx, "accounts")
 }
