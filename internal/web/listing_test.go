@@ -246,3 +246,50 @@ func TestContactsExport(t *testing.T) {
 	}
 	r.checkLogs(t)
 }
+
+// TestWideOfficersPages: officers' pages are wide and mark their section in the service
+// navigation; residents' and volunteers' pages keep the reading column.
+func TestWideOfficersPages(t *testing.T) {
+	r := newAppRig(t)
+	off := r.client(t)
+	r.login(t, off, "jo@council.example", appPassword)
+	vol := r.client(t)
+	r.login(t, vol, "sam@volunteers.example", appPassword)
+	for _, tc := range []struct {
+		c       *http.Client
+		path    string
+		wide    bool
+		current string // the navigation's current section's link
+	}{
+		{off, "/campaigns", true, `<a href="/campaigns" aria-current="page">Campaigns</a>`},
+		{off, "/contacts", true, `<a href="/contacts" aria-current="page">Contacts</a>`},
+		{off, "/replies", true, `<a href="/replies" aria-current="page">Replies</a>`},
+		{off, "/segments", true, `<a href="/segments" aria-current="page">Segments</a>`},
+		{off, "/reach", true, `<a href="/reach" aria-current="page">Reach</a>`},
+		{off, "/", true, `<a href="/" aria-current="page">Dashboard</a>`},
+		{off, "/rounds", true, `<a href="/rounds" aria-current="page">Rounds</a>`},
+		{vol, "/rounds", false, `<a href="/rounds" aria-current="page">My rounds</a>`},
+		{r.client(t), "/login", false, ""},
+	} {
+		code, _, doc := page(t, tc.c, r.srv.URL+tc.path)
+		if code != http.StatusOK {
+			t.Errorf("%s: %d", tc.path, code)
+			continue
+		}
+		if wide := strings.Contains(doc, `<main id="main" class="wide">`); wide != tc.wide || !strings.Contains(doc, `<main id="main"`) {
+			t.Errorf("%s: wide %v, want %v", tc.path, wide, tc.wide)
+		}
+		if n := strings.Count(doc, `aria-current="page"`); tc.current != "" && (n != 1 || !strings.Contains(doc, tc.current)) {
+			t.Errorf("%s: %d sections marked current, want %s", tc.path, n, tc.current)
+		}
+		if tc.current == "" && strings.Contains(doc, `class="appnav`) {
+			t.Errorf("%s: a signed-out page has the navigation", tc.path)
+		}
+	}
+	// Sign out is in the header bar, not the navigation.
+	_, _, doc := page(t, off, r.srv.URL+"/campaigns")
+	header, _, _ := strings.Cut(doc, "</header>")
+	if !strings.Contains(header, `<form method="post" action="/logout">`) || !strings.Contains(header, "Signed in as Jo Officer") {
+		t.Errorf("the header bar:\n%s", header)
+	}
+}
