@@ -44,38 +44,16 @@ type campaignListView struct {
 	Rows     []campaignListRow
 	List     listing.View
 	Q        string
-	States   []filterOption
-	Channels []filterOption
-}
-
-// filterOption is one choice of a list's filter select.
-type filterOption struct {
-	Value, Label string
-	Selected     bool
-}
-
-// options offers values (labelled by label) with selected chosen, after "Any".
-func options(values []string, label func(string) string, selected string) []filterOption {
-	out := []filterOption{{Value: "", Label: "Any", Selected: selected == ""}}
-	for _, v := range values {
-		out = append(out, filterOption{Value: v, Label: label(v), Selected: v == selected})
-	}
-	return out
+	States   []listing.Option
+	Channels []listing.Option
 }
 
 // handleCampaigns lists the campaigns, 50 to a page (newest first unless sorted
 // otherwise), each linking to its results.
 func (s *Server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 	st := campaignList.Parse(r.URL.Query())
-	state, channel := st.Get("state"), st.Get("channel")
-	if !validChoice(campaignStates, state) {
-		state = ""
-		st.Filter.Del("state")
-	}
-	if !validChoice([]string{"email", "sms", "post"}, channel) {
-		channel = ""
-		st.Filter.Del("channel")
-	}
+	state := st.Choose("state", campaignStates...)
+	channel := st.Choose("channel", campaignChannels...)
 	rows, total, err := campaign.NewStore(s.db, s.log).Summaries(r.Context(), campaign.ListQuery{
 		State: state, Channel: channel, Text: st.Get("q"),
 		Sort: st.Sort, Desc: st.Desc, Limit: st.Limit(), Offset: st.Offset()})
@@ -84,8 +62,8 @@ func (s *Server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := campaignListView{Rows: make([]campaignListRow, len(rows)), List: campaignList.View(st, total, len(rows)), Q: st.Get("q"),
-		States:   options(campaignStates, stateLabel, state),
-		Channels: options([]string{"email", "sms", "post"}, channelLabel, channel)}
+		States:   listing.Options(campaignStates, stateLabel, state),
+		Channels: listing.Options(campaignChannels, channelLabel, channel)}
 	for i, c := range rows {
 		chans := make([]string, len(c.Channels))
 		for j, ch := range c.Channels {
@@ -98,19 +76,6 @@ func (s *Server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, http.StatusOK, "campaigns.html", page{Title: "Campaigns", OrgName: s.brand.OrgName,
 		Session: sessionOf(r), Data: v})
-}
-
-// validChoice says whether v is empty or one of choices.
-func validChoice(choices []string, v string) bool {
-	if v == "" {
-		return true
-	}
-	for _, c := range choices {
-		if c == v {
-			return true
-		}
-	}
-	return false
 }
 
 // purposeWords names a purpose in the list: "Service notice", "Marketing".

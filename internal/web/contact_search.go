@@ -84,7 +84,7 @@ type contactsData struct {
 	Search   contact.SearchQuery
 	Hits     []contactHit
 	List     listing.View
-	Channels []filterOption
+	Channels []listing.Option
 	Total    string // how many contacts the search finds, "1,234"
 	Export   string // the export button's words: "Export these 12 contacts (CSV)"
 }
@@ -92,11 +92,7 @@ type contactsData struct {
 // contactSearchOf reads the search and channel filter of a list's state.
 func contactSearchOf(st *listing.State) contact.SearchQuery {
 	cs := contact.ParseSearch(st.Get("q"))
-	if ch := st.Get("channel"); validChoice(contactChannels, ch) {
-		cs.Channel = ch
-	} else {
-		st.Filter.Del("channel")
-	}
+	cs.Channel = st.Choose("channel", contactChannels...)
 	if cs.Query == "" {
 		st.Filter.Del("q")
 	} else {
@@ -118,7 +114,7 @@ func (s *Server) handleContacts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := contactsData{Search: cs, Hits: hits, List: contactList.View(st, total, len(hits)),
-		Channels: options(contactChannels, contactChannelLabel, cs.Channel)}
+		Channels: listing.Options(contactChannels, contactChannelLabel, cs.Channel)}
 	d.Total = d.List.Pager.Total
 	switch {
 	case !d.List.Filtered:

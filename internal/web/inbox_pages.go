@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -602,8 +601,8 @@ type repliesView struct {
 	Rows      []repliesRow
 	List      listing.View
 	Unread    bool
-	Assigned  []filterOption
-	Campaigns []filterOption
+	Assigned  []listing.Option
+	Campaigns []listing.Option
 	Empty     bool // no conversations at all yet
 }
 
@@ -628,32 +627,26 @@ func (s *Server) handleReplies(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if a := st.Get("assigned"); a == "-" || slices.Contains(assignees, a) {
-		f.AssignedTo = a
-	} else {
-		st.Filter.Del("assigned")
-	}
-	v.Assigned = append(options(nil, nil, f.AssignedTo), filterOption{Value: "-", Label: "Nobody", Selected: f.AssignedTo == "-"})
-	for _, a := range assignees {
-		v.Assigned = append(v.Assigned, filterOption{Value: a, Label: a, Selected: a == f.AssignedTo})
-	}
+	f.AssignedTo = st.Choose("assigned", append([]string{"-"}, assignees...)...)
+	v.Assigned = listing.Options(append([]string{"-"}, assignees...), func(a string) string {
+		if a == "-" {
+			return "Nobody"
+		}
+		return a
+	}, f.AssignedTo)
 	answered, err := s.app.Inbox.AnsweredCampaigns(ctx)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	id, _ := strconv.ParseInt(st.Get("campaign"), 10, 64)
-	v.Campaigns = options(nil, nil, "")
-	for _, c := range answered {
-		if c.ID == id {
-			f.CampaignID = id
-		}
-		v.Campaigns = append(v.Campaigns, filterOption{Value: strconv.FormatInt(c.ID, 10), Label: c.Name, Selected: c.ID == id})
+	ids, names := make([]string, len(answered)), map[string]string{}
+	for i, c := range answered {
+		ids[i] = strconv.FormatInt(c.ID, 10)
+		names[ids[i]] = c.Name
 	}
-	if f.CampaignID == 0 {
-		st.Filter.Del("campaign")
-		v.Campaigns[0].Selected = true
-	}
+	chosen := st.Choose("campaign", ids...)
+	f.CampaignID, _ = strconv.ParseInt(chosen, 10, 64)
+	v.Campaigns = listing.Options(ids, func(id string) string { return names[id] }, chosen)
 	total, err := s.app.Inbox.Count(ctx, f)
 	if err != nil {
 		s.fail(w, r, err)

@@ -254,6 +254,36 @@ func (sp Spec) View(st State, total, shown int) View {
 	return v
 }
 
+// Option is one choice of a list's filter, as a <select> offers it.
+type Option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// Options offers values, each labelled by label, after "Any" (the value ""), with the
+// one equal to selected chosen.
+func Options(values []string, label func(string) string, selected string) []Option {
+	out := []Option{{Value: "", Label: "Any", Selected: selected == ""}}
+	for _, v := range values {
+		out = append(out, Option{Value: v, Label: label(v), Selected: v == selected})
+	}
+	return out
+}
+
+// Choose returns the value of filter name if it is one of choices, and otherwise drops
+// the filter from st (so links don't carry it) and returns "": a filter value the list
+// doesn't offer is no filter.
+func (st State) Choose(name string, choices ...string) string {
+	v := st.Get(name)
+	for _, c := range choices {
+		if c == v {
+			return v
+		}
+	}
+	st.Filter.Del(name)
+	return ""
+}
+
 // Stamp is a time as the lists show it: in Europe/London, and machine-readable for
 // <time datetime>.
 type Stamp struct {

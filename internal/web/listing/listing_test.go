@@ -149,3 +149,21 @@ func TestStamp(t *testing.T) {
 		t.Errorf("nil: %+v", s)
 	}
 }
+
+func TestFilterChoices(t *testing.T) {
+	st := spec.Parse(url.Values{"state": {"exploded"}, "q": {"bins"}})
+	if v := st.Choose("state", "draft", "sent"); v != "" || st.Get("state") != "" || spec.URL(st) != "/things?q=bins" {
+		t.Errorf("a state not offered: %q, link %s", v, spec.URL(st))
+	}
+	st = spec.Parse(url.Values{"state": {"sent"}})
+	if v := st.Choose("state", "draft", "sent"); v != "sent" || spec.URL(st) != "/things?state=sent" {
+		t.Errorf("a state offered: %q, link %s", v, spec.URL(st))
+	}
+	opts := listing.Options([]string{"draft", "sent"}, func(s string) string { return "<" + s + ">" }, "sent")
+	if len(opts) != 3 || opts[0] != (listing.Option{Value: "", Label: "Any"}) || opts[2] != (listing.Option{Value: "sent", Label: "<sent>", Selected: true}) || opts[1].Selected {
+		t.Errorf("options: %+v", opts)
+	}
+	if opts := listing.Options(nil, nil, ""); len(opts) != 1 || !opts[0].Selected {
+		t.Errorf("no options: %+v", opts)
+	}
+}
