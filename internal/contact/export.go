@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -25,8 +26,11 @@ var ExportHeader = []string{"Crier ID", "First name", "Surname", "Email", "Email
 // exportSQL flattens each contact to one row: the first email, mobile and other phone
 // (lowest id), their current consent for the topic (consent.Joins: one index probe per
 // point, so the plan doesn't hinge on statistics a fresh import hasn't given yet), and
-// the household's address.
-var exportSQL = `
+// the household's address. topic is the placeholder of the topic's id; where, a
+// condition on contacts c (fixed text: "true" for everyone, or a search's condition,
+// whose placeholders come before topic's).
+func exportSQL(topic, where string) string {
+	return `
 SELECT c.id, c.first_name, c.last_name,
        coalesce(em.value, '') AS email, coalesce(em.status, '') AS email_status, coalesce(` + consent.Status("emc") + `, '') AS email_consent,
        coalesce(mob.value, '') AS mobile, coalesce(mob.status, '') AS mobile_status, coalesce(` + consent.Status("mobc") + `, '') AS sms_consent,
@@ -43,16 +47,18 @@ SELECT c.id, c.first_name, c.last_name,
   LEFT JOIN addresses a ON a.id = h.address_id
   LEFT JOIN LATERAL (SELECT id, value, status FROM contact_points
                       WHERE contact_id = c.id AND kind = 'email' ORDER BY id LIMIT 1) em ON true
-` + consent.Joins("em.id", "$1", "emc") + `
+` + consent.Joins("em.id", topic, "emc") + `
   LEFT JOIN LATERAL (SELECT id, value, status FROM contact_points
                       WHERE contact_id = c.id AND kind = 'phone' AND phone_type <> 'landline' ORDER BY id LIMIT 1) mob ON true
-` + consent.Joins("mob.id", "$1", "mobc") + `
+` + consent.Joins("mob.id", topic, "mobc") + `
   LEFT JOIN LATERAL (SELECT value FROM contact_points
                       WHERE contact_id = c.id AND kind = 'phone' AND phone_type = 'landline' ORDER BY id LIMIT 1) ph ON true
   LEFT JOIN LATERAL (SELECT id FROM contact_points
                       WHERE contact_id = c.id AND kind = 'postal' AND address_id = a.id LIMIT 1) post ON true
-` + consent.Joins("post.id", "$1", "postc") + `
+` + consent.Joins("post.id", topic, "postc") + `
+ WHERE ` + where + `
  ORDER BY c.id`
+}
 
 type exportRow struct {
 	ID            int64  `db:"id"`
@@ -86,6 +92,9 @@ type ExportOptions struct {
 	Topic  string // whose consent state is exported; default "general"
 	Region string // phone numbers of this country are written in national format; default "GB"
 	NoBOM  bool   // leave out the UTF-8 byte-order mark (Excel needs it to read UTF-8)
+	// Filter, when set, exports only the contacts this search finds (its query and
+	// channel; its sort is ignored: an export is in id order). Nil exports everyone.
+	Filter *SearchQuery
 }
 
 // attrKeysSQL lists the free attributes in use, one column each. It runs in the same
@@ -122,7 +131,20 @@ func (s *Store) Export(ctx context.Context, w io.Writer, opts ExportOptions) (in
 	if err := tx.SelectContext(ctx, &keys, attrKeysSQL); err != nil {
 		return 0, fmt.Errorf("export attributes: %w", err)
 	}
-	rows, err := tx.QueryxContext(ctx, exportSQL, topicID)
+	query, args := exportSQL("$1", "true"), []any{topicID}
+	if f := opts.Filter; f != nil {
+		where := f.where
+		if f.Channel != "" {
+			cond, ok := searchChannels[f.Channel]
+			if !ok {
+				return 0, fmt.Errorf("export contacts on %q: %w", f.Channel, ErrUnknownSort)
+			}
+			where = "(" + where + ") AND " + cond
+		}
+		args = append(slices.Clone(f.args), topicID)
+		query = exportSQL(fmt.Sprintf("$%d", len(args)), where)
+	}
+	rows, err := tx.QueryxContext(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("export contacts: %w", err)
 	}

@@ -2,10 +2,12 @@ package contact
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -20,9 +22,16 @@ type SearchQuery struct {
 	Query  string // as searched: spaces folded, at most 100 characters
 	Kind   string // "", name, email, phone, postcode
 	Notice string // why the query can't find anybody as typed
-	where  string // SQL condition on contacts c, with $1... placeholders
-	args   []any
-	order  string
+	// Sort is one of SearchSorts, or "" for the kind of search's own order (names A to
+	// Z; with no query, the newest first). Desc reverses it.
+	Sort string
+	Desc bool
+	// Channel keeps the contacts with a working way to be reached: "email", "mobile" or
+	// "post" (searchChannels); "" keeps everyone.
+	Channel string
+	where   string // SQL condition on contacts c, with $1... placeholders
+	args    []any
+	order   string
 }
 
 var (
@@ -106,10 +115,11 @@ func likeEscape(s string) string {
 
 // SearchHit is a contact found by Search, with the ways it can be reached.
 type SearchHit struct {
-	ID        int64  `db:"id"`
-	FirstName string `db:"first_name"`
-	LastName  string `db:"last_name"`
-	Ward      string `db:"ward"`
+	ID        int64     `db:"id"`
+	FirstName string    `db:"first_name"`
+	LastName  string    `db:"last_name"`
+	Ward      string    `db:"ward"`
+	CreatedAt time.Time `db:"created_at"`
 	Points    []PointSummary
 }
 
@@ -121,30 +131,80 @@ type PointSummary struct {
 	Status    string  `db:"status"`
 }
 
+// SearchSorts are the keys a search can be sorted by: name (surname, then first name),
+// ward, and added (when the contact was created).
+var SearchSorts = []string{"name", "ward", "added"}
+
+// searchOrders is the ORDER BY of each sort key, ascending and descending: fixed text
+// chosen by key, never built from the request.
+var searchOrders = map[string][2]string{
+	"name":  {`lower(c.last_name), lower(c.first_name), c.id`, `lower(c.last_name) DESC, lower(c.first_name) DESC, c.id DESC`},
+	"ward":  {`c.ward, lower(c.last_name), lower(c.first_name), c.id`, `c.ward DESC, lower(c.last_name), lower(c.first_name), c.id`},
+	"added": {`c.created_at, c.id`, `c.created_at DESC, c.id DESC`},
+}
+
+// searchChannels are the channels a search can be narrowed to (SearchQuery.Channel), each the condition that
+// a contact has a working contact point of that kind (fixed text, chosen by key).
+var searchChannels = map[string]string{
+	"email":  `EXISTS (SELECT 1 FROM contact_points f WHERE f.contact_id = c.id AND f.kind = 'email' AND f.status = 'active')`,
+	"mobile": `EXISTS (SELECT 1 FROM contact_points f WHERE f.contact_id = c.id AND f.kind = 'phone' AND f.phone_type = 'mobile' AND f.status = 'active')`,
+	"post":   `EXISTS (SELECT 1 FROM contact_points f WHERE f.contact_id = c.id AND f.kind = 'postal' AND f.status = 'active')`,
+}
+
+// ErrUnknownSort is returned by Search asked to sort by a key not in SearchSorts, or to
+// narrow to a channel not in searchChannels.
+var ErrUnknownSort = errors.New("unknown sort key or filter")
+
 // searchSQL is ParseSearch's condition and order (fixed text chosen by the kind of
-// query, never the query itself) with the page's bounds as the last two parameters.
-const searchSQL = `SELECT c.id, c.first_name, c.last_name, c.ward FROM contacts c
+// query or the sort key, never the query itself) with the page's bounds as the last two
+// parameters.
+const searchSQL = `SELECT c.id, c.first_name, c.last_name, c.ward, c.created_at FROM contacts c
 		WHERE %s ORDER BY %s LIMIT $%d OFFSET $%d`
+
+const searchCountSQL = `SELECT count(*) FROM contacts c WHERE %s`
 
 const searchPointsSQL = `SELECT contact_id, kind, phone_type, status FROM contact_points
 		WHERE contact_id = ANY($1)
 		ORDER BY contact_id, CASE kind WHEN 'email' THEN 1 WHEN 'phone' THEN 2 ELSE 3 END, phone_type = 'mobile' DESC, id`
 
-// Search returns page pageNo (from 1) of the contacts q finds, perPage to a page, each
-// with its contact points (email first, then phones, mobiles first, then post), and
-// whether there is another page.
-func (s *Store) Search(ctx context.Context, q SearchQuery, pageNo, perPage int) ([]SearchHit, bool, error) {
-	n := len(q.args)
-	query := fmt.Sprintf(searchSQL, q.where, q.order, n+1, n+2)
-	args := append(slices.Clone(q.args), perPage+1, (pageNo-1)*perPage)
-	var hits []SearchHit
-	if err := s.db.SelectContext(ctx, &hits, query, args...); err != nil {
-		return nil, false, fmt.Errorf("search contacts: %w", err)
+// Search returns limit of the contacts q finds, from offset on, each with its contact
+// points (email first, then phones, mobiles first, then post), and how many contacts it
+// finds in all. A q.Sort not in SearchSorts, or a q.Channel not in searchChannels, is an
+// error wrapping ErrUnknownSort.
+func (s *Store) Search(ctx context.Context, q SearchQuery, limit, offset int) ([]SearchHit, int, error) {
+	where, order := q.where, q.order
+	if q.Sort != "" {
+		o, ok := searchOrders[q.Sort]
+		if !ok {
+			return nil, 0, fmt.Errorf("search contacts by %q: %w", q.Sort, ErrUnknownSort)
+		}
+		order = o[0]
+		if q.Desc {
+			order = o[1]
+		}
+	} else if q.Desc {
+		return nil, 0, fmt.Errorf("search contacts: the default order has no reverse: %w", ErrUnknownSort)
 	}
-	more := len(hits) > perPage
-	hits = hits[:min(len(hits), perPage)]
+	if q.Channel != "" {
+		cond, ok := searchChannels[q.Channel]
+		if !ok {
+			return nil, 0, fmt.Errorf("search contacts on %q: %w", q.Channel, ErrUnknownSort)
+		}
+		where = "(" + where + ") AND " + cond
+	}
+	var total int
+	if err := s.db.GetContext(ctx, &total, fmt.Sprintf(searchCountSQL, where), q.args...); err != nil {
+		return nil, 0, fmt.Errorf("count contacts: %w", err)
+	}
+	n := len(q.args)
+	query := fmt.Sprintf(searchSQL, where, order, n+1, n+2)
+	args := append(slices.Clone(q.args), limit, max(offset, 0))
+	hits := []SearchHit{}
+	if err := s.db.SelectContext(ctx, &hits, query, args...); err != nil {
+		return nil, 0, fmt.Errorf("search contacts: %w", err)
+	}
 	if len(hits) == 0 {
-		return hits, more, nil
+		return hits, total, nil
 	}
 	ids := make([]int64, len(hits))
 	at := make(map[int64]int, len(hits))
@@ -153,11 +213,11 @@ func (s *Store) Search(ctx context.Context, q SearchQuery, pageNo, perPage int) 
 	}
 	var pts []PointSummary
 	if err := s.db.SelectContext(ctx, &pts, searchPointsSQL, pq.Array(ids)); err != nil {
-		return nil, false, fmt.Errorf("search contacts: channels: %w", err)
+		return nil, 0, fmt.Errorf("search contacts: channels: %w", err)
 	}
 	for _, p := range pts {
 		h := &hits[at[p.ContactID]]
 		h.Points = append(h.Points, p)
 	}
-	return hits, more, nil
+	return hits, total, nil
 }

@@ -324,22 +324,47 @@ type Conversation struct {
 	Flags         string    `db:"flags"`         // "likely opt-out", "unclear poll answer", "STOP", ...
 }
 
-// Filter narrows List.
+// Filter narrows List, and says which page of it, sorted how.
 type Filter struct {
 	Unread     bool
 	AssignedTo string // "" any; "-" unassigned
 	CampaignID int64
-	Flagged    bool // likely opt-outs and unclear poll answers
-	Limit      int
+	Flagged    bool   // likely opt-outs and unclear poll answers
+	Sort       string // one of ListSorts; "" is "received", latest first
+	Desc       bool
+	Limit      int // 0: 100
+	Offset     int
 }
 
-// List returns conversations, latest first.
-func (s *Store) List(ctx context.Context, f Filter) ([]Conversation, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	var out []Conversation
-	err := s.db.SelectContext(ctx, &out, `
+// ListSorts are the keys List can sort by: received (the latest text's time), from (the
+// resident's name; unknown numbers last), unread (how many texts are unread) and
+// campaign (the name of the campaign the latest text answers).
+var ListSorts = []string{"received", "from", "unread", "campaign"}
+
+// listOrders is the ORDER BY of each sort key, ascending and descending: fixed text
+// chosen by key, never built from the request. (ORDER BY takes an output column's
+// name only on its own, so the expressions are written out.)
+var listOrders = map[string][2]string{
+	"received": {`cv.last_message_at, cv.id`, `cv.last_message_at DESC, cv.id DESC`},
+	"from": {`coalesce(trim(c.first_name || ' ' || c.last_name), '') = '', lower(trim(c.first_name || ' ' || c.last_name)), cv.id`,
+		`coalesce(trim(c.first_name || ' ' || c.last_name), '') = '', lower(trim(c.first_name || ' ' || c.last_name)) DESC, cv.id DESC`},
+	"unread": {`unread, cv.last_message_at DESC, cv.id DESC`, `unread DESC, cv.last_message_at DESC, cv.id DESC`},
+	"campaign": {`cp.name IS NULL, lower(cp.name), cv.last_message_at DESC, cv.id DESC`,
+		`cp.name IS NULL, lower(cp.name) DESC, cv.last_message_at DESC, cv.id DESC`},
+}
+
+// ErrUnknownSort is returned by List asked to sort by a key not in ListSorts.
+var ErrUnknownSort = errors.New("unknown sort key")
+
+// listWhere is List's and Count's filter, $1 to $4.
+const listWhere = `
+		 WHERE ($1 = false OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.conversation_id = cv.id AND m.direction = 'in' AND m.read_at IS NULL))
+		   AND ($2 = '' OR ($2 = '-' AND cv.assigned_to = '') OR cv.assigned_to = $2)
+		   AND ($3 = 0 OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.conversation_id = cv.id AND m.campaign_id = $3))
+		   AND ($4 = false OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.conversation_id = cv.id
+		                               AND (m.likely_opt_out OR m.poll_unclear) AND m.read_at IS NULL))`
+
+const listSQL = `
 		SELECT cv.id, cv.phone, cv.contact_id, coalesce(trim(c.first_name || ' ' || c.last_name), '') AS name,
 		       cv.assigned_to, cv.last_message_at,
 		       (SELECT count(*) FROM sms_messages m WHERE m.conversation_id = cv.id AND m.direction = 'in' AND m.read_at IS NULL) AS unread,
@@ -352,16 +377,68 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Conversation, error) {
 		  LEFT JOIN contacts c ON c.id = cv.contact_id
 		  LEFT JOIN LATERAL (SELECT * FROM sms_messages m WHERE m.conversation_id = cv.id AND m.direction = 'in'
 		                      ORDER BY m.at DESC, m.id DESC LIMIT 1) last ON true
-		  LEFT JOIN campaigns cp ON cp.id = last.campaign_id
-		 WHERE ($1 = false OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.conversation_id = cv.id AND m.direction = 'in' AND m.read_at IS NULL))
-		   AND ($2 = '' OR ($2 = '-' AND cv.assigned_to = '') OR cv.assigned_to = $2)
-		   AND ($3 = 0 OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.conversation_id = cv.id AND m.campaign_id = $3))
-		   AND ($4 = false OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.conversation_id = cv.id
-		                               AND (m.likely_opt_out OR m.poll_unclear) AND m.read_at IS NULL))
-		 ORDER BY cv.last_message_at DESC, cv.id DESC
-		 LIMIT $5`, f.Unread, f.AssignedTo, f.CampaignID, f.Flagged, f.Limit)
+		  LEFT JOIN campaigns cp ON cp.id = last.campaign_id` + listWhere + `
+		 ORDER BY `
+
+// List returns one page of the conversations f asks for, latest first unless f.Sort says
+// otherwise; a sort key not in ListSorts is an error wrapping ErrUnknownSort.
+func (s *Store) List(ctx context.Context, f Filter) ([]Conversation, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	if f.Sort == "" {
+		f.Sort, f.Desc = "received", true
+	}
+	order, ok := listOrders[f.Sort]
+	if !ok {
+		return nil, fmt.Errorf("list conversations by %q: %w", f.Sort, ErrUnknownSort)
+	}
+	by := order[0]
+	if f.Desc {
+		by = order[1]
+	}
+	out := []Conversation{}
+	err := s.db.SelectContext(ctx, &out, listSQL+by+` LIMIT $5 OFFSET $6`,
+		f.Unread, f.AssignedTo, f.CampaignID, f.Flagged, f.Limit, max(f.Offset, 0))
 	if err != nil {
 		return nil, fmt.Errorf("list conversations: %w", err)
+	}
+	return out, nil
+}
+
+// Count returns how many conversations f's filters find (its sort and page are ignored).
+func (s *Store) Count(ctx context.Context, f Filter) (int, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM conversations cv`+listWhere,
+		f.Unread, f.AssignedTo, f.CampaignID, f.Flagged); err != nil {
+		return 0, fmt.Errorf("count conversations: %w", err)
+	}
+	return n, nil
+}
+
+// Assignees returns the names of the officers who have conversations assigned, A to Z.
+func (s *Store) Assignees(ctx context.Context) ([]string, error) {
+	var out []string
+	if err := s.db.SelectContext(ctx, &out, `SELECT DISTINCT assigned_to FROM conversations
+		WHERE assigned_to <> '' ORDER BY assigned_to`); err != nil {
+		return nil, fmt.Errorf("list assignees: %w", err)
+	}
+	return out, nil
+}
+
+// CampaignRef names a campaign residents have answered.
+type CampaignRef struct {
+	ID   int64  `db:"id"`
+	Name string `db:"name"`
+}
+
+// AnsweredCampaigns returns the campaigns residents' texts answer, newest first.
+func (s *Store) AnsweredCampaigns(ctx context.Context) ([]CampaignRef, error) {
+	var out []CampaignRef
+	if err := s.db.SelectContext(ctx, &out, `SELECT cp.id, cp.name FROM campaigns cp
+		WHERE cp.id IN (SELECT m.campaign_id FROM sms_messages m WHERE m.direction = 'in' AND m.campaign_id IS NOT NULL)
+		ORDER BY cp.id DESC`); err != nil {
+		return nil, fmt.Errorf("list answered campaigns: %w", err)
 	}
 	return out, nil
 }

@@ -108,6 +108,70 @@ func (s *Store) List(ctx context.Context) ([]Segment, error) {
 	return out, nil
 }
 
+// ListQuery asks for one page of the segments.
+type ListQuery struct {
+	Text   string // "" for any, else a part of the name or description, in any case
+	Sort   string // one of ListSorts; "" is "name"
+	Desc   bool
+	Limit  int // 0: 50
+	Offset int
+}
+
+// ListSorts are the keys ListPage can sort by: name, created and updated.
+var ListSorts = []string{"name", "created", "updated"}
+
+// listOrders is the ORDER BY of each sort key, ascending and descending: fixed text
+// chosen by key, never built from the request.
+var listOrders = map[string][2]string{
+	"name":    {`lower(name), id`, `lower(name) DESC, id DESC`},
+	"created": {`created_at, id`, `created_at DESC, id DESC`},
+	"updated": {`updated_at, id`, `updated_at DESC, id DESC`},
+}
+
+// ErrUnknownSort is returned by ListPage asked to sort by a key not in ListSorts.
+var ErrUnknownSort = errors.New("unknown sort key")
+
+const listPageWhere = ` FROM segments
+		WHERE $1 = '' OR name ILIKE '%' || $1 || '%' OR description ILIKE '%' || $1 || '%'`
+
+// ListPage returns one page of the segments q asks for and how many segments its filter
+// finds in all. A sort key not in ListSorts is an error wrapping ErrUnknownSort.
+func (s *Store) ListPage(ctx context.Context, q ListQuery) ([]Segment, int, error) {
+	if q.Sort == "" {
+		q.Sort = "name"
+	}
+	order, ok := listOrders[q.Sort]
+	if !ok {
+		return nil, 0, fmt.Errorf("list segments by %q: %w", q.Sort, ErrUnknownSort)
+	}
+	by := order[0]
+	if q.Desc {
+		by = order[1]
+	}
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	text := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.TrimSpace(q.Text))
+	var total int
+	if err := s.db.GetContext(ctx, &total, `SELECT count(*)`+listPageWhere, text); err != nil {
+		return nil, 0, fmt.Errorf("count segments: %w", err)
+	}
+	var rows []segmentRow
+	if err := s.db.SelectContext(ctx, &rows, `SELECT `+segmentCols+listPageWhere+` ORDER BY `+by+` LIMIT $2 OFFSET $3`,
+		text, q.Limit, max(q.Offset, 0)); err != nil {
+		return nil, 0, fmt.Errorf("list segments: %w", err)
+	}
+	out := make([]Segment, 0, len(rows))
+	for _, r := range rows {
+		seg, err := r.segment()
+		if err != nil {
+			return nil, 0, fmt.Errorf("list segments: %w", err)
+		}
+		out = append(out, *seg)
+	}
+	return out, total, nil
+}
+
 // Get returns the segment whose id (when idOrName is a number) or else name is
 // idOrName; ErrNotFound if there is none.
 func (s *Store) Get(ctx context.Context, idOrName string) (*Segment, error) {

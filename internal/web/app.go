@@ -338,20 +338,6 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "dashboard.html", page{Title: "Dashboard", OrgName: s.brand.OrgName, Session: sess, Data: v})
 }
 
-// handleReplies lists residents' conversations for officers.
-func (s *Server) handleReplies(w http.ResponseWriter, r *http.Request) {
-	var convs []inbox.Conversation
-	if s.app.Inbox != nil {
-		var err error
-		if convs, err = s.app.Inbox.List(r.Context(), inbox.Filter{Limit: 200}); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	s.render(w, http.StatusOK, "replies.html", page{Title: "Replies", OrgName: s.brand.OrgName, Session: sessionOf(r),
-		Data: convs})
-}
-
 // registerApp adds the signed-in pages to mux.
 func (s *Server) registerApp(mux *http.ServeMux) {
 	officers := []string{auth.Officer}

@@ -35,7 +35,6 @@ const (
 	importFormMemory = 1 << 20
 
 	contactsPerPage     = 50
-	contactsMaxPage     = 10000
 	contactHistoryLimit = 200 // messages and texts shown on a contact's page
 )
 
@@ -43,6 +42,7 @@ const (
 func (s *Server) registerContacts(mux *http.ServeMux) {
 	officers := []string{auth.Officer}
 	mux.HandleFunc("GET /contacts", s.withUser(officers, s.handleContacts))
+	mux.HandleFunc("GET /contacts/export.csv", s.withUser(officers, s.handleContactsExport))
 	mux.HandleFunc("GET /contacts/{id}", s.withUser(officers, s.handleContact))
 	mux.HandleFunc("GET "+importPath, s.withUser(officers, s.handleImportForm))
 	mux.HandleFunc("POST "+importPath, s.importLimit(s.withUser(officers, s.handleImport)))

@@ -16,6 +16,7 @@ import (
 	"github.com/crierhq/crier/internal/inbox"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/sms"
+	"github.com/crierhq/crier/internal/web/listing"
 )
 
 // Limits on what an officer types into the inbox's forms.
@@ -573,4 +574,93 @@ func inboxTruncate(s string, n int) string {
 		return s
 	}
 	return string([]rune(s)[:n-1]) + "…"
+}
+
+// repliesList is the replies list's query string: sortable by who, campaign, unread
+// texts and when the latest text came, filtered by unread, assignment and campaign.
+var repliesList = listing.Spec{
+	Path: "/replies",
+	Columns: []listing.Column{
+		{Key: "from", Label: "From"},
+		{Key: "campaign", Label: "Campaign"},
+		{Key: "unread", Label: "Unread", DescFirst: true},
+		{Key: "received", Label: "Received", DescFirst: true},
+	},
+	Default: "received",
+	Filters: []string{"unread", "assigned", "campaign"},
+}
+
+// repliesRow is one conversation in the replies list.
+type repliesRow struct {
+	inbox.Conversation
+	Received listing.Stamp
+}
+
+// repliesView is replies.html's.
+type repliesView struct {
+	Rows      []repliesRow
+	List      listing.View
+	Unread    bool
+	Assigned  []listing.Option
+	Campaigns []listing.Option
+	Empty     bool // no conversations at all yet
+}
+
+// handleReplies lists residents' conversations for officers, 50 to a page, the latest
+// first unless sorted otherwise.
+func (s *Server) handleReplies(w http.ResponseWriter, r *http.Request) {
+	st := repliesList.Parse(r.URL.Query())
+	v := repliesView{Empty: true}
+	if s.app.Inbox == nil {
+		v.List = repliesList.View(st, 0, 0)
+		s.render(w, http.StatusOK, "replies.html", page{Title: "Replies", OrgName: s.brand.OrgName, Session: sessionOf(r), Data: v})
+		return
+	}
+	ctx := r.Context()
+	f := inbox.Filter{Sort: st.Sort, Desc: st.Desc, Limit: st.Limit(), Offset: st.Offset()}
+	if st.Get("unread") != "" {
+		f.Unread, v.Unread = true, true
+		st.Filter.Set("unread", "1")
+	}
+	assignees, err := s.app.Inbox.Assignees(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f.AssignedTo = st.Choose("assigned", append([]string{"-"}, assignees...)...)
+	v.Assigned = listing.Options(append([]string{"-"}, assignees...), func(a string) string {
+		if a == "-" {
+			return "Nobody"
+		}
+		return a
+	}, f.AssignedTo)
+	answered, err := s.app.Inbox.AnsweredCampaigns(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ids, names := make([]string, len(answered)), map[string]string{}
+	for i, c := range answered {
+		ids[i] = strconv.FormatInt(c.ID, 10)
+		names[ids[i]] = c.Name
+	}
+	chosen := st.Choose("campaign", ids...)
+	f.CampaignID, _ = strconv.ParseInt(chosen, 10, 64)
+	v.Campaigns = listing.Options(ids, func(id string) string { return names[id] }, chosen)
+	total, err := s.app.Inbox.Count(ctx, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	convs, err := s.app.Inbox.List(ctx, f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	v.Empty = total == 0 && len(st.Filter) == 0
+	v.List = repliesList.View(st, total, len(convs))
+	for _, c := range convs {
+		v.Rows = append(v.Rows, repliesRow{Conversation: c, Received: listing.StampOf(&c.LastMessageAt, campaign.London)})
+	}
+	s.render(w, http.StatusOK, "replies.html", page{Title: "Replies", OrgName: s.brand.OrgName, Session: sessionOf(r), Data: v})
 }

@@ -307,6 +307,8 @@ type page struct {
 	Email   string        // the login form's email, kept after a failed attempt
 	Error   string        // a form's error, shown at the top and tied to its field
 	Data    any           // the page's own data
+	Section string        // the service navigation's current section (set by render)
+	Wide    bool          // an officer's page: full width rather than a reading column (set by render)
 }
 
 // handleUnsubscribeConfirm shows a confirmation page and changes nothing: link scanners
@@ -380,7 +382,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 func (s *Server) render(w http.ResponseWriter, code int, name string, p page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
-	if err := s.tmpl.ExecuteTemplate(w, name, p); err != nil {
+	if err := s.tmpl.ExecuteTemplate(w, name, p.laidOut(name)); err != nil {
 		s.log.Error("render page", "template", name, "err", err)
 	}
 }
