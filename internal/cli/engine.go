@@ -170,7 +170,13 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 		}
 	}
 	app := &web.App{Auth: auth.NewStore(d.DB), Rounds: printrun.NewStore(d.DB), Inbox: e.inbox,
-		SecureCookies: strings.HasPrefix(e.publicURL, "https://"), SMSPrice: a.Config.SMSPrice, PublicURL: e.publicURL}
+		SecureCookies: strings.HasPrefix(e.publicURL, "https://"), SMSPrice: a.Config.SMSPrice, PublicURL: e.publicURL,
+		LeafletDir: filepath.Join(a.Config.DataDir, "leaflets")}
+	if a.Config.LogoFile != "" {
+		if app.LeafletLogo, err = os.ReadFile(a.Config.LogoFile); err != nil {
+			return nil, fmt.Errorf("CRIER_LOGO_FILE: %w", err)
+		}
+	}
 	if e.sender != nil {
 		app.Mail, app.MailFrom = e.sender, a.Config.From
 	}

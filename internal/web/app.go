@@ -57,7 +57,10 @@ type App struct {
 	// LeafletDir is where print runs officers start on the web are written (as crier
 	// leaflets print --out); empty is "leaflets", the CLI's default.
 	LeafletDir string
-	printHold  atomic.Pointer[func(done, total int)] // tests only: see HoldPrints
+	// LeafletLogo is the council's logo (PNG, CRIER_LOGO_FILE) printed on leaflets and
+	// shown in their previews; nil for none.
+	LeafletLogo []byte
+	printHold   atomic.Pointer[func(done, total int)] // tests only: see HoldPrints
 
 	reach reachMemo // the dashboard's reach, counted at most once a minute
 }

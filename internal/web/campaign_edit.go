@@ -87,6 +87,7 @@ func (s *Server) showCampaignPage(w http.ResponseWriter, r *http.Request, c *cam
 		audience, rule = "Segment “"+seg.Name+"”", seg.Rules
 	}
 	channels := c.Channels()
+	v.Post = slices.Contains(channels, "post")
 	names := make([]string, len(channels))
 	for i, ch := range channels {
 		names[i] = channelName(ch)

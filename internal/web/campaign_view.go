@@ -104,6 +104,7 @@ type historyRow struct {
 type campaignPageView struct {
 	ID         int64
 	Name       string
+	Post       bool   // it has the post channel: leaflets to print and rounds to walk
 	State      string // campaign.State
 	StateLabel string
 	Facts      []fact
