@@ -316,3 +316,58 @@ func BenchmarkImportAddressLines(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestImportsPage: the imports list sorts by its keys both ways, filters by outcome and
+// text, pages with a total, and refuses a sort key or outcome it doesn't offer.
+func TestImportsPage(t *testing.T) {
+	d := dbtest.New(t)
+	st := contact.NewStore(d, nil)
+	ctx := t.Context()
+	for i, name := range []string{"b-ward.csv", "a-ward.csv", "c-ward.csv"} {
+		p := filepath.Join(t.TempDir(), name)
+		rows := "Email\n"
+		for j := 0; j <= i; j++ {
+			rows += fmt.Sprintf("r%d-%d@example.org\n", i, j)
+		}
+		if err := os.WriteFile(p, []byte(rows), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Import(ctx, contact.ImportOptions{Path: p, Actor: "jo@council.example"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := func(q contact.ImportsQuery) (string, int) {
+		t.Helper()
+		rows, total, err := st.ImportsPage(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, r := range rows {
+			names = append(names, r.File)
+		}
+		return strings.Join(names, " "), total
+	}
+	for _, c := range []struct {
+		q     contact.ImportsQuery
+		want  string
+		total int
+	}{
+		{contact.ImportsQuery{Desc: true, Limit: 10}, "c-ward.csv a-ward.csv b-ward.csv", 3},
+		{contact.ImportsQuery{Sort: "file", Limit: 10}, "a-ward.csv b-ward.csv c-ward.csv", 3},
+		{contact.ImportsQuery{Sort: "rows", Desc: true, Limit: 10}, "c-ward.csv a-ward.csv b-ward.csv", 3},
+		{contact.ImportsQuery{Sort: "file", Limit: 2, Offset: 2}, "c-ward.csv", 3},
+		{contact.ImportsQuery{Text: "A-WARD", Limit: 10}, "a-ward.csv", 1},
+		{contact.ImportsQuery{Text: "%", Limit: 10}, "", 0},
+		{contact.ImportsQuery{Status: "failed", Limit: 10}, "", 0},
+	} {
+		if got, total := files(c.q); got != c.want || total != c.total {
+			t.Errorf("%+v: %q of %d, want %q of %d", c.q, got, total, c.want, c.total)
+		}
+	}
+	for _, q := range []contact.ImportsQuery{{Sort: "file_name; DROP TABLE imports", Limit: 1}, {Status: "nonsense", Limit: 1}} {
+		if _, _, err := st.ImportsPage(ctx, q); !errors.Is(err, contact.ErrUnknownSort) {
+			t.Errorf("%+v: %v, want ErrUnknownSort", q, err)
+		}
+	}
+}

@@ -46,6 +46,7 @@ func (s *Server) registerContacts(mux *http.ServeMux) {
 	mux.HandleFunc("GET /contacts/{id}", s.withUser(officers, s.handleContact))
 	mux.HandleFunc("GET "+importPath, s.withUser(officers, s.handleImportForm))
 	mux.HandleFunc("POST "+importPath, s.importLimit(s.withUser(officers, s.handleImport)))
+	mux.HandleFunc("GET "+importsPath, s.withUser(officers, s.handleImports))
 	mux.HandleFunc("GET "+importPath+"/recent", s.importLiveAuth(s.withUser(officers, s.handleImportRecentLive)))
 	mux.HandleFunc("GET "+importPath+"/{job}", s.withUser(officers, s.handleImportJob))
 	mux.HandleFunc("GET "+importPath+"/{job}/live", s.importLiveAuth(s.withUser(officers, s.handleImportJobLive)))

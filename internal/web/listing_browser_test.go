@@ -205,7 +205,19 @@ func TestBrowserLists(t *testing.T) {
 	}
 	checkPage(t, ctx, "contacts, sorted, page 2")
 
-	for _, pg := range []struct{ path, current string }{{"/segments", "Segments"}, {"/reach", "Reach"}, {"/replies", "Replies"}, {"/", "Dashboard"}} {
+	// Every import, with its outcome; filtered by outcome, none failed.
+	open(t, ctx, r.url+"/contacts/imports", 200)
+	if s := text(t, ctx, "#imports tbody"); !strings.Contains(s, "quinns.csv") || !strings.Contains(s, "Imported: 120 created") {
+		t.Errorf("the imports list: %q", s)
+	}
+	browse(t, ctx, "only failed imports", chromedp.SetValue(chromedp.CSS("#status"), "failed"))
+	submit(t, ctx, "form.filters button[type=submit]", 200)
+	if s := text(t, ctx, "main"); !strings.Contains(s, "No imports match.") {
+		t.Errorf("failed imports: %q", s)
+	}
+	checkPage(t, ctx, "imports, none matching")
+
+	for _, pg := range []struct{ path, current string }{{"/segments", "Segments"}, {"/reach", "Reach"}, {"/replies", "Replies"}, {"/", "Dashboard"}, {"/contacts/imports", "Contacts"}} {
 		open(t, ctx, r.url+pg.path, 200)
 		listingNavOneLine(t, ctx, pg.path, pg.current)
 		listingShot(t, ctx, pg.current)
