@@ -12,7 +12,7 @@ build:
 ## gotestsum (a tool in go.mod) prints each package, every failure in full, and at the end
 ## every skipped test with its reason, so a skip can't pass unseen.
 test: lint
-	$(GO) tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 ./...
+	$(GO) tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg -- -race -count=1 -timeout 30m ./...
 
 lint:
 	@unformatted="$$(gofmt -l cmd internal migrations templates 2>/dev/null)"; \

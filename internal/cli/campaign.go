@@ -483,8 +483,8 @@ func (a *App) campaignStatus(ctx context.Context, cs *campaign.Store, id int64, 
 			}
 			return a.printStatus(ctx, cs, id)
 		}
-		if w.open > w.leaflets && time.Since(lastMove) > 15*time.Second && c.State == campaign.Sending {
-			hint("Nothing has been sent for 15 seconds: is crier serve running? It sends the messages.")
+		if w.open > w.leaflets && time.Since(lastMove) > 30*time.Second && c.State == campaign.Sending {
+			hint("Nothing has been sent for 30 seconds: is crier serve running? It sends the messages.")
 		}
 		select {
 		case <-ctx.Done():
@@ -510,7 +510,9 @@ func watchCounts(counts []campaign.Count) watchedRun {
 			continue
 		}
 		w.total += int64(c.N)
-		if c.State == "pending" || c.State == "sending" || c.State == "retry later" {
+		// "retry later" is not waited for: a temporary failure can hold a message for an
+		// hour; the status printed at the end shows it.
+		if c.State == "pending" || c.State == "sending" {
 			w.open += int64(c.N)
 			if c.Channel == "post" && c.State == "pending" {
 				w.leaflets += int64(c.N)

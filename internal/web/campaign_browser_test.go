@@ -125,4 +125,8 @@ func TestBrowserOfficerChangesCopiesAndDeletesADraft(t *testing.T) {
 	if s := text(t, ctx, "#campaigns"); strings.Contains(s, "Copy of") || !strings.Contains(s, "Bin day changes (Sam)") {
 		t.Errorf("the campaigns after deleting the copy: %q", s)
 	}
+	if s := text(t, ctx, "#notice"); !strings.HasPrefix(s, "The draft is deleted.") {
+		t.Errorf("the notice after deleting: %q", s)
+	}
+	checkPage(t, ctx, "campaigns after a delete")
 }

@@ -68,8 +68,7 @@ func (s *Server) handleCampaignDelete(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		s.log.InfoContext(r.Context(), "campaign deleted", "campaign_id", c.ID)
-		// The list has no notices (yet): the campaign's absence from it is the confirmation.
-		http.Redirect(w, r, "/campaigns", http.StatusSeeOther)
+		http.Redirect(w, r, "/campaigns?done=deleted", http.StatusSeeOther)
 	case errors.Is(err, campaign.ErrTransition) || errors.Is(err, campaign.ErrHasMessages):
 		now, gerr := campaign.NewStore(s.db, s.log).Get(r.Context(), audit.ID(c.ID))
 		if gerr != nil {

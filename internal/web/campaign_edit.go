@@ -96,7 +96,7 @@ func (s *Server) showCampaignPage(w http.ResponseWriter, r *http.Request, c *cam
 	if c.Strategy == "all" {
 		strategy = "Every one of these channels each resident can be reached on"
 	}
-	v.Facts = []fact{{"State", v.StateLabel}, {"Topic", topicName}, {"Purpose", purposeLabel(c.Purpose)},
+	v.Facts = []fact{{"State", v.StateLabel}, {"Topic", topicName}, {"Purpose", purposeOf(c.Purpose).Explained},
 		{"Audience", audience}, {"Channels", strings.Join(names, ", then ")}, {"Sends on", strategy}}
 	if c.Urgent {
 		v.Facts = append(v.Facts, fact{"Urgent", "Yes: texts go out during quiet hours too"})

@@ -27,7 +27,6 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/leaflet"
-	"github.com/crierhq/crier/internal/segment"
 )
 
 // registerCampaignEditor adds the campaign editor's pages to mux, all for officers.
@@ -120,17 +119,6 @@ func (s *Server) campaignFromPath(w http.ResponseWriter, r *http.Request) (*camp
 	s.render(w, http.StatusNotFound, "message.html", page{Title: "Campaign not found", OrgName: s.brand.OrgName,
 		Session: sessionOf(r), Message: "There is no such campaign. Go back to the campaigns and choose one."})
 	return nil, false
-}
-
-// purposeLabel explains a campaign's purpose in words.
-func purposeLabel(p string) string {
-	switch p {
-	case segment.PurposeService:
-		return "Service message: residents need to know it"
-	case segment.PurposeMarketing:
-		return "Marketing: only to residents who agreed to hear about the topic"
-	}
-	return p
 }
 
 // londonTime shows t as the pages show a time: London's, to the minute.

@@ -41,6 +41,7 @@ type campaignListRow struct {
 
 // campaignListView is campaigns.html's.
 type campaignListView struct {
+	Notice   string // after a change made elsewhere: "The draft is deleted."
 	Rows     []campaignListRow
 	List     listing.View
 	Q        string
@@ -64,27 +65,19 @@ func (s *Server) handleCampaigns(w http.ResponseWriter, r *http.Request) {
 	v := campaignListView{Rows: make([]campaignListRow, len(rows)), List: campaignList.View(st, total, len(rows)), Q: st.Get("q"),
 		States:   listing.Options(campaignStates, stateLabel, state),
 		Channels: listing.Options(campaignChannels, channelLabel, channel)}
+	if r.URL.Query().Get("done") == "deleted" {
+		v.Notice = "The draft is deleted. The audit log keeps a record that it was."
+	}
 	for i, c := range rows {
 		chans := make([]string, len(c.Channels))
 		for j, ch := range c.Channels {
 			chans[j] = channelLabel(ch)
 		}
-		v.Rows[i] = campaignListRow{ID: c.ID, Name: c.Name, Topic: c.Topic, Purpose: purposeWords(c.Purpose),
+		v.Rows[i] = campaignListRow{ID: c.ID, Name: c.Name, Topic: c.Topic, Purpose: purposeOf(c.Purpose).Name,
 			State: stateLabel(c.State), Channels: strings.Join(chans, ", "),
 			Created: listing.StampOf(&c.CreatedAt, campaign.London), NextRun: listing.StampOf(c.NextRunAt, campaign.London),
 			Sent: listing.StampOf(c.SentAt, campaign.London)}
 	}
 	s.render(w, http.StatusOK, "campaigns.html", page{Title: "Campaigns", OrgName: s.brand.OrgName,
 		Session: sessionOf(r), Data: v})
-}
-
-// purposeWords names a purpose in the list: "Service notice", "Marketing".
-func purposeWords(p string) string {
-	switch p {
-	case "service":
-		return "Service notice"
-	case "marketing":
-		return "Marketing"
-	}
-	return p
 }

@@ -273,7 +273,7 @@ func TestCampaignDuplicateAndDelete(t *testing.T) {
 		t.Errorf("delete without the token: %d", code)
 	}
 	code, loc, _ = editorPost(t, c, del, url.Values{"csrf": {csrf}})
-	if code != http.StatusSeeOther || loc != "/campaigns" {
+	if code != http.StatusSeeOther || loc != "/campaigns?done=deleted" {
 		t.Fatalf("delete: %d %q", code, loc)
 	}
 	if code, _, _ := page(t, c, r.url+"/campaigns/"+copyID+"/edit"); code != http.StatusNotFound {

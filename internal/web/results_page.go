@@ -111,7 +111,7 @@ func (s *Server) handleResults(w http.ResponseWriter, r *http.Request) {
 
 // buildResults turns the counts into the page's tables and charts.
 func buildResults(c *campaign.Campaign, outs []campaign.OutcomeCount, wards []campaign.WardCount) *resultsView {
-	v := &resultsView{ID: c.ID, Name: c.Name, Purpose: purposeWords(c.Purpose), State: stateLabel(string(c.State)),
+	v := &resultsView{ID: c.ID, Name: c.Name, Purpose: purposeOf(c.Purpose).Name, State: stateLabel(string(c.State)),
 		Topic: c.Topic}
 
 	// Per channel and outcome.

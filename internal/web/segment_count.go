@@ -67,11 +67,3 @@ func countTable(id, caption string, columns []string, counts []segment.Count) *c
 	}
 	return v
 }
-
-// purposeShort names a purpose in one word, for the list's choice.
-func purposeShort(p string) string {
-	if p == segment.PurposeMarketing {
-		return "Marketing"
-	}
-	return "Service"
-}

@@ -94,7 +94,7 @@ func (s *Server) handleSegments(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, p := range []string{segment.PurposeService, segment.PurposeMarketing} {
-		v.Purposes = append(v.Purposes, ruleform.Option{Value: p, Label: purposeShort(p), Selected: p == purpose})
+		v.Purposes = append(v.Purposes, ruleform.Option{Value: p, Label: purposeOf(p).Short, Selected: p == purpose})
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(segmentListCounts)
