@@ -6,7 +6,6 @@ package campaign
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -64,29 +63,11 @@ func ParseVersion(v string) (t time.Time, ok bool) {
 // missing topic is ErrInvalid, a missing campaign ErrNotFound. On success c holds the
 // campaign as saved, with its new UpdatedAt.
 func (s *Store) Update(ctx context.Context, c *Campaign, topic string, version time.Time) error {
-	if c.ChannelOrder == nil {
-		c.ChannelOrder = []string{"email", "sms", "post"}
-	}
-	if c.Strategy == "" {
-		c.Strategy = "best"
-	}
-	if c.ScheduleKind == "" {
-		c.ScheduleKind = "once"
-	}
-	if err := c.Validate(); err != nil {
+	topic, pollJSON, err := c.prepare(topic)
+	if err != nil {
 		return err
 	}
-	if topic == "" {
-		topic = "general"
-	}
-	var pollJSON []byte
-	if c.Poll != nil {
-		var err error
-		if pollJSON, err = json.Marshal(c.Poll); err != nil {
-			return fmt.Errorf("update campaign: poll: %w", err)
-		}
-	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		cur, err := lockForChange(ctx, tx, c.ID)
 		if err != nil {
 			return err

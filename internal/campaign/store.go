@@ -60,8 +60,9 @@ func (r row) campaign() *Campaign {
 	return &c
 }
 
-// Create stores a new draft campaign; topic is a topic slug ("" = general).
-func (s *Store) Create(ctx context.Context, c *Campaign, topic, actor string) error {
+// prepare fills in c's defaults (every channel, best strategy, once), checks it, and
+// returns the topic slug to store it under ("" is general) and its poll as JSON.
+func (c *Campaign) prepare(topic string) (string, []byte, error) {
 	if c.ChannelOrder == nil {
 		c.ChannelOrder = []string{"email", "sms", "post"}
 	}
@@ -72,19 +73,28 @@ func (s *Store) Create(ctx context.Context, c *Campaign, topic, actor string) er
 		c.ScheduleKind = "once"
 	}
 	if err := c.Validate(); err != nil {
-		return err
+		return "", nil, err
 	}
 	if topic == "" {
 		topic = "general"
 	}
-	var pollJSON []byte
-	if c.Poll != nil {
-		var err error
-		if pollJSON, err = json.Marshal(c.Poll); err != nil {
-			return fmt.Errorf("create campaign: poll: %w", err)
-		}
+	if c.Poll == nil {
+		return topic, nil, nil
 	}
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	pollJSON, err := json.Marshal(c.Poll)
+	if err != nil {
+		return "", nil, fmt.Errorf("campaign poll: %w", err)
+	}
+	return topic, pollJSON, nil
+}
+
+// Create stores a new draft campaign; topic is a topic slug ("" = general).
+func (s *Store) Create(ctx context.Context, c *Campaign, topic, actor string) error {
+	topic, pollJSON, err := c.prepare(topic)
+	if err != nil {
+		return err
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowxContext(ctx, `
 		INSERT INTO campaigns (name, topic_id, segment_id, purpose, strategy, channel_order, email_subject, email_body,
 		                       sms_body, leaflet_title, leaflet_body, sender_name, sender_email, reply_to, urgent,

@@ -46,15 +46,7 @@ var ErrInvalidQuery = fmt.Errorf("%w: no such sort or state", ErrInvalid)
 // same pass. %s is an order from RoundSorts.
 const listRoundsSQL = `
 WITH r AS (
-    SELECT r.id, r.print_run_id, p.campaign_id, c.name AS campaign_name, r.name, r.streets, r.volunteer, r.state,
-           r.assigned_at, r.completed_at, r.volunteer_user_id, p.out_dir, r.files, p.created_at AS printed_at,
-           count(st.id) AS doors,
-           count(st.id) FILTER (WHERE st.state = 'delivered') AS delivered,
-           count(st.id) FILTER (WHERE st.state = 'not_delivered') AS not_delivered,
-           count(st.id) FILTER (WHERE st.state = 'skipped') AS skipped,
-           count(st.id) FILTER (WHERE st.state = 'pending') AS pending
-      FROM rounds r JOIN print_runs p ON p.id = r.print_run_id JOIN campaigns c ON c.id = p.campaign_id
-      LEFT JOIN round_stops st ON st.round_id = r.id
+` + roundInfoSQL + `
      WHERE ($1 = 0 OR p.campaign_id = $1)
        AND ($2 = 0 OR r.volunteer_user_id = $2)
        AND (NOT $3 OR r.volunteer_user_id IS NULL AND r.volunteer = '')

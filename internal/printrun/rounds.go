@@ -62,19 +62,23 @@ type RoundFilter struct {
 	RoundID     int64
 }
 
+// roundInfoSQL selects RoundInfo's columns, each round's doors counted by state; the
+// caller adds its WHERE and GROUP BY r.id, p.campaign_id, c.name, p.out_dir, p.created_at.
+const roundInfoSQL = `
+SELECT r.id, r.print_run_id, p.campaign_id, c.name AS campaign_name, r.name, r.streets, r.volunteer, r.state,
+       r.assigned_at, r.completed_at, r.volunteer_user_id, p.out_dir, r.files, p.created_at AS printed_at,
+       count(st.id) AS doors,
+       count(st.id) FILTER (WHERE st.state = 'delivered') AS delivered,
+       count(st.id) FILTER (WHERE st.state = 'not_delivered') AS not_delivered,
+       count(st.id) FILTER (WHERE st.state = 'skipped') AS skipped,
+       count(st.id) FILTER (WHERE st.state = 'pending') AS pending
+  FROM rounds r JOIN print_runs p ON p.id = r.print_run_id JOIN campaigns c ON c.id = p.campaign_id
+  LEFT JOIN round_stops st ON st.round_id = r.id`
+
 // RoundsFor lists the rounds f selects.
 func (s *Store) RoundsFor(ctx context.Context, f RoundFilter) ([]RoundInfo, error) {
 	var out []RoundInfo
-	err := s.db.SelectContext(ctx, &out, `
-		SELECT r.id, r.print_run_id, p.campaign_id, c.name AS campaign_name, r.name, r.streets, r.volunteer, r.state,
-		       r.assigned_at, r.completed_at, r.volunteer_user_id, p.out_dir, r.files, p.created_at AS printed_at,
-		       count(st.id) AS doors,
-		       count(st.id) FILTER (WHERE st.state = 'delivered') AS delivered,
-		       count(st.id) FILTER (WHERE st.state = 'not_delivered') AS not_delivered,
-		       count(st.id) FILTER (WHERE st.state = 'skipped') AS skipped,
-		       count(st.id) FILTER (WHERE st.state = 'pending') AS pending
-		  FROM rounds r JOIN print_runs p ON p.id = r.print_run_id JOIN campaigns c ON c.id = p.campaign_id
-		  LEFT JOIN round_stops st ON st.round_id = r.id
+	err := s.db.SelectContext(ctx, &out, roundInfoSQL+`
 		 WHERE ($1 = 0 OR p.campaign_id = $1) AND ($2 = 0 OR r.volunteer_user_id = $2) AND ($3 = 0 OR r.id = $3)
 		 GROUP BY r.id, p.campaign_id, c.name, p.out_dir, p.created_at
 		 ORDER BY r.print_run_id DESC, r.id`, f.CampaignID, f.VolunteerID, f.RoundID)
