@@ -176,10 +176,7 @@ func (s *Server) handleLeafletsLive(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := s.tmpl.ExecuteTemplate(w, "leaflets-job", v.Job); err != nil {
-		s.log.ErrorContext(r.Context(), "render page", "template", "leaflets-job", "err", err)
-	}
+	s.renderFragment(w, r, "leaflets-job", v.Job)
 }
 
 // liveSignedIn answers live.js's poll from a signed-out browser with a fragment saying
