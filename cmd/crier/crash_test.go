@@ -185,6 +185,12 @@ func TestKillNineMidSendLosesNothingAndRepeatsNothing(t *testing.T) {
 		t.Errorf("%d unknown rows but %d unknown events", states["unknown"], unknownEvents)
 	}
 	t.Logf("%d queued: %v; %d distinct messages arrived; instances %v", queued, states, len(arrived), instances)
+	if states["unknown"] == 0 {
+		// The kill fell between two transactions (a message is marked handed just before
+		// its own): nothing is unknown, so there is nothing to resend. The resend path is
+		// covered by internal/cli's resend tests and TestKillNineLeavesAtMostConnectionsUnknown.
+		return
+	}
 	out, _, _ := runCrier(t, bin, env, "campaign", "status", "1")
 	if !strings.Contains(out, "unknown") || !strings.Contains(out, "before recording the outcome") {
 		t.Errorf("status does not show the unknown messages and why:\n%s", out)
