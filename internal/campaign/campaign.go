@@ -85,6 +85,14 @@ type Campaign struct {
 	SenderEmail  string   `db:"sender_email"`
 	ReplyTo      string   `db:"reply_to"`
 	Urgent       bool     `db:"urgent"`
+	// Languages is the fallback order of a campaign written in several languages, its
+	// default first: the own texts above are in Languages[0], the others' in Variants
+	// (by code). Empty is a campaign in one language, as before languages existed.
+	Languages []string           `db:"-"`
+	Variants  map[string]Content `db:"-"`
+	// Bilingual sends everyone one message carrying both of its two languages, the
+	// resident's own first (the Welsh Language Standards' way), instead of one each.
+	Bilingual bool `db:"bilingual"`
 	// Poll, when set, is a question residents answer by text; its prompt ("Reply 1 for
 	// ..., 2 for ...") ends the SMS, and replies are tallied (see internal/poll).
 	Poll         *reply.Poll `db:"-"`
@@ -158,6 +166,7 @@ func (c *Campaign) Validate() error {
 	if c.EmailBody != "" && strings.TrimSpace(c.EmailSubject) == "" {
 		bad("email_subject", "the e-bulletin needs a subject")
 	}
+	c.validateLanguages(bad)
 	if c.Poll != nil {
 		if err := c.Poll.Validate(); err != nil {
 			bad("poll", "%v", err)
@@ -218,8 +227,22 @@ type Text struct {
 }
 
 // Texts lists the texts the campaign sends, on the channels it uses: the e-bulletin's
-// subject and body, the SMS (with the poll's prompt) and the leaflet's text.
+// subject and body, the SMS (with the poll's prompt) and the leaflet's text — in each of
+// its languages, the part then named with the language ("sms (cy)").
 func (c *Campaign) Texts() []Text {
+	if c.Multilingual() {
+		var out []Text
+		for _, code := range c.Languages {
+			for _, t := range c.In(code).ownTexts() {
+				out = append(out, Text{t.Part + " (" + code + ")", t.Text})
+			}
+		}
+		return out
+	}
+	return c.ownTexts()
+}
+
+func (c *Campaign) ownTexts() []Text {
 	var out []Text
 	for _, ch := range c.Channels() {
 		switch ch {

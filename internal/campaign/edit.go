@@ -67,6 +67,10 @@ func (s *Store) Update(ctx context.Context, c *Campaign, topic string, version t
 	if err != nil {
 		return err
 	}
+	langs, variants, bilingual, err := c.languageArgs()
+	if err != nil {
+		return err
+	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		cur, err := lockForChange(ctx, tx, c.ID)
 		if err != nil {
@@ -83,12 +87,12 @@ func (s *Store) Update(ctx context.Context, c *Campaign, topic string, version t
 		err = tx.QueryRowxContext(ctx, `
 		UPDATE campaigns c SET name = $2, topic_id = t.id, segment_id = $4, purpose = $5, strategy = $6,
 		       channel_order = $7, email_subject = $8, email_body = $9, sms_body = $10, leaflet_title = $11,
-		       leaflet_body = $12, urgent = $13, poll = $14,
+		       leaflet_body = $12, urgent = $13, poll = $14, languages = $15, variants = $16, bilingual = $17,
 		       updated_at = greatest(now(), c.updated_at + interval '1 microsecond')
 		  FROM topics t WHERE c.id = $1 AND t.slug = $3
 		RETURNING c.topic_id, c.state, c.created_by, c.created_at, c.updated_at`,
 			c.ID, c.Name, topic, c.SegmentID, c.Purpose, c.Strategy, pq.Array(c.ChannelOrder), c.EmailSubject,
-			c.EmailBody, c.SMSBody, c.LeafletTitle, c.LeafletBody, c.Urgent, pollJSON).
+			c.EmailBody, c.SMSBody, c.LeafletTitle, c.LeafletBody, c.Urgent, pollJSON, langs, variants, bilingual).
 			Scan(&c.TopicID, &c.State, &c.CreatedBy, &c.CreatedAt, &c.UpdatedAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: topic %q does not exist", ErrInvalid, topic)
@@ -176,10 +180,10 @@ func (s *Store) Duplicate(ctx context.Context, id int64, actor string) (*Campaig
 		if err := tx.GetContext(ctx, &newID, `
 		INSERT INTO campaigns (name, topic_id, segment_id, purpose, strategy, channel_order, email_subject, email_body,
 		                       sms_body, leaflet_title, leaflet_body, sender_name, sender_email, reply_to, urgent,
-		                       schedule_kind, recurrence, time_zone, poll, created_by)
+		                       schedule_kind, recurrence, time_zone, poll, created_by, languages, variants, bilingual)
 		SELECT $2, topic_id, segment_id, purpose, strategy, channel_order, email_subject, email_body,
 		       sms_body, leaflet_title, leaflet_body, sender_name, sender_email, reply_to, urgent,
-		       schedule_kind, recurrence, time_zone, poll, $3
+		       schedule_kind, recurrence, time_zone, poll, $3, languages, variants, bilingual
 		  FROM campaigns WHERE id = $1
 		RETURNING id`, id, name, actor); err != nil {
 			return err

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -24,10 +23,12 @@ type fileFront struct {
 	Strategy     string      `yaml:"strategy"`
 	Channels     []string    `yaml:"channels"`
 	Segment      string      `yaml:"segment"`
-	Subject      string      `yaml:"subject"`
-	SMS          string      `yaml:"sms"`
-	LeafletTitle string      `yaml:"leaflet_title"`
-	LeafletBody  string      `yaml:"leaflet_body"`
+	Languages    []string    `yaml:"languages"`
+	Bilingual    bool        `yaml:"bilingual"`
+	Subject      langText    `yaml:"subject"`
+	SMS          langText    `yaml:"sms"`
+	LeafletTitle langText    `yaml:"leaflet_title"`
+	LeafletBody  langText    `yaml:"leaflet_body"`
 	SenderName   string      `yaml:"sender_name"`
 	SenderEmail  string      `yaml:"sender_email"`
 	ReplyTo      string      `yaml:"reply_to"`
@@ -45,6 +46,8 @@ type Definition struct {
 	// Lines are where the campaign's texts are in the file, so that a problem found in
 	// one of them later (a merge field) can name the file's line, not the text's.
 	Lines FileLines
+	// langLines are the lines of each language's texts, for a file in several languages.
+	langLines map[string]FileLines
 }
 
 // FileLines are the file lines (1-based) where the texts of a campaign file start; 0 for a
@@ -56,6 +59,14 @@ type FileLines struct {
 	SMS          int
 	LeafletTitle int
 	LeafletBody  int // the Markdown's first line when the leaflet prints the Markdown
+}
+
+// LinesFor returns the lines of language code's texts: Lines for a file in one language.
+func (d *Definition) LinesFor(code string) FileLines {
+	if v, ok := d.langLines[code]; ok {
+		return v
+	}
+	return d.Lines
 }
 
 // checkText refuses bytes PostgreSQL can't store as text (NUL, or bytes that are not
@@ -124,20 +135,52 @@ func ParseFile(name string, data []byte) (*Definition, error) {
 		return nil, fmt.Errorf("%s: front matter: %w", name, &shiftedError{err: err, by: 1})
 	}
 	d := &Definition{Topic: f.Topic, Segment: f.Segment}
-	bodyAt := len(text) - len(body)
-	d.Lines.Body = 1 + strings.Count(text[:bodyAt+len(body)-len(strings.TrimLeftFunc(body, unicode.IsSpace))], "\n")
+	bodyStart := 1 + strings.Count(text[:len(text)-len(body)], "\n") // the file line body starts on
 	at := frontLines(front)
-	d.Lines.Subject, d.Lines.SMS, d.Lines.LeafletTitle, d.Lines.LeafletBody = at["subject"], at["sms"], at["leaflet_title"], at["leaflet_body"]
 	c := &d.Campaign
 	c.Name, c.Purpose, c.Strategy, c.ChannelOrder = f.Name, f.Purpose, f.Strategy, f.Channels
-	c.EmailSubject, c.EmailBody, c.SMSBody = f.Subject, strings.TrimSpace(body), f.SMS
-	c.LeafletTitle, c.LeafletBody = f.LeafletTitle, f.LeafletBody
-	if c.LeafletBody == "" && c.LeafletTitle != "" {
-		c.LeafletBody, d.Lines.LeafletBody = c.EmailBody, d.Lines.Body
+	if err := f.languages(name, front); err != nil {
+		return nil, err
 	}
-	if len(f.Channels) > 0 && !slices.Contains(f.Channels, "email") && f.Subject == "" {
-		c.EmailBody, d.Lines.Body = "", 0 // a campaign without e-bulletins: the Markdown is the leaflet's
+	bodies, err := splitLanguages(name, body, bodyStart, f.Languages)
+	if err != nil {
+		return nil, err
 	}
+	langs := f.Languages
+	if len(langs) == 0 {
+		langs = []string{""}
+	}
+	for _, code := range langs {
+		b := bodies[code]
+		cn := Content{EmailSubject: f.Subject.in(code), EmailBody: strings.TrimSpace(b.text), SMSBody: f.SMS.in(code),
+			LeafletTitle: f.LeafletTitle.in(code), LeafletBody: f.LeafletBody.in(code)}
+		l := FileLines{Body: b.line, Subject: f.Subject.lineOf(code, at["subject"]), SMS: f.SMS.lineOf(code, at["sms"]),
+			LeafletTitle: f.LeafletTitle.lineOf(code, at["leaflet_title"]), LeafletBody: f.LeafletBody.lineOf(code, at["leaflet_body"])}
+		if cn.LeafletBody == "" && cn.LeafletTitle != "" {
+			cn.LeafletBody, l.LeafletBody = cn.EmailBody, l.Body
+		}
+		if len(f.Channels) > 0 && !slices.Contains(f.Channels, "email") && cn.EmailSubject == "" {
+			cn.EmailBody, l.Body = "", 0 // a campaign without e-bulletins: the Markdown is the leaflet's
+		}
+		if code == langs[0] {
+			c.EmailSubject, c.EmailBody, c.SMSBody, c.LeafletTitle, c.LeafletBody =
+				cn.EmailSubject, cn.EmailBody, cn.SMSBody, cn.LeafletTitle, cn.LeafletBody
+			d.Lines = l
+		}
+		if len(langs) > 1 {
+			if code != langs[0] {
+				if c.Variants == nil {
+					c.Variants = map[string]Content{}
+				}
+				c.Variants[code] = cn
+			}
+			if d.langLines == nil {
+				d.langLines = map[string]FileLines{}
+			}
+			d.langLines[code] = l
+		}
+	}
+	c.Languages, c.Bilingual = f.Languages, f.Bilingual
 	c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent, c.Poll = f.SenderName, f.SenderEmail, f.ReplyTo, f.Urgent, f.Poll
 	if c.Strategy == "" {
 		c.Strategy = "best"

@@ -39,18 +39,27 @@ const selectCampaign = `
 SELECT c.id, c.name, c.topic_id, t.slug AS topic, c.segment_id, c.purpose, c.strategy, c.channel_order,
        c.email_subject, c.email_body, c.sms_body, c.leaflet_title, c.leaflet_body, c.sender_name,
        c.sender_email, c.reply_to, c.urgent, c.state, c.schedule_kind, c.send_at, c.recurrence,
-       c.time_zone, c.next_run_at, c.created_by, c.created_at, c.updated_at, c.poll
+       c.time_zone, c.next_run_at, c.created_by, c.created_at, c.updated_at, c.poll,
+       c.languages, c.variants, c.bilingual
   FROM campaigns c JOIN topics t ON t.id = c.topic_id`
 
 type row struct {
 	Campaign
-	Order    pq.StringArray `db:"channel_order"`
-	PollJSON []byte         `db:"poll"`
+	Order     pq.StringArray `db:"channel_order"`
+	PollJSON  []byte         `db:"poll"`
+	Langs     pq.StringArray `db:"languages"`
+	VariantsJ []byte         `db:"variants"`
 }
 
 func (r row) campaign() *Campaign {
 	c := r.Campaign
 	c.ChannelOrder = r.Order
+	if len(r.Langs) > 0 {
+		c.Languages = r.Langs
+	}
+	if len(r.VariantsJ) > 2 {
+		_ = json.Unmarshal(r.VariantsJ, &c.Variants) // written by Create/Update from a validated map
+	}
 	if len(r.PollJSON) > 0 {
 		var p reply.Poll
 		if json.Unmarshal(r.PollJSON, &p) == nil { // written by Create from a validated Poll
@@ -94,17 +103,21 @@ func (s *Store) Create(ctx context.Context, c *Campaign, topic, actor string) er
 	if err != nil {
 		return err
 	}
+	langs, variants, bilingual, err := c.languageArgs()
+	if err != nil {
+		return err
+	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		err := tx.QueryRowxContext(ctx, `
 		INSERT INTO campaigns (name, topic_id, segment_id, purpose, strategy, channel_order, email_subject, email_body,
 		                       sms_body, leaflet_title, leaflet_body, sender_name, sender_email, reply_to, urgent,
-		                       schedule_kind, send_at, recurrence, created_by, poll)
-		SELECT $1, t.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
+		                       schedule_kind, send_at, recurrence, created_by, poll, languages, variants, bilingual)
+		SELECT $1, t.id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23
 		  FROM topics t WHERE t.slug = $2
 		RETURNING id, topic_id, state, created_at, updated_at`,
 			c.Name, topic, c.SegmentID, c.Purpose, c.Strategy, pq.Array(c.ChannelOrder), c.EmailSubject, c.EmailBody,
 			c.SMSBody, c.LeafletTitle, c.LeafletBody, c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent,
-			c.ScheduleKind, c.SendAt, c.Recurrence, actor, pollJSON).
+			c.ScheduleKind, c.SendAt, c.Recurrence, actor, pollJSON, langs, variants, bilingual).
 			Scan(&c.ID, &c.TopicID, &c.State, &c.CreatedAt, &c.UpdatedAt)
 		if err != nil {
 			return err
@@ -388,7 +401,7 @@ func (s *Store) startOne(ctx context.Context, now time.Time) (int64, error) {
 // snapshotOf describes the audience of a run of c starting now.
 func (s *Store) snapshotOf(ctx context.Context, c *Campaign) (outbox.Snapshot, error) {
 	snap := outbox.Snapshot{CampaignID: c.ID, TopicID: c.TopicID, Purpose: c.Purpose, Strategy: c.Strategy,
-		Channels: c.Channels()}
+		Channels: c.Channels(), Languages: c.Languages}
 	if c.SegmentID != nil {
 		seg, err := segment.NewStore(s.db).Get(ctx, strconv.FormatInt(*c.SegmentID, 10))
 		if err != nil {

@@ -224,8 +224,27 @@ func (a *App) checkBeforeSchedule(ctx context.Context, d *sqlx.DB, cs *campaign.
 // checkContent compiles the campaign's e-bulletin, text and leaflet text so a bad merge
 // field or template blocks scheduling instead of failing mid-send.
 func checkContent(c *campaign.Campaign) error {
+	if c.Multilingual() {
+		var errs []error
+		for _, code := range c.Languages {
+			if err := checkContent(c.In(code)); err != nil {
+				var ee exitError
+				if errors.As(err, &ee) {
+					err = ee.err
+				}
+				for _, e := range splitJoined(err) {
+					errs = append(errs, &languageError{lang: code, err: e})
+				}
+			}
+		}
+		if len(errs) > 0 {
+			return exitError{code: ExitData, err: errors.Join(errs...)}
+		}
+		return nil
+	}
 	if c.EmailBody != "" {
-		_, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody, Topic: c.Topic}, email.Branding{})
+		_, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody, Topic: c.Topic,
+			Lang: c.DefaultLanguage()}, email.Branding{})
 		if err != nil {
 			return exitError{code: ExitData, err: err}
 		}
@@ -330,18 +349,55 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 		c.SegmentID = &seg.ID
 	}
 	if err := checkContent(c); err != nil {
-		return fileContentError(filepath.Base(path), def.Lines, err)
+		return fileContentError(filepath.Base(path), def, err)
 	}
 	if err := cs.Create(a.auditing(ctx, campaignEntry(audit.CampaignCreate, 0, map[string]any{"channels": c.Channels()})), c, def.Topic, actor()); err != nil {
 		return campaignError(err)
 	}
 	fmt.Fprintf(a.Stdout, "campaign %d %q created as a draft (channels: %s)\n", c.ID, c.Name, strings.Join(c.Channels(), ", "))
-	a.plainLanguage(c, filepath.Base(path), def.Lines.Body)
+	if err := a.languageLines(ctx, cs, c, filepath.Base(path), def); err != nil {
+		return err
+	}
 	a.smsSummary(ctx, d, c)
 	if err := a.attributeWarnings(ctx, d, c); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.Stdout, "next: crier campaign send %d (or schedule %d --at \"YYYY-MM-DD HH:MM\")\n", c.ID, c.ID)
+	return nil
+}
+
+// languageLines prints, for a campaign in several languages, who gets which (the count
+// of its audience by language, with those who fall back) and the plain-language check of
+// its English text only — the check measures English and would mislead on any other;
+// for a campaign in one language, the plain-language check when it is English.
+func (a *App) languageLines(ctx context.Context, cs *campaign.Store, c *campaign.Campaign, file string, def *campaign.Definition) error {
+	if !c.Multilingual() {
+		if c.DefaultLanguage() == "en" {
+			a.plainLanguage(c, file, def.Lines.Body)
+		} else {
+			fmt.Fprintf(a.Stdout, "plain language: not checked: the check is for English, and this campaign is in %s\n", campaign.LanguageName(c.DefaultLanguage()))
+		}
+		return nil
+	}
+	mode := "each resident gets it in their own language, or " + campaign.LanguageName(c.Languages[0]) + " when it is not written in theirs"
+	if c.Bilingual {
+		mode = "bilingual: each message carries both languages, the resident's own first"
+	}
+	fmt.Fprintf(a.Stdout, "languages: %s (%s)\n", strings.Join(c.Languages, ", "), mode)
+	counts, err := cs.CountLanguages(ctx, c)
+	if err != nil {
+		return err
+	}
+	for _, line := range campaign.LanguageSummary(counts, c.Bilingual) {
+		fmt.Fprintf(a.Stdout, "  %s\n", line)
+	}
+	for _, code := range c.Languages {
+		if code == "en" {
+			a.plainLanguage(c.In("en"), file, def.LinesFor("en").Body)
+		} else {
+			fmt.Fprintf(a.Stdout, "plain language: %s not checked: the check is for English only\n", campaign.LanguageName(code))
+		}
+	}
 	return nil
 }
 

@@ -14,13 +14,19 @@ import (
 // that an officer opens the file at the right place: "bins.md:10 (body): unknown merge
 // field …" where the body's line 3 is the file's line 10. Other problems are kept as
 // they are.
-func fileContentError(name string, lines campaign.FileLines, err error) error {
+func fileContentError(name string, def *campaign.Definition, err error) error {
+	lines := def.Lines
 	var ee exitError
 	if !errors.As(err, &ee) {
 		return err
 	}
 	var out []error
 	for _, e := range splitJoined(ee.err) {
+		lines, part := lines, ""
+		var le *languageError
+		if errors.As(e, &le) {
+			lines, part = def.LinesFor(le.lang), ", "+le.lang
+		}
 		var ce *email.ContentError
 		if !errors.As(e, &ce) {
 			out = append(out, e)
@@ -31,10 +37,19 @@ func fileContentError(name string, lines campaign.FileLines, err error) error {
 			out = append(out, e)
 			continue
 		}
-		out = append(out, fmt.Errorf("%s:%d (%s): %w", name, lines.Line(start, ce.Line), ce.Part, ce.Err))
+		out = append(out, fmt.Errorf("%s:%d (%s%s): %w", name, lines.Line(start, ce.Line), ce.Part, part, ce.Err))
 	}
 	return exitError{code: ee.code, err: errors.Join(out...)}
 }
+
+// languageError is a problem with a campaign's text in one of its languages.
+type languageError struct {
+	lang string
+	err  error
+}
+
+func (e *languageError) Error() string { return campaign.LanguageName(e.lang) + ": " + e.err.Error() }
+func (e *languageError) Unwrap() error { return e.err }
 
 // splitJoined lists the errors an errors.Join holds, or err itself.
 func splitJoined(err error) []error {

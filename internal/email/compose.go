@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/outbox"
 )
@@ -32,8 +33,15 @@ type Composer struct {
 	cfg ComposerConfig
 
 	mu         sync.Mutex
-	cache      map[int64]*compiledCampaign // by campaign id; content is frozen once scheduled
+	cache      map[composeKey]*compiledCampaign // content is frozen once scheduled
 	recipients *sqlx.Stmt                  // recipientsSQL, prepared on first use
+}
+
+// composeKey names one compiled e-bulletin: a campaign in one of its languages ("" for
+// a campaign in one language).
+type composeKey struct {
+	id   int64
+	lang string
 }
 
 type compiledCampaign struct {
@@ -49,15 +57,17 @@ type compiledCampaign struct {
 
 // NewComposer returns a Composer.
 func NewComposer(db *sqlx.DB, cfg ComposerConfig) *Composer {
-	return &Composer{db: db, cfg: cfg, cache: map[int64]*compiledCampaign{}}
+	return &Composer{db: db, cfg: cfg, cache: map[composeKey]*compiledCampaign{}}
 }
 
 var _ dispatch.Composer = (*Composer)(nil)
 
-// campaignFor compiles a campaign's content once and keeps it for later batches.
-func (c *Composer) campaignFor(ctx context.Context, id int64) (*compiledCampaign, error) {
+// campaignFor compiles a campaign's content in language code once and keeps it for
+// later batches.
+func (c *Composer) campaignFor(ctx context.Context, id int64, code string) (*compiledCampaign, error) {
+	key := composeKey{id, code}
 	c.mu.Lock()
-	cc := c.cache[id]
+	cc := c.cache[key]
 	c.mu.Unlock()
 	if cc != nil {
 		return cc, nil
@@ -66,17 +76,30 @@ func (c *Composer) campaignFor(ctx context.Context, id int64) (*compiledCampaign
 		Name, Subject, Body, SenderName, SenderEmail, ReplyTo, TopicName, TopicSlug, Purpose string
 		TopicID                                                                              int64
 		UpdatedAt                                                                            time.Time
+		Languages                                                                            pq.StringArray
+		Variants                                                                             []byte
+		Bilingual                                                                            bool
 	}
 	err := c.db.QueryRowxContext(ctx, `
 		SELECT c.name, c.email_subject, c.email_body, c.sender_name, c.sender_email, c.reply_to,
-		       t.name, t.slug, t.id, c.updated_at, c.purpose
+		       t.name, t.slug, t.id, c.updated_at, c.purpose, c.languages, c.variants, c.bilingual
 		  FROM campaigns c JOIN topics t ON t.id = c.topic_id WHERE c.id = $1`, id).
 		Scan(&row.Name, &row.Subject, &row.Body, &row.SenderName, &row.SenderEmail, &row.ReplyTo,
-			&row.TopicName, &row.TopicSlug, &row.TopicID, &row.UpdatedAt, &row.Purpose)
+			&row.TopicName, &row.TopicSlug, &row.TopicID, &row.UpdatedAt, &row.Purpose,
+			&row.Languages, &row.Variants, &row.Bilingual)
 	if err != nil {
 		return nil, fmt.Errorf("load campaign %d: %w", id, err)
 	}
-	compiled, err := Compile(Bulletin{CampaignName: row.Name, Subject: row.Subject, Markdown: row.Body, Topic: row.TopicName, Service: row.Purpose == "service"}, c.cfg.Branding)
+	camp := &campaign.Campaign{Name: row.Name, EmailSubject: row.Subject, EmailBody: row.Body,
+		Languages: row.Languages, Bilingual: row.Bilingual}
+	if len(row.Variants) > 2 {
+		if err := json.Unmarshal(row.Variants, &camp.Variants); err != nil {
+			return nil, fmt.Errorf("load campaign %d: variants: %w", id, err)
+		}
+	}
+	b := BulletinFor(camp, code)
+	b.Topic, b.Service = row.TopicName, row.Purpose == "service"
+	compiled, err := Compile(b, c.cfg.Branding)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +114,7 @@ func (c *Composer) campaignFor(ctx context.Context, id int64) (*compiledCampaign
 	cc = &compiledCampaign{compiled: compiled, from: from, replyTo: row.ReplyTo, topicID: row.TopicID,
 		topicName: row.TopicName, topicSlug: row.TopicSlug, loadedAt: time.Now(), updatedAt: row.UpdatedAt}
 	c.mu.Lock()
-	c.cache[id] = cc
+	c.cache[key] = cc
 	c.mu.Unlock()
 	return cc, nil
 }
@@ -149,7 +172,7 @@ func (c *Composer) compose(ctx context.Context, items []outbox.Item, issued time
 	msgs := make([]dispatch.Message, 0, len(items))
 	var failed []outbox.Result
 	for _, it := range items {
-		cc, err := c.campaignFor(ctx, it.CampaignID)
+		cc, err := c.campaignFor(ctx, it.CampaignID, it.Lang)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -207,7 +230,7 @@ func (c *Composer) RenderOne(ctx context.Context, outboxID int64) (Rendered, err
 	}
 	err := c.db.GetContext(ctx, &row, `SELECT o.id, o.run_id, o.campaign_id, o.contact_id,
 		coalesce(o.contact_point_id, 0) AS contact_point_id, o.channel, o.attempt, o.max_attempts,
-		coalesce(cp.value, '') AS address, coalesce(o.sent_at, o.handed_at, o.updated_at) AS issued
+		coalesce(cp.value, '') AS address, coalesce(o.sent_at, o.handed_at, o.updated_at) AS issued, o.lang
 		FROM outbox o LEFT JOIN contact_points cp ON cp.id = o.contact_point_id
 		WHERE o.id = $1 AND o.channel = 'email'`, outboxID)
 	if err != nil {
@@ -221,4 +244,22 @@ func (c *Composer) RenderOne(ctx context.Context, outboxID int64) (Rendered, err
 		return Rendered{}, fmt.Errorf("outbox row %d: %s", outboxID, failed[0].Reason)
 	}
 	return Rendered{Subject: msgs[0].Subject, HTML: msgs[0].HTML, Text: msgs[0].Text}, nil
+}
+
+// BulletinFor is campaign c's e-bulletin as a resident whose message is in language code
+// gets it ("" for a campaign in one language): that language's subject and body, or,
+// for a bilingual campaign, both languages, code's first. Topic and Service are left
+// for the caller.
+func BulletinFor(c *campaign.Campaign, code string) Bulletin {
+	if c.Bilingual && len(c.Languages) == 2 {
+		pair := c.Pair(code)
+		a, b := c.In(pair[0]), c.In(pair[1])
+		return Bulletin{CampaignName: c.Name, Subject: a.EmailSubject, Markdown: a.EmailBody, Lang: pair[0],
+			Second: &BulletinPart{Lang: pair[1], Subject: b.EmailSubject, Markdown: b.EmailBody}}
+	}
+	if code == "" {
+		code = c.DefaultLanguage()
+	}
+	v := c.In(code)
+	return Bulletin{CampaignName: c.Name, Subject: v.EmailSubject, Markdown: v.EmailBody, Lang: code}
 }

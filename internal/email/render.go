@@ -79,9 +79,21 @@ type Bulletin struct {
 	Markdown     string // body; may contain merge fields
 	Topic        string // "General news" — for the footer
 	Lang         string // BCP 47 language tag; "en" if empty
+	// Second, when set, is the same bulletin in a second language, carried after this
+	// one in the same message (a bilingual e-bulletin: Welsh and English). Its subject
+	// follows this one's after " / ", its body follows a rule, each part marked with its
+	// own language and direction.
+	Second *BulletinPart
 	// Service marks a necessary notice (bin day, road closure) rather than news the
 	// resident signed up for; the footer says which, as PECR expects.
 	Service bool
+}
+
+// BulletinPart is a bulletin's text in a second language.
+type BulletinPart struct {
+	Lang     string
+	Subject  string
+	Markdown string
 }
 
 // Recipient is the resident one message is personalised for.
@@ -333,23 +345,48 @@ func Compile(b Bulletin, brand Branding) (*Compiled, error) {
 		p.fail("subject", 0, fmt.Errorf("%w: the subject must be one line", ErrInvalidContent))
 	}
 	subjectParts := p.parse("subject", b.Subject)
-	bodyParts := p.parse("body", b.Markdown)
-
-	// Lay the body out with placeholders standing for the fields.
-	var src strings.Builder
-	for _, part := range bodyParts {
-		if part.field < 0 {
-			src.WriteString(part.lit)
-		} else {
-			src.WriteString(renderToken(renderKindField, part.field))
+	parts := []BulletinPart{{Lang: lang, Subject: b.Subject, Markdown: b.Markdown}}
+	if b.Second != nil {
+		parts = append(parts, *b.Second)
+		second := p.parse("subject", b.Second.Subject)
+		if strings.TrimSpace(b.Second.Subject) == "" {
+			p.fail("subject", 0, fmt.Errorf("%w: the second language's subject is empty", ErrInvalidContent))
 		}
+		subjectParts = append(append(subjectParts, renderPart{lit: " / ", field: -1}), second...)
 	}
-	source := []byte(src.String())
-	md := goldmark.New(goldmark.WithExtensions(extension.GFM))
-	doc := md.Parser().Parse(text.NewReader(source))
 
+	// Lay each part's body out with placeholders standing for the fields.
+	md := goldmark.New(goldmark.WithExtensions(extension.GFM))
 	brandColour := renderBrandColour(brand.PrimaryColour)
-	hasH1 := renderPrepare(doc, source, brandColour, &p)
+	type laidOut struct {
+		lang, dir string
+		source    []byte
+		doc       ast.Node
+	}
+	var laid []laidOut
+	hasH1 := false
+	for i, part := range parts {
+		var src strings.Builder
+		for _, bp := range p.parse("body", part.Markdown) {
+			if bp.field < 0 {
+				src.WriteString(bp.lit)
+			} else {
+				src.WriteString(renderToken(renderKindField, bp.field))
+			}
+		}
+		l := laidOut{lang: lang, dir: dir, source: []byte(src.String())}
+		if i > 0 {
+			var err error
+			if l.lang, l.dir, err = renderLang(part.Lang); err != nil {
+				p.fail("language", 0, err)
+			}
+		}
+		l.doc = md.Parser().Parse(text.NewReader(l.source))
+		if h1 := renderPrepare(l.doc, l.source, brandColour, &p); i == 0 {
+			hasH1 = h1
+		}
+		laid = append(laid, l)
+	}
 	if len(p.errs) > 0 {
 		return nil, errors.Join(p.errs...)
 	}
@@ -361,8 +398,23 @@ func Compile(b Bulletin, brand Branding) (*Compiled, error) {
 	c.names = slices.Compact(c.names)
 
 	var body bytes.Buffer
-	if err := md.Renderer().Render(&body, source, doc); err != nil {
-		return nil, fmt.Errorf("campaign %q: render markdown: %w", b.CampaignName, err)
+	for i, l := range laid {
+		if len(laid) > 1 {
+			if i > 0 {
+				body.WriteString("<hr style=\"border:0;border-top:1px solid #b1b4b6;margin:24px 0;\">\n")
+			}
+			fmt.Fprintf(&body, "<div lang=\"%s\"", l.lang) // a validated tag
+			if l.dir != "" {
+				fmt.Fprintf(&body, " dir=\"%s\"", l.dir)
+			}
+			body.WriteString(">\n")
+		}
+		if err := md.Renderer().Render(&body, l.source, l.doc); err != nil {
+			return nil, fmt.Errorf("campaign %q: render markdown: %w", b.CampaignName, err)
+		}
+		if len(laid) > 1 {
+			body.WriteString("</div>\n")
+		}
 	}
 
 	var subjectTokens strings.Builder
@@ -392,6 +444,8 @@ func Compile(b Bulletin, brand Branding) (*Compiled, error) {
 		Body:          htmltemplate.HTML(body.String()), // goldmark output, raw HTML disabled; values are slots
 		Topic:         strings.TrimSpace(b.Topic),
 		Service:       b.Service,
+		Words:         renderWordsFor(laidLangs(lang, b.Second)),
+		Reasons:       renderReasonsFor(laidLangs(lang, b.Second), brand.OrgName, strings.TrimSpace(b.Topic), b.Service),
 		Address:       address,
 		ViewInBrowser: linkTokens[renderLinkView],
 		Unsubscribe:   linkTokens[renderLinkUnsubscribe],
@@ -405,13 +459,19 @@ func Compile(b Bulletin, brand Branding) (*Compiled, error) {
 		return nil, fmt.Errorf("campaign %q: lay out html: %w", b.CampaignName, err)
 	}
 
-	pt := renderPlain{source: source}
 	var plainBody []string
 	if !hasH1 {
-		plainBody = append(plainBody, pt.heading(title, 1)...)
+		pt0 := renderPlain{}
+		plainBody = append(plainBody, pt0.heading(title, 1)...)
 		plainBody = append(plainBody, "")
 	}
-	plainBody = append(plainBody, pt.blocks(doc, renderWrapWidth, false)...)
+	for i, l := range laid {
+		if i > 0 {
+			plainBody = append(plainBody, "", strings.Repeat("-", 24), "")
+		}
+		pt := renderPlain{source: l.source}
+		plainBody = append(plainBody, pt.blocks(l.doc, renderWrapWidth, false)...)
+	}
 	page.Body = ""
 	tpage := renderTextPage{renderPage: page, Body: strings.Join(plainBody, "\n")}
 	out.Reset()
@@ -1101,6 +1161,107 @@ type renderPage struct {
 	Service                                 bool
 	Address                                 []string
 	ViewInBrowser, Unsubscribe, Preferences string
+	Words                                   renderWords    // the footer's words, in the bulletin's language(s)
+	Reasons                                 []renderReason // why the resident gets it, in each language
+}
+
+// renderWords are the words of a bulletin's links, in its language; a bilingual one
+// gives both ("Dad-danysgrifio / Unsubscribe").
+type renderWords struct{ View, Unsubscribe, Preferences string }
+
+// renderReason is the footer's "why you get this" in one language: Lang is set when
+// it is not the page's.
+type renderReason struct{ Lang, Text string }
+
+// renderWordList has the footer's words in the languages Crier has them in; any other
+// language's bulletin has the English ones.
+var renderWordList = map[string]renderWords{
+	"en": {View: "View in your browser", Unsubscribe: "Unsubscribe", Preferences: "Manage your preferences"},
+	"cy": {View: "Gweld yn eich porwr", Unsubscribe: "Dad-danysgrifio", Preferences: "Rheoli eich dewisiadau"},
+}
+
+func laidLangs(first string, second *BulletinPart) []string {
+	out := []string{first}
+	if second != nil {
+		out = append(out, second.Lang)
+	}
+	return out
+}
+
+// footerLang is the language a bulletin in tag's footer words are in: its primary
+// subtag when Crier has them, else English.
+func footerLang(tag string) string {
+	base, _, _ := strings.Cut(strings.ToLower(tag), "-")
+	if _, ok := renderWordList[base]; ok {
+		return base
+	}
+	return "en"
+}
+
+func renderWordsFor(langs []string) renderWords {
+	var w renderWords
+	seen := map[string]bool{}
+	for _, l := range langs {
+		fl := footerLang(l)
+		if seen[fl] {
+			continue
+		}
+		seen[fl] = true
+		x := renderWordList[fl]
+		if w.View != "" {
+			w.View, w.Unsubscribe, w.Preferences = w.View+" / "+x.View, w.Unsubscribe+" / "+x.Unsubscribe, w.Preferences+" / "+x.Preferences
+			continue
+		}
+		w = x
+	}
+	return w
+}
+
+// renderReasonsFor says why the resident gets the bulletin (PECR), in each of its
+// languages that Crier has the words for (English for the others).
+func renderReasonsFor(langs []string, org, topic string, service bool) []renderReason {
+	var out []renderReason
+	seen := map[string]bool{}
+	for _, l := range langs {
+		fl := footerLang(l)
+		if seen[fl] {
+			continue
+		}
+		seen[fl] = true
+		var t string
+		switch {
+		case fl == "cy" && service:
+			t = "Neges gwasanaeth gan " + org
+			if topic != "" {
+				t += " am " + topic
+			}
+			t += " yw hon: mae’n dweud wrthych am newid i wasanaeth rydych chi’n ei ddefnyddio."
+		case fl == "cy":
+			t = "Rydych chi’n cael hwn am i chi gofrestru i glywed gan " + org
+			if topic != "" {
+				t += " am " + topic
+			}
+			t += "."
+		case service:
+			t = "This is a service message from " + org
+			if topic != "" {
+				t += " about " + topic
+			}
+			t += ": it tells you about a change to a service you use."
+		default:
+			t = "You are receiving this because you signed up to hear from " + org
+			if topic != "" {
+				t += " about " + topic
+			}
+			t += "."
+		}
+		r := renderReason{Text: t}
+		if len(out) > 0 {
+			r.Lang = fl // the first is in the page's own language
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // renderTextPage is the data for templates/email/bulletin.txt.

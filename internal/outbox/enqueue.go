@@ -21,10 +21,14 @@ type Snapshot struct {
 	// from FirstArg (see segment.CompileFrom); "" means everyone.
 	Predicate string
 	Args      []any
+	// Languages is the campaign's fallback order when it is written in several
+	// languages: each message gets the resident's preferred language when it is one of
+	// them, else the first. Empty (or one) leaves every message's lang "".
+	Languages []string
 }
 
 // FirstArg is the first placeholder number a snapshot's predicate may use.
-const FirstArg = 7
+const FirstArg = 8
 
 // Tally counts outbox rows by channel, state and reason.
 type Tally struct {
@@ -42,10 +46,13 @@ type Tally struct {
 // the reason, for what won't. Later edits to contacts don't change a run's audience.
 const enqueueSQL = `
 WITH audience AS (
-    SELECT c.id FROM contacts c WHERE %[1]s
+    SELECT c.id, CASE WHEN cardinality($7::text[]) < 2 THEN ''
+                      WHEN c.preferred_language = ANY($7::text[]) THEN c.preferred_language
+                      ELSE ($7::text[])[1] END AS lang
+      FROM contacts c WHERE %[1]s
 ),
 pts AS (
-    SELECT a.id AS contact_id, cp.id AS point_id,
+    SELECT a.id AS contact_id, a.lang, cp.id AS point_id,
            CASE cp.kind WHEN 'email' THEN 'email' WHEN 'phone' THEN 'sms' ELSE 'post' END AS channel,
            CASE WHEN cp.status <> 'active' THEN 'contact point ' || replace(cp.status, '_', ' ')
                 WHEN cp.kind = 'phone' AND cp.phone_type = 'landline' THEN 'landline: cannot take texts'
@@ -56,7 +63,7 @@ pts AS (
       JOIN contact_points cp ON cp.contact_id = a.id` + "%[3]s" + `
 ),
 per_channel AS (
-    SELECT DISTINCT ON (contact_id, channel) contact_id, channel, point_id, blocked
+    SELECT DISTINCT ON (contact_id, channel) contact_id, lang, channel, point_id, blocked
       FROM pts WHERE channel = ANY($6::text[])
      ORDER BY contact_id, channel, blocked IS NOT NULL, point_id
 ),
@@ -67,19 +74,19 @@ ranked AS (
       FROM per_channel p
 ),
 chosen AS (
-    SELECT contact_id, channel, point_id,
+    SELECT contact_id, lang, channel, point_id,
            CASE WHEN blocked IS NULL THEN 'pending' ELSE 'suppressed' END AS state, coalesce(blocked, '') AS reason
       FROM ranked
      WHERE (blocked IS NULL AND ($5 = 'all' OR rn = 1))
         OR (blocked IS NOT NULL AND ($5 = 'all' OR NOT reachable))
     UNION ALL
-    SELECT a.id, ($6::text[])[1], NULL, 'suppressed', 'no contact point on this campaign''s channels'
+    SELECT a.id, a.lang, ($6::text[])[1], NULL, 'suppressed', 'no contact point on this campaign''s channels'
       FROM audience a
      WHERE NOT EXISTS (SELECT 1 FROM per_channel p WHERE p.contact_id = a.id)
 ),
 ins AS (
-    INSERT INTO outbox (run_id, campaign_id, contact_id, contact_point_id, channel, state, reason)
-    SELECT $1, $2, contact_id, point_id, channel, state, reason FROM chosen ORDER BY contact_id, channel
+    INSERT INTO outbox (run_id, campaign_id, contact_id, contact_point_id, channel, state, reason, lang)
+    SELECT $1, $2, contact_id, point_id, channel, state, reason, lang FROM chosen ORDER BY contact_id, channel
     ON CONFLICT (run_id, contact_id, channel) DO NOTHING
     RETURNING id, channel, state, reason
 ),
@@ -101,7 +108,7 @@ func (s *Store) Enqueue(ctx context.Context, tx *sqlx.Tx, snap Snapshot) ([]Tall
 	if strings.TrimSpace(pred) == "" {
 		pred = "true"
 	}
-	args := append([]any{snap.RunID, snap.CampaignID, snap.TopicID, snap.Purpose, snap.Strategy, pq.Array(snap.Channels)}, snap.Args...)
+	args := append([]any{snap.RunID, snap.CampaignID, snap.TopicID, snap.Purpose, snap.Strategy, pq.Array(snap.Channels), pq.StringArray(append([]string{}, snap.Languages...))}, snap.Args...)
 	// The plan's cost estimate turns JIT on, and compiling costs more than it saves here.
 	if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
 		return nil, fmt.Errorf("enqueue run %d: %w", snap.RunID, err)

@@ -38,6 +38,9 @@ type Item struct {
 	Attempt        int    `db:"attempt"`
 	MaxAttempts    int    `db:"max_attempts"`
 	To             string `db:"address"` // email address or E.164 number
+	// Lang is the language the message is written in, for a campaign in several
+	// languages (its first, for a bilingual message); "" for a campaign in one.
+	Lang string `db:"lang"`
 }
 
 // Store reads and writes the outbox.
@@ -80,7 +83,7 @@ UPDATE outbox o SET state = 'sending', attempt = o.attempt + 1, locked_by = $2,
   FROM ranked
  WHERE o.id = ranked.id
 RETURNING o.id, o.run_id, o.campaign_id, o.contact_id, coalesce(o.contact_point_id, 0) AS contact_point_id,
-          o.channel, o.attempt, o.max_attempts, o.handed_at IS NOT NULL AS handed,
+          o.channel, o.attempt, o.max_attempts, o.handed_at IS NOT NULL AS handed, o.lang,
           (SELECT cp.value FROM contact_points cp WHERE cp.id = o.contact_point_id) AS address`
 
 // Claim leases up to n due rows of channel for worker for the lease duration.

@@ -24,20 +24,28 @@ type Composer struct {
 	campaigns *campaign.Store
 
 	mu    sync.Mutex
-	cache map[int64]*email.TextTemplate
+	cache map[smsKey]*email.TextTemplate
+}
+
+// smsKey names one compiled text: a campaign in one of its languages ("" for one in one).
+type smsKey struct {
+	id   int64
+	lang string
 }
 
 // NewComposer returns a Composer.
 func NewComposer(db *sqlx.DB) *Composer {
-	return &Composer{db: db, campaigns: campaign.NewStore(db, nil), cache: map[int64]*email.TextTemplate{}}
+	return &Composer{db: db, campaigns: campaign.NewStore(db, nil), cache: map[smsKey]*email.TextTemplate{}}
 }
 
 var _ dispatch.Composer = (*Composer)(nil)
 
-// Template returns the campaign's compiled SMS; content is frozen once scheduled.
-func (c *Composer) Template(ctx context.Context, id int64) (*email.TextTemplate, error) {
+// Template returns the campaign's compiled SMS in language code (see
+// campaign.SMSTextIn); content is frozen once scheduled.
+func (c *Composer) Template(ctx context.Context, id int64, code string) (*email.TextTemplate, error) {
+	key := smsKey{id, code}
 	c.mu.Lock()
-	t := c.cache[id]
+	t := c.cache[key]
 	c.mu.Unlock()
 	if t != nil {
 		return t, nil
@@ -46,12 +54,12 @@ func (c *Composer) Template(ctx context.Context, id int64) (*email.TextTemplate,
 	if err != nil {
 		return nil, err
 	}
-	t, err = email.CompileText(cp.Name, "sms", cp.SMSText())
+	t, err = email.CompileText(cp.Name, "sms", cp.SMSTextIn(code))
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	c.cache[id] = t
+	c.cache[key] = t
 	c.mu.Unlock()
 	return t, nil
 }
@@ -74,7 +82,7 @@ func (c *Composer) Compose(ctx context.Context, items []outbox.Item) ([]dispatch
 	msgs := make([]dispatch.Message, 0, len(items))
 	var failed []outbox.Result
 	for _, it := range items {
-		t, err := c.Template(ctx, it.CampaignID)
+		t, err := c.Template(ctx, it.CampaignID, it.Lang)
 		if err != nil {
 			return nil, nil, err
 		}

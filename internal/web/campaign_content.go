@@ -4,6 +4,7 @@ package web
 // the editor's previews and the checks before it is saved or scheduled.
 
 import (
+	"slices"
 	"errors"
 	"fmt"
 	"io"
@@ -86,12 +87,32 @@ func (s *Server) renderEmail(c *campaign.Campaign, topicName string) (email.Rend
 	return s.renderEmailFor(c, topicName, sampleResident)
 }
 
-// renderEmailFor renders c's e-bulletin for rec, with links that lead nowhere.
+// renderEmailFor renders c's e-bulletin for rec, with links that lead nowhere: in its
+// default language (both, for a bilingual campaign; see previewIn for another).
 func (s *Server) renderEmailFor(c *campaign.Campaign, topicName string, rec email.Recipient) (email.Rendered, error) {
-	compiled, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody,
-		Topic: topicName, Service: c.Purpose == segment.PurposeService}, s.brand)
+	b := email.BulletinFor(c, c.DefaultLanguage())
+	b.Topic, b.Service = topicName, c.Purpose == segment.PurposeService
+	compiled, err := email.Compile(b, s.brand)
 	if err != nil {
 		return email.Rendered{}, err
 	}
 	return compiled.Render(rec, previewLinks)
+}
+
+// previewIn is c as the previews show it in language code (a "lang" query parameter):
+// that language's texts, first in a bilingual message; c itself for a language it is
+// not written in.
+func previewIn(c *campaign.Campaign, code string) *campaign.Campaign {
+	if !slices.Contains(c.Languages, code) || code == c.DefaultLanguage() {
+		return c
+	}
+	if c.Bilingual {
+		cp := *c
+		cp.Languages = []string{c.Languages[1], c.Languages[0]}
+		cp.Variants = map[string]campaign.Content{c.Languages[0]: c.In(c.Languages[0]).Own()}
+		v := c.In(code)
+		cp.EmailSubject, cp.EmailBody, cp.SMSBody, cp.LeafletTitle, cp.LeafletBody = v.EmailSubject, v.EmailBody, v.SMSBody, v.LeafletTitle, v.LeafletBody
+		return &cp
+	}
+	return c.In(code)
 }

@@ -143,6 +143,10 @@ func (s *Server) showCampaignPage(w http.ResponseWriter, r *http.Request, c *cam
 		}
 	}
 
+	if c.Multilingual() {
+		v.Languages, v.Bilingual = s.languageViews(ctx, c, topicName), c.Bilingual
+		v.Facts = append(v.Facts, fact{"Languages", languageFact(c)})
+	}
 	// The previews, one per channel the campaign sends on.
 	for _, ch := range channels {
 		switch ch {
@@ -154,7 +158,17 @@ func (s *Server) showCampaignPage(w http.ResponseWriter, r *http.Request, c *cam
 			v.Leaflet = s.leafletPreview(c)
 		}
 	}
-	if body, of := c.EmailBody, "the e-bulletin"; body != "" || c.LeafletBody != "" {
+	plainOf := c // the plain-language check measures English only
+	if c.Multilingual() || c.DefaultLanguage() != "en" {
+		plainOf = nil
+		if slices.Contains(c.Languages, "en") {
+			plainOf = c.In("en")
+		}
+	}
+	if plainOf == nil {
+		v.PlainNote = "Not checked: the plain-language check measures English, and this campaign has no English text."
+	} else if c := plainOf; c.EmailBody != "" || c.LeafletBody != "" {
+		body, of := c.EmailBody, "the e-bulletin"
 		if body == "" {
 			body, of = c.LeafletBody, "the leaflet"
 		}

@@ -21,6 +21,7 @@ func (s *Server) handleEmailPreview(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	c = previewIn(c, r.URL.Query().Get("lang"))
 	if !slices.Contains(c.Channels(), "email") {
 		s.render(w, http.StatusNotFound, "message.html", page{Title: "No e-bulletin", OrgName: s.brand.OrgName,
 			Session: sessionOf(r), Message: "This campaign does not send an e-bulletin."})
@@ -55,6 +56,7 @@ func (s *Server) handleLeafletPreview(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 		_, _ = io.WriteString(w, msg+"\n")
 	}
+	c = previewIn(c, r.URL.Query().Get("lang"))
 	if !slices.Contains(c.Channels(), "post") {
 		plain(http.StatusNotFound, "This campaign does not print a leaflet.")
 		return

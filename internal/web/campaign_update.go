@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/crierhq/crier/internal/audit"
@@ -104,6 +105,17 @@ func (s *Server) handleCampaignUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	changed.ID = c.ID
+	// The form holds the default language's texts; the campaign's other languages (from
+	// its file) are kept as they are, and must still match what the form sends.
+	changed.Languages, changed.Variants, changed.Bilingual = c.Languages, c.Variants, c.Bilingual
+	if c.Multilingual() {
+		if verr := changed.Validate(); verr != nil {
+			errs.add("edit", "The campaign is also in "+otherLanguages(c)+", and those texts no longer match this one: "+verr.Error()+
+				". Change the campaign’s file and create it again, or keep the same channels")
+			s.showCampaignPage(w, r, c, http.StatusUnprocessableEntity, errs, "", "", edit)
+			return
+		}
+	}
 	actx := s.auditCampaign(r, audit.CampaignUpdate, c.ID, nil)
 	err = campaign.NewStore(s.db, s.log).Update(actx, changed, f.Topic, version)
 	var stale *campaign.StaleError
@@ -170,4 +182,13 @@ func (s *Server) handleCampaignDuplicate(w http.ResponseWriter, r *http.Request)
 	}
 	s.log.InfoContext(r.Context(), "campaign copied", "campaign_id", cp.ID, "copy_of", c.ID)
 	http.Redirect(w, r, campaignEditURL(cp.ID)+"?done=copied", http.StatusSeeOther)
+}
+
+// otherLanguages names a campaign's languages but its default: "English (en)".
+func otherLanguages(c *campaign.Campaign) string {
+	var names []string
+	for _, code := range c.Languages[1:] {
+		names = append(names, campaign.LanguageName(code))
+	}
+	return strings.Join(names, " and ")
 }

@@ -101,8 +101,25 @@ type historyRow struct {
 }
 
 // campaignPageView is editor.html's: the campaign's page.
+// languageView is one language of a campaign written in several: its previews, beside
+// the others'.
+type languageView struct {
+	Code, Name, Endonym, Dir string
+	Subject                  string // the e-bulletin's subject for the sample resident; "" without one
+	SMS                      string // the text for the sample resident; "" without one
+	Email, Leaflet           bool   // it sends an e-bulletin, prints a leaflet
+	LeafletV                 string // the campaign's version, for the leaflet image's address
+	Residents                string // "1,204 residents", or "" when not counted
+	Note                     string // who falls back to it, or that the plain-language check is English only
+}
+
 type campaignPageView struct {
 	ID         int64
+	// Languages are the campaign's languages side by side, when it has several; Bilingual
+	// says each message carries both.
+	Languages []languageView
+	Bilingual bool
+	PlainNote string // why there is no plain-language check
 	Name       string
 	Post       bool   // it has the post channel: leaflets to print and rounds to walk
 	State      string // campaign.State
