@@ -34,7 +34,7 @@ type Composer struct {
 
 	mu         sync.Mutex
 	cache      map[composeKey]*compiledCampaign // content is frozen once scheduled
-	recipients *sqlx.Stmt                  // recipientsSQL, prepared on first use
+	recipients *sqlx.Stmt                       // recipientsSQL, prepared on first use
 }
 
 // composeKey names one compiled e-bulletin: a campaign in one of its languages ("" for

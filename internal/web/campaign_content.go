@@ -4,10 +4,10 @@ package web
 // the editor's previews and the checks before it is saved or scheduled.
 
 import (
-	"slices"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/crierhq/crier/internal/campaign"

@@ -114,12 +114,12 @@ type languageView struct {
 }
 
 type campaignPageView struct {
-	ID         int64
+	ID int64
 	// Languages are the campaign's languages side by side, when it has several; Bilingual
 	// says each message carries both.
-	Languages []languageView
-	Bilingual bool
-	PlainNote string // why there is no plain-language check
+	Languages  []languageView
+	Bilingual  bool
+	PlainNote  string // why there is no plain-language check
 	Name       string
 	Post       bool   // it has the post channel: leaflets to print and rounds to walk
 	State      string // campaign.State
