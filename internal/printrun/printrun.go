@@ -80,12 +80,13 @@ type door struct {
 	names      []string
 	outboxIDs  []int64
 	largePrint bool
+	lang       string // the language of its leaflet: its first message's ("" for a campaign in one)
 }
 
 // addressedReadSQL reads the run's post messages still to be printed, with where they
 // go; addressedSQL also locks them for the print run's transaction.
 const addressedReadSQL = `
-SELECT o.id AS outbox_id, trim(c.first_name || ' ' || c.last_name) AS name, c.large_print,
+SELECT o.id AS outbox_id, trim(c.first_name || ' ' || c.last_name) AS name, c.large_print, o.lang,
        a.id AS address_id, a.flat, a.house_number, a.street, a.town, a.postcode, a.postcode_sector,
        a.delivery_notes, a.do_not_deliver
   FROM outbox o
@@ -110,6 +111,7 @@ SELECT a.id AS address_id, a.flat, a.house_number, a.street, a.town, a.postcode,
 
 type addrRow struct {
 	OutboxID     int64  `db:"outbox_id"`
+	Lang         string `db:"lang"`
 	Name         string `db:"name"`
 	LargePrint   bool   `db:"large_print"`
 	AddressID    int64  `db:"address_id"`
@@ -137,7 +139,7 @@ func (s *Store) Print(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: campaign %d", ErrNotFound, req.CampaignID)
 	}
-	content, err := prepareContent(c, req.Content)
+	content, err := leafletContents(c, req.Content)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +211,7 @@ func (s *Store) Print(ctx context.Context, req Request) (*Result, error) {
 			}
 		}
 	}
-	files, err := renderRounds(ctx, tmp, plan, byID, content, req, unaddressed, res.Leaflets)
+	files, err := renderRounds(ctx, tmp, plan, byID, content, contentOrder(c), req, unaddressed, res.Leaflets)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +328,7 @@ func groupDoors(rows []addrRow) []door {
 			index[r.AddressID] = i
 			doors = append(doors, door{addr: rounds.Address{ID: r.AddressID, Flat: r.Flat, HouseNumber: r.HouseNumber,
 				Street: r.Street, Town: r.Town, Postcode: r.Postcode, Sector: r.Sector, Notes: r.Notes,
-				DoNotDeliver: r.DoNotDeliver, Households: 1}})
+				DoNotDeliver: r.DoNotDeliver, Households: 1}, lang: r.Lang})
 		}
 		d := &doors[i]
 		if r.OutboxID != 0 {
@@ -360,19 +362,72 @@ func prepareContent(c *campaign.Campaign, base leaflet.Content) (leaflet.Content
 	return content, nil
 }
 
-// CheckContent lays out c's leaflet once, as a print run would, and returns what stops
-// it printing (characters the font lacks, merge fields, a missing title) before the
-// campaign is scheduled rather than at print time, after it has started sending.
+// CheckContent lays out c's leaflet once (in each of its languages), as a print run
+// would, and returns what stops it printing (characters the font lacks, merge fields, a
+// missing title) before the campaign is scheduled rather than at print time, after it
+// has started sending.
 func CheckContent(c *campaign.Campaign, base leaflet.Content) error {
-	content, err := prepareContent(c, base)
+	contents, err := leafletContents(c, base)
 	if err != nil {
 		return err
 	}
 	sample := leaflet.Recipient{Name: "Sample Resident", Lines: []string{"1 High Street", "SW2 1RW"}}
-	if err := leaflet.Render(io.Discard, content, []leaflet.Recipient{sample}, leaflet.Options{Format: leaflet.A5, Personalised: true}); err != nil {
-		return fmt.Errorf("campaign %d %q: the leaflet: %w", c.ID, c.Name, err)
+	for _, code := range contentOrder(c) {
+		if err := leaflet.Render(io.Discard, contents[code], []leaflet.Recipient{sample}, leaflet.Options{Format: leaflet.A5, Personalised: true}); err != nil {
+			if code != "" {
+				return fmt.Errorf("campaign %d %q: the leaflet in %s: %w", c.ID, c.Name, campaign.LanguageName(code), err)
+			}
+			return fmt.Errorf("campaign %d %q: the leaflet: %w", c.ID, c.Name, err)
+		}
 	}
 	return nil
+}
+
+// contentOrder lists the keys of leafletContents(c): c's languages, or "" for a campaign
+// in one.
+func contentOrder(c *campaign.Campaign) []string {
+	if c.Multilingual() {
+		return c.Languages
+	}
+	return []string{""}
+}
+
+// leafletContents makes c's leaflet in each language its post messages can be in (by
+// outbox lang): "" alone for a campaign in one language. A bilingual campaign's leaflet
+// carries both languages, the resident's own first, one after the other; its /Lang is
+// the first's.
+func leafletContents(c *campaign.Campaign, base leaflet.Content) (map[string]leaflet.Content, error) {
+	out := map[string]leaflet.Content{}
+	if !c.Multilingual() {
+		base.Lang = c.DefaultLanguage()
+		content, err := prepareContent(c, base)
+		out[""] = content
+		return out, err
+	}
+	for _, code := range c.Languages {
+		b := base
+		b.Lang = code
+		if code == "cy" && b.Addressee == "" {
+			b.Addressee = "At y preswylydd" // "To the resident"
+		}
+		content, err := prepareContent(c.In(code), b)
+		if err != nil {
+			return nil, fmt.Errorf("the leaflet in %s: %w", campaign.LanguageName(code), err)
+		}
+		out[code] = content
+	}
+	if c.Bilingual {
+		a, b := out[c.Languages[0]], out[c.Languages[1]]
+		out[c.Languages[0]], out[c.Languages[1]] = bilingualLeaflet(a, b), bilingualLeaflet(b, a)
+	}
+	return out, nil
+}
+
+// bilingualLeaflet is one leaflet carrying a, then b under its own title.
+func bilingualLeaflet(a, b leaflet.Content) leaflet.Content {
+	a.Title = a.Title + " / " + b.Title
+	a.Body = strings.TrimSpace(a.Body) + "\n\n---\n\n# " + b.Title + "\n\n" + strings.TrimSpace(b.Body)
+	return a
 }
 
 // CheckDoors runs c's snapshot as if it started now (and rolls it back) and returns an
@@ -480,8 +535,14 @@ func addressLines(a rounds.Address) []string {
 
 // renderRounds writes each round's leaflets (and its large-print ones, if any door needs
 // them) and its round sheet into dir, rounds in parallel, and returns the file names.
-func renderRounds(ctx context.Context, dir string, plan []rounds.Round, byID map[int64]*door, content leaflet.Content,
-	req Request, unaddressed bool, total int) ([][]string, error) {
+//
+// contents are the leaflet in each language, order their keys, the default first ("" alone
+// for a campaign in one language): a door gets its messages' language, the default when
+// it has none (an unaddressed drop).
+func renderRounds(ctx context.Context, dir string, plan []rounds.Round, byID map[int64]*door, contents map[string]leaflet.Content,
+	order []string, req Request, unaddressed bool, total int) ([][]string, error) {
+	content := contents[order[0]]
+	multi := len(contents) > 1
 	files := make([][]string, len(plan))
 	// Rounds render in parallel; Progress is called under mu, so callers need no locking
 	// of their own and see done only rise.
@@ -495,13 +556,20 @@ func renderRounds(ctx context.Context, dir string, plan []rounds.Round, byID map
 				return gctx.Err()
 			}
 			base := fmt.Sprintf("round-%03d", i+1)
-			var std, large []leaflet.Recipient
+			std, large := map[string][]leaflet.Recipient{}, map[string][]leaflet.Recipient{}
 			sheet := leaflet.RoundSheet{Round: r.Name, Campaign: content.CampaignName, Streets: r.Streets}
 			for _, st := range r.Stops {
 				d := byID[st.Address.ID]
 				stop := leaflet.Stop{Address: strings.Join(addressLines(st.Address), ", "), Notes: st.Address.Notes, DoNotDeliver: st.Skip}
 				if st.Skip {
 					stop.Notes = strings.TrimSpace(st.SkipReason + ". " + st.Address.Notes)
+				}
+				lang := d.lang
+				if _, ok := contents[lang]; !ok {
+					lang = order[0]
+				}
+				if multi && !st.Skip {
+					stop.Notes = strings.TrimSpace(campaign.LanguageName(lang) + " leaflet. " + stop.Notes)
 				}
 				if d.largePrint && !st.Skip {
 					stop.Notes = strings.TrimSpace("LARGE PRINT leaflet. " + stop.Notes)
@@ -515,9 +583,9 @@ func renderRounds(ctx context.Context, dir string, plan []rounds.Round, byID map
 					rc.Name = d.names[0]
 				}
 				if d.largePrint && req.Format != leaflet.Large {
-					large = append(large, rc)
+					large[lang] = append(large[lang], rc)
 				} else {
-					std = append(std, rc)
+					std[lang] = append(std[lang], rc)
 				}
 			}
 			var out []string
@@ -541,23 +609,28 @@ func renderRounds(ctx context.Context, dir string, plan []rounds.Round, byID map
 					mu.Unlock()
 				}
 			}
-			leaflets := func(rcpts []leaflet.Recipient, format leaflet.Format, suffix string) error {
+			leaflets := func(rcpts []leaflet.Recipient, format leaflet.Format, suffix, lang string) error {
 				if len(rcpts) == 0 {
 					return nil
 				}
+				if multi {
+					suffix += "-" + lang
+				}
 				return write(base+suffix+".pdf", func(f *os.File) error {
 					last := 0
-					err := leaflet.Render(f, content, rcpts, leaflet.Options{Format: format, Personalised: !unaddressed,
+					err := leaflet.Render(f, contents[lang], rcpts, leaflet.Options{Format: format, Personalised: !unaddressed,
 						Progress: func(d, _ int) { progress(d - last); last = d }})
 					progress(len(rcpts) - last)
 					return err
 				})
 			}
-			if err := leaflets(std, req.Format, "-leaflets"); err != nil {
-				return err
-			}
-			if err := leaflets(large, leaflet.Large, "-large-print"); err != nil {
-				return err
+			for _, lang := range order {
+				if err := leaflets(std[lang], req.Format, "-leaflets", lang); err != nil {
+					return err
+				}
+				if err := leaflets(large[lang], leaflet.Large, "-large-print", lang); err != nil {
+					return err
+				}
 			}
 			if err := write(base+"-round-sheet.pdf", func(f *os.File) error { return leaflet.RenderRoundSheet(f, sheet) }); err != nil {
 				return err

@@ -21,7 +21,7 @@ import (
 // the public address is known), and the text with merge fields read as for a resident
 // we know nothing about.
 func (s *Server) leafletContent(c *campaign.Campaign) (leaflet.Content, error) {
-	content := leaflet.Content{CampaignName: c.Name, Title: c.LeafletTitle, OrgName: s.brand.OrgName, Lang: "en", LogoPNG: s.app.LeafletLogo}
+	content := leaflet.Content{CampaignName: c.Name, Title: c.LeafletTitle, OrgName: s.brand.OrgName, Lang: c.DefaultLanguage(), LogoPNG: s.app.LeafletLogo}
 	if content.Title == "" {
 		content.Title = c.Name
 	}
