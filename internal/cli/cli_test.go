@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -197,6 +198,27 @@ func TestDemoIsIdempotent(t *testing.T) {
 	}
 	if twice != 0 {
 		t.Errorf("%d residents get more than one demo e-bulletin", twice)
+	}
+	// The e-bulletin is in English and Welsh: those who read Welsh got it in Welsh, the
+	// rest in English, and the demo said how many of each.
+	var langs struct {
+		Cy    int `db:"cy"`
+		Wrong int `db:"wrong"`
+	}
+	if err := d.Get(&langs, `SELECT count(*) FILTER (WHERE o.lang = 'cy') AS cy,
+		count(*) FILTER (WHERE o.lang <> CASE WHEN ct.preferred_language = 'cy' THEN 'cy' ELSE 'en' END) AS wrong
+		FROM outbox o JOIN campaigns c ON c.id = o.campaign_id JOIN contacts ct ON ct.id = o.contact_id
+		WHERE c.name = 'Bin collection day is changing (demo)' AND o.state <> 'suppressed'`); err != nil {
+		t.Fatal(err)
+	}
+	welsh := 0
+	for _, m := range mails {
+		if b, _ := os.ReadFile(m); strings.Contains(string(b), `<html lang=3D"cy"`) || strings.Contains(string(b), `<html lang="cy"`) {
+			welsh++
+		}
+	}
+	if langs.Cy == 0 || langs.Wrong != 0 || welsh != langs.Cy || !strings.Contains(first.stdout, "Welsh (cy): "+strconv.Itoa(langs.Cy)+" residents") {
+		t.Errorf("demo e-bulletin languages: %+v, %d Welsh e-bulletins written\n%s", langs, welsh, first.stdout)
 	}
 	// The demo's texts changed who can be texted, and nothing else: the resident who
 	// texted STOP, and the two numbers the sandbox refused as invalid (21211) and not a

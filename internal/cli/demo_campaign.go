@@ -38,6 +38,23 @@ If you need help moving your bin, or a bigger bin, [tell us online](https://crie
 
 Thank you for recycling.`
 
+// demoBulletinCy is the demo e-bulletin in Welsh, for the borough's residents who read
+// Welsh (issue 16): they get it in their language, everyone else in English.
+const demoBulletinCy = `# Mae diwrnod casglu eich biniau yn newid
+
+Annwyl {{first_name}},
+
+O **ddydd Llun 4 Ionawr**, byddwn ni'n casglu biniau yn {{ward}} ar **ddydd Mawrth** yn lle dydd Llun.
+
+Beth sydd angen i chi ei wneud:
+
+- Rhowch eich biniau allan erbyn 7am ddydd Mawrth.
+- Daliwch ati i ddefnyddio'r un biniau. Does dim byd arall yn newid.
+
+Os oes angen help arnoch i symud eich bin, neu fin mwy, [dywedwch wrthym ar-lein](https://crier.example/bins) neu ffoniwch 020 7946 0000.
+
+Diolch am ailgylchu.`
+
 // The demo's SMS: a poll to Millbrook's residents with mobiles, answered through the
 // sandbox phone.
 const (
@@ -89,7 +106,9 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 	bulletin := &campaign.Campaign{Name: demoCampaignName, Purpose: "service", Strategy: "best",
 		ChannelOrder: []string{"email"}, SegmentID: &seg.ID,
 		EmailSubject: "{{first_name}}, your bin day is changing", EmailBody: demoBulletin,
-		SenderName: "Millbrook Neighbourhood Services", SenderEmail: "bins@crier.example"}
+		SenderName: "Millbrook Neighbourhood Services", SenderEmail: "bins@crier.example",
+		Languages: []string{"en", "cy"}, Variants: map[string]campaign.Content{"cy": {
+			EmailSubject: "{{first_name}}, mae diwrnod eich biniau yn newid", EmailBody: demoBulletinCy}}}
 	poll := &campaign.Campaign{Name: demoPollName, Purpose: "service", Strategy: "best",
 		ChannelOrder: []string{"sms"}, SegmentID: &seg.ID, SMSBody: demoPollSMS,
 		Poll: &reply.Poll{Question: "Which day suits you for bin collection?",
@@ -132,7 +151,7 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 
 // demoSend follows both campaigns to the end, then plays the residents' replies.
 func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulletin, poll *campaign.Campaign) error {
-	fmt.Fprintf(a.Stdout, "\nSending demo e-bulletin %q to Millbrook through the outbox…\n", bulletin.Name)
+	fmt.Fprintf(a.Stdout, "\nSending demo e-bulletin %q to Millbrook through the outbox, in English and in Welsh to those who read Welsh…\n", bulletin.Name)
 	if err := a.campaignStatus(ctx, cs, bulletin.ID, true); err != nil {
 		return err
 	}
@@ -140,6 +159,11 @@ func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulle
 		fmt.Fprintln(a.Stdout, "The e-bulletins went to the SMTP server in CRIER_SMTP_URL.")
 	} else {
 		fmt.Fprintf(a.Stdout, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", e.sandbox.Count(), a.sandboxMailDir())
+	}
+	if counts, err := cs.RunLanguages(ctx, bulletin); err == nil {
+		for _, line := range campaign.LanguageSummary(counts, false) {
+			fmt.Fprintf(a.Stdout, "  %s\n", line)
+		}
 	}
 
 	fmt.Fprintf(a.Stdout, "\nTexting demo poll %q to Millbrook's mobiles at %g a second…\n", poll.Name, a.Config.SMSRate)
