@@ -351,6 +351,13 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 	if err := checkContent(c); err != nil {
 		return fileContentError(filepath.Base(path), def, err)
 	}
+	// A leaflet in a script the leaflet font can't print yet (Urdu, Arabic, Bengali…) is
+	// refused now, naming the language, rather than printed with "?" or refused later.
+	if slices.Contains(c.Channels(), "post") {
+		if err := printrun.CheckContent(c, a.leafletContent(c)); err != nil {
+			return exitError{code: ExitData, err: fmt.Errorf("%s: %w", path, err)}
+		}
+	}
 	if err := cs.Create(a.auditing(ctx, campaignEntry(audit.CampaignCreate, 0, map[string]any{"channels": c.Channels()})), c, def.Topic, actor()); err != nil {
 		return campaignError(err)
 	}

@@ -745,3 +745,32 @@ func FuzzCompile(f *testing.F) {
 		}
 	})
 }
+
+// TestBulletinRightToLeft: an e-bulletin in Urdu is marked lang="ur" dir="rtl"; a
+// bilingual one in English and Urdu marks each part with its own language and direction.
+func TestBulletinRightToLeft(t *testing.T) {
+	c, err := Compile(Bulletin{CampaignName: "Bins", Subject: "کوڑے کا دن", Markdown: "جنوری سے ہم منگل کو کوڑا اٹھائیں گے۔", Lang: "ur"}, Branding{OrgName: "Council"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Render(Recipient{}, Links{ViewInBrowser: "https://x.example/b", Unsubscribe: "https://x.example/u", Preferences: "https://x.example/p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.HTML, `<html lang="ur" dir="rtl">`) {
+		t.Errorf("Urdu e-bulletin: %.200s", out.HTML)
+	}
+	c, err = Compile(Bulletin{CampaignName: "Bins", Subject: "Bin day", Markdown: "From January, Tuesday.", Lang: "en",
+		Second: &BulletinPart{Lang: "ur", Subject: "کوڑے کا دن", Markdown: "جنوری سے منگل"}}, Branding{OrgName: "Council"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = c.Render(Recipient{}, Links{ViewInBrowser: "https://x.example/b", Unsubscribe: "https://x.example/u", Preferences: "https://x.example/p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.HTML, `<html lang="en">`) || !strings.Contains(out.HTML, `<div lang="ur" dir="rtl">`) ||
+		out.Subject != "Bin day / کوڑے کا دن" || !strings.Contains(out.Text, "جنوری سے منگل") {
+		t.Errorf("English and Urdu e-bulletin: subject %q\n%s", out.Subject, out.HTML)
+	}
+}

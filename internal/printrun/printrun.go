@@ -374,10 +374,19 @@ func CheckContent(c *campaign.Campaign, base leaflet.Content) error {
 	sample := leaflet.Recipient{Name: "Sample Resident", Lines: []string{"1 High Street", "SW2 1RW"}}
 	for _, code := range contentOrder(c) {
 		if err := leaflet.Render(io.Discard, contents[code], []leaflet.Recipient{sample}, leaflet.Options{Format: leaflet.A5, Personalised: true}); err != nil {
-			if code != "" {
-				return fmt.Errorf("campaign %d %q: the leaflet in %s: %w", c.ID, c.Name, campaign.LanguageName(code), err)
+			name := fmt.Sprintf("campaign %q", c.Name)
+			if c.ID != 0 {
+				name = fmt.Sprintf("campaign %d %q", c.ID, c.Name)
 			}
-			return fmt.Errorf("campaign %d %q: the leaflet: %w", c.ID, c.Name, err)
+			if code == "" {
+				return fmt.Errorf("%s: the leaflet: %w", name, err)
+			}
+			if errors.Is(err, leaflet.ErrUnprintable) {
+				return fmt.Errorf("%s: leaflets can't be printed in %s yet: the leaflet font has no letters for its script, and a leaflet never prints \"?\" instead. "+
+					"Send the %s text by email and text message only (leave post out of channels), or print that language's leaflet elsewhere: %w",
+					name, campaign.LanguageName(code), campaign.LanguageName(code), err)
+			}
+			return fmt.Errorf("%s: the leaflet in %s: %w", name, campaign.LanguageName(code), err)
 		}
 	}
 	return nil
