@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -95,6 +96,33 @@ func (c *Campaign) SMSTextIn(code string) string {
 		return c.SMSText()
 	}
 	return c.In(code).SMSText()
+}
+
+// CostliestSMSText is the text (as SMSTextIn) of the campaign's language whose text is
+// longest — every text, for a campaign in one language or a bilingual one — so that an
+// estimate of what the texts cost errs high, never low. ByLanguage reports whether the
+// texts differ by language (the estimate is then "up to").
+func (c *Campaign) CostliestSMSText() (text string, byLanguage bool) {
+	if !c.Multilingual() || c.Bilingual {
+		return c.SMSTextIn(c.DefaultLanguage()), false
+	}
+	for _, code := range c.Languages {
+		if t := c.SMSTextIn(code); utf8.RuneCountInString(t) > utf8.RuneCountInString(text) || !isGSM(t) && isGSM(text) {
+			text = t
+		}
+	}
+	return text, true
+}
+
+// isGSM reports roughly whether s fits the GSM-7 alphabet (plain ASCII letters): a
+// text outside it costs far more per character.
+func isGSM(s string) bool {
+	for _, r := range s {
+		if r > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // validateLanguages adds the problems with c's languages and variants to bad.

@@ -277,7 +277,8 @@ func (a *App) smsSummary(ctx context.Context, d *database, c *campaign.Campaign)
 		fmt.Fprintln(a.Stdout, "SMS: not sent, because sms is not among the campaign's channels")
 		return
 	}
-	t, err := email.CompileText(c.Name, "sms", c.SMSText())
+	text, _ := c.CostliestSMSText()
+	t, err := email.CompileText(c.Name, "sms", text)
 	if err != nil {
 		return // checkContent reports it
 	}
@@ -437,7 +438,7 @@ func (a *App) showCampaign(ctx context.Context, d *database, cs *campaign.Store,
 		fmt.Fprintf(a.Stdout, "e-bulletin subject: %s\n", c.EmailSubject)
 	}
 	if c.SMSBody != "" {
-		fmt.Fprintf(a.Stdout, "SMS: %s\n", c.SMSText())
+		fmt.Fprintf(a.Stdout, "SMS: %s\n", c.SMSTextIn(c.DefaultLanguage()))
 		a.smsSummary(ctx, d, c)
 	}
 	if c.Urgent {

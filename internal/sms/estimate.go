@@ -258,7 +258,8 @@ func EstimateAudience(ctx context.Context, db *sqlx.DB, t *email.TextTemplate, a
 // audience: its segment (everyone without one), topic and purpose. It returns
 // segment.ErrNotFound when c's segment is gone.
 func EstimateCampaign(ctx context.Context, db *sqlx.DB, c *campaign.Campaign) (Estimate, error) {
-	t, err := email.CompileText(c.Name, "sms", c.SMSText())
+	text, byLanguage := c.CostliestSMSText()
+	t, err := email.CompileText(c.Name, "sms", text)
 	if err != nil {
 		return Estimate{}, err
 	}
@@ -274,8 +275,8 @@ func EstimateCampaign(ctx context.Context, db *sqlx.DB, c *campaign.Campaign) (E
 	if err != nil {
 		return Estimate{}, err
 	}
-	if ch := c.Channels(); c.Strategy == "best" && len(ch) > 0 && ch[0] != "sms" {
-		e.UpTo = true
+	if ch := c.Channels(); c.Strategy == "best" && len(ch) > 0 && ch[0] != "sms" || byLanguage {
+		e.UpTo = true // some get another channel, or a shorter text in their language
 	}
 	return e, nil
 }

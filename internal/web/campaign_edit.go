@@ -265,7 +265,8 @@ func (s *Server) emailPreview(c *campaign.Campaign, topicName string) *emailPrev
 // When nobody in the audience can get a text, or the estimate fails, it says so and
 // falls back to the sample's measure times the reach, labelled as the sample's.
 func (s *Server) smsPreview(ctx context.Context, c *campaign.Campaign, count segment.Count, counted bool) *smsPreviewView {
-	t, err := email.CompileText(c.Name, "sms", c.SMSText())
+	src, _ := c.CostliestSMSText()
+	t, err := email.CompileText(c.Name, "sms", src)
 	if err != nil {
 		return &smsPreviewView{Problem: sentence(err.Error())}
 	}
