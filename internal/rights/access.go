@@ -281,24 +281,26 @@ type AuditEntry struct {
 // Access and Erase do about it. A test compares it with the database's foreign keys
 // and key columns, so a new table holding residents' data can't be missed.
 var Covered = map[string]string{
-	"contacts.household_id":           "exported (household); erased: the contact row is deleted",
-	"households.address_id":           "exported (the household's door); kept: a door is not personal data",
-	"contact_points.contact_id":       "exported; erased (deleted)",
-	"contact_points.address_id":       "exported (postal points' doors); erased (the point is deleted)",
-	"consents.contact_point_id":       "exported; erased (deleted with the point)",
-	"signups.contact_id":              "exported; erased (deleted, also those with the same email or mobile)",
-	"signup_mobile_codes.signup_id":   "not exported (only a hash of a code); erased with the sign-up",
-	"outbox.contact_id":               "exported; erased: anonymised (contact id negated, point and provider id cleared), kept for campaign counts",
-	"outbox.contact_point_id":         "exported; erased: cleared",
-	"message_events.outbox_id":        "exported; kept with the anonymised message (no personal data; emails and numbers scrubbed)",
-	"conversations.contact_id":        "exported; erased (deleted, with the texts)",
-	"sms_messages.conversation_id":    "exported; erased (deleted with the conversation)",
-	"sms_messages.outbox_id":          "exported; erased with the conversation",
-	"round_stops.outbox_ids":          "exported; kept: they name anonymised messages",
-	"round_stops.address_id":          "exported (deliveries to the resident's doors); kept: a door is not personal data",
-	"provider_statuses.provider_id":   "exported; erased (deleted)",
-	"audit_log.subject_id":            "exported (entries about the resident); kept: append-only, ids and counts only",
-	"conversations.phone":             "exported; erased (deleted, also a conversation with the number but no contact)",
+	"contacts.household_id":         "exported (household); erased: the contact row is deleted",
+	"households.address_id":         "exported (the household's door); kept: a door is not personal data",
+	"contact_points.contact_id":     "exported; erased (deleted)",
+	"contact_points.address_id":     "exported (postal points' doors); erased (the point is deleted)",
+	"consents.contact_point_id":     "exported; erased (deleted with the point)",
+	"signups.contact_id":            "exported; erased (deleted, also those with the same email or mobile)",
+	"signup_mobile_codes.signup_id": "not exported (only a hash of a code); erased with the sign-up",
+	"outbox.contact_id":             "exported; erased: anonymised (contact id negated, point and provider id cleared), kept for campaign counts",
+	"outbox.contact_point_id":       "exported; erased: cleared",
+	"message_events.outbox_id":      "exported; kept with the anonymised message (no personal data; emails and numbers scrubbed)",
+	"conversations.contact_id":      "exported; erased (deleted, with the texts)",
+	"sms_messages.conversation_id":  "exported; erased (deleted with the conversation)",
+	"sms_messages.outbox_id":        "exported; erased with the conversation",
+	"round_stops.outbox_ids":        "exported; kept: they name anonymised messages",
+	"round_stops.address_id":        "exported (deliveries to the resident's doors); kept: a door is not personal data",
+	"provider_statuses.provider_id": "exported; erased (deleted)",
+	"audit_log.subject_id":          "exported (entries about the resident); kept: append-only, ids and counts only",
+	"conversations.phone":           "exported; erased (deleted, also a conversation with the number but no contact)",
+	"signups.email":                 "exported; erased (deleted)",
+	"signups.mobile":                "exported; erased (deleted)",
 }
 
 // Access gathers everything held about the resident with contact id id, in one
@@ -325,7 +327,6 @@ func (s *Store) Access(ctx context.Context, id int64, actor audit.Entry) (*Expor
 	}
 	return x, nil
 }
-
 
 const addressCols = `id, uprn, flat, house_number, street, town, postcode, ward, delivery_notes, do_not_deliver`
 

@@ -25,7 +25,7 @@ var ErrNoKey = errors.New("erasure needs the suppression key (CRIER_LINK_KEY) to
 // Plan is what erasing a resident will do (Preview) or did (Erase): counts only.
 type Plan struct {
 	ContactID        int64    `json:"contact_id"`
-	Name             string   `json:"name,omitempty"` // Preview only, for the officer to check it is the right person
+	Name             string   `json:"name,omitempty"`   // Preview only, for the officer to check it is the right person
 	Points           []string `json:"points,omitempty"` // Preview only: "email a***@example.org", "phone …123"
 	ContactPoints    int      `json:"contact_points"`
 	ConsentEvents    int      `json:"consent_events"`
@@ -151,7 +151,8 @@ func maskPhone(p string) string {
 //     cleared, and any email or number in an event's detail is replaced; messages still
 //     waiting to go are cancelled ("resident erased");
 //   - doors (addresses, households) stay: a door is not personal data and other residents
-//     and delivery rounds use it; a door nobody else lives at loses its delivery notes;
+//     and delivery rounds use it; a door's delivery notes are cleared if nobody else lives
+//     there or they name the resident;
 //   - each email and number goes on the suppression list (a keyed hash), with reason;
 //   - the erasure is recorded in the audit log (actor's entry, by id and counts).
 //
@@ -209,8 +210,10 @@ func (s *Store) Erase(ctx context.Context, id int64, reason string, actor audit.
 			 WHERE a.delivery_notes <> '' AND a.id IN (
 			       SELECT h.address_id FROM households h JOIN contacts c ON c.household_id = h.id WHERE c.id = $1
 			       UNION SELECT address_id FROM contact_points WHERE contact_id = $1 AND address_id IS NOT NULL)
-			   AND NOT EXISTS (SELECT 1 FROM households h JOIN contacts c ON c.household_id = h.id WHERE h.address_id = a.id AND c.id <> $1)
-			   AND NOT EXISTS (SELECT 1 FROM contact_points cp WHERE cp.address_id = a.id AND cp.contact_id <> $1)`, []any{id}},
+			   AND ((NOT EXISTS (SELECT 1 FROM households h JOIN contacts c ON c.household_id = h.id WHERE h.address_id = a.id AND c.id <> $1)
+			         AND NOT EXISTS (SELECT 1 FROM contact_points cp WHERE cp.address_id = a.id AND cp.contact_id <> $1))
+			     OR ($2 <> '' AND strpos(lower(a.delivery_notes), lower($2)) > 0)
+			     OR ($3 <> '' AND strpos(lower(a.delivery_notes), lower($3)) > 0))`, []any{id, h.first, h.last}},
 		{"delete contact", `DELETE FROM contacts WHERE id = $1`, []any{id}},
 	}
 	for _, st := range steps {
