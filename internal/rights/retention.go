@@ -87,3 +87,26 @@ func (s *Store) Retention(ctx context.Context, p Policy, now time.Time, dryRun, 
 	}
 	return res, nil
 }
+
+// RunRetention applies p now and then every interval until ctx ends (`crier serve` runs
+// it daily). A failed run is logged for the operator and tried again at the next
+// interval: the server goes on serving. It returns nil when ctx ends; with p off it
+// returns at once. Several servers sharing a database may each run it: a text's words
+// are removed once, and only a run that removed something is recorded.
+func (s *Store) RunRetention(ctx context.Context, p Policy, interval time.Duration, actor audit.Entry) error {
+	if p.Off() {
+		return nil
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Retention(ctx, p, time.Now(), false, false, actor); err != nil && ctx.Err() == nil {
+			s.logger.ErrorContext(ctx, "retention run failed; trying again at the next interval", "interval", interval, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}

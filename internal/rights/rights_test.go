@@ -520,3 +520,43 @@ SELECT ref FROM fks UNION SELECT ref FROM ri UNION SELECT * FROM named ORDER BY 
 		}
 	}
 }
+
+// The daily run removes old words straight away, and returns once cancelled.
+func TestRunRetentionReturnsWhenCancelled(t *testing.T) {
+	d := dbtest.New(t)
+	exec(t, d, `INSERT INTO conversations (phone) VALUES ('+447700900777')`)
+	exec(t, d, `INSERT INTO sms_messages (conversation_id, direction, body, at) SELECT id, 'in', 'old words', now() - interval '30 days' FROM conversations`)
+	s := rights.NewStore(d, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.RunRetention(ctx, rights.Policy{Replies: 7 * 24 * time.Hour}, time.Hour, audit.Entry{Actor: "serve:test"})
+	}()
+	deadline := time.After(30 * time.Second)
+	for {
+		var left int
+		if err := d.Get(&left, `SELECT count(*) FROM sms_messages WHERE body <> ''`); err != nil {
+			t.Fatal(err)
+		}
+		if left == 0 {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatal("the first run did not remove the old words")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("RunRetention = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("RunRetention did not return after cancellation")
+	}
+	if err := s.RunRetention(context.Background(), rights.Policy{}, time.Hour, officer); err != nil {
+		t.Fatalf("off policy = %v", err)
+	}
+}
