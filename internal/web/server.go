@@ -50,9 +50,9 @@ type Server struct {
 	prefLinkDays  int                 // how long a preference link works
 	prefLinkMails *sendLimiter[int64] // fresh preference links emailed, per contact
 
-	trustedProxies []netip.Prefix  // whose X-Forwarded-For is believed (clientIP)
-	hsts           bool            // served over https: tell browsers to stay on it
-	languages      []lang.Language // residents can choose among them (more than one: a choice)
+	trustedProxies []netip.Prefix   // whose X-Forwarded-For is believed (clientIP)
+	hsts           bool             // served over https: tell browsers to stay on it
+	languages      []lang.Language  // residents can choose among them (more than one: a choice)
 	suppression    *suppression.Key // erased residents' emails and numbers (imports, sign-ups); nil: none can be checked
 }
 
