@@ -50,13 +50,16 @@ const (
 	UserRole       = "user.role"
 	UserResetLink  = "user.reset_link"
 	AuditExport    = "audit.export"
+	SubjectAccess  = "contacts.subject_access" // everything held about one resident, exported (internal/rights)
+	ContactErase   = "contacts.erase"          // a resident erased, their email and numbers suppressed
+	Retention      = "rights.retention"        // old texts' words removed under the retention policy
 )
 
 // Actions lists the actions, for the admin page's filter.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordReset, ContactsExport, ContactsImport, ConsentChanged,
 	CampaignCreate, CampaignSched, CampaignPause, CampaignResume, CampaignCancel, CampaignResend, LeafletsPrint,
 	RoundAssign, RoundUnassign, RoundDoor, RoundRest, UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport,
-	CampaignUpdate, CampaignCopy, CampaignDelete}
+	CampaignUpdate, CampaignCopy, CampaignDelete, SubjectAccess, ContactErase, Retention}
 
 // ErrInvalid is an entry that can't be recorded as it is.
 var ErrInvalid = errors.New("invalid audit entry")

@@ -66,7 +66,8 @@ type command struct {
 func (a *App) commands() []command {
 	return []command{
 		{"migrate", "apply database migrations (up) or show their status", (*App).runMigrate},
-		{"contacts", "import and export contacts (CSV)", (*App).runContacts},
+		{"contacts", "import and export contacts (CSV); one resident's data: access, erase", (*App).runContacts},
+		{"rights", "residents' data rights: retention (remove old texts' words)", (*App).runRights},
 		{"segment", "create, list, show and count audience segments", (*App).runSegment},
 		{"campaign", "create, schedule, pause, resume, cancel campaigns and follow their progress", (*App).runCampaign},
 		{"replies", "the officers' inbox: residents' texts, reply back, tag, assign", (*App).runReplies},

@@ -15,7 +15,8 @@ import (
 
 func (a *App) runContacts(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(a.Stderr, "Usage: crier contacts import FILE [flags] | crier contacts export [flags]")
+		fmt.Fprintln(a.Stderr, "Usage: crier contacts import FILE [flags] | crier contacts export [flags]\n"+
+			"       crier contacts access (ID | --email E | --phone P) [flags] | crier contacts erase ID --reason TEXT [--yes]")
 		if len(args) == 0 {
 			return usagef("contacts needs import or export")
 		}
@@ -26,8 +27,12 @@ func (a *App) runContacts(ctx context.Context, args []string) error {
 		return a.runImport(ctx, args[1:])
 	case "export":
 		return a.runExport(ctx, args[1:])
+	case "access":
+		return a.runAccess(ctx, args[1:])
+	case "erase":
+		return a.runErase(ctx, args[1:])
 	}
-	return usagef("unknown contacts command %q: use import or export", args[0])
+	return usagef("unknown contacts command %q: use import, export, access or erase", args[0])
 }
 
 // mapFlag collects repeated --map HEADER=field flags.
@@ -95,12 +100,16 @@ is imported and every bad row is listed (exit code 65).`)
 	}
 	defer d.Close()
 
+	key, err := a.suppressionKey()
+	if err != nil {
+		return err
+	}
 	bar := a.newByteProgress(0, "importing "+path, "rows")
 	store := contact.NewStore(d.DB, a.logger())
 	actx := a.auditing(ctx, audit.Entry{Action: audit.ContactsImport, SubjectType: "import"})
 	res, err := store.Import(actx, contact.ImportOptions{
 		Path: path, Map: m, Encoding: enc, Region: *region, Topic: *topic,
-		DryRun: *dry, SkipInvalid: *skip, RejectsPath: *rejects, Actor: actor(), Conflicts: policy,
+		DryRun: *dry, SkipInvalid: *skip, RejectsPath: *rejects, Actor: actor(), Conflicts: policy, Suppression: key,
 		Progress: func(p contact.Progress) {
 			if bar.bar != nil && bar.bar.GetMax64() != p.TotalBytes {
 				bar.bar.ChangeMax64(p.TotalBytes)
@@ -122,6 +131,12 @@ is imported and every bad row is listed (exit code 65).`)
 		what := map[contact.ConflictPolicy]string{contact.ConflictsSkip: "skipped", contact.ConflictsNew: "imported as new people, without the other resident's email or number"}[policy]
 		fmt.Fprintf(a.Stderr, "%d rows would have merged into or renamed someone else; %s:\n", len(res.Conflicts), what)
 		for _, e := range res.Conflicts {
+			fmt.Fprintf(a.Stderr, "  %v\n", e)
+		}
+	}
+	if res != nil && len(res.Suppressed) > 0 {
+		fmt.Fprintf(a.Stderr, "%d rows skipped: those residents asked to be erased, and their email or number is on the suppression list:\n", len(res.Suppressed))
+		for _, e := range res.Suppressed {
 			fmt.Fprintf(a.Stderr, "  %v\n", e)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/dispatch"
@@ -25,8 +26,10 @@ import (
 	"github.com/crierhq/crier/internal/lang"
 	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/printrun"
+	"github.com/crierhq/crier/internal/rights"
 	"github.com/crierhq/crier/internal/sandbox"
 	"github.com/crierhq/crier/internal/sms"
+	"github.com/crierhq/crier/internal/suppression"
 	"github.com/crierhq/crier/internal/web"
 )
 
@@ -47,6 +50,11 @@ type engine struct {
 	inbox     *inbox.Store
 	smsFrom   string
 	hookURL   string // http://hookAddr: where the sandbox sends its webhooks
+
+	// The retention policy for texts' words (CRIER_RETENTION_*), applied daily.
+	rights    *rights.Store
+	retention rights.Policy
+	instance  string
 }
 
 // linkKey returns the key for signed links: CRIER_LINK_KEY, or one generated on first use
@@ -197,7 +205,16 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	if err != nil {
 		return nil, err
 	}
-	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Composer: e.composer, Branding: brand,
+	supKey, err := suppression.NewKey(key)
+	if err != nil {
+		return nil, err
+	}
+	replies, bodies, err := a.Config.Retention()
+	if err != nil {
+		return nil, err
+	}
+	e.rights, e.retention, e.instance = rights.NewStore(d.DB, supKey, a.logger()), rights.Policy{Replies: replies, Bodies: bodies}, a.Config.Instance
+	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Suppression: supKey, Composer: e.composer, Branding: brand,
 		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays,
 		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://"), Instance: a.Config.Instance, Languages: languages})
 	if err != nil {
@@ -286,6 +303,9 @@ func (e *engine) run(ctx context.Context, ln net.Listener) error {
 		return nil
 	})
 	g.Go(func() error { return e.dispatcher.Run(gctx) })
+	g.Go(func() error {
+		return e.rights.RunRetention(gctx, e.retention, 24*time.Hour, audit.Entry{Actor: "serve:" + e.instance})
+	})
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

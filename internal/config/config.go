@@ -76,6 +76,13 @@ type Config struct {
 	LogoURL    string // CRIER_LOGO_URL: the logo in e-bulletins
 	LogoFile   string // CRIER_LOGO_FILE: a PNG logo for printed leaflets
 	BrandColor string // CRIER_BRAND_COLOUR: e.g. #0b3d59 (used only where contrast allows)
+
+	// Retention of texts' words (see internal/rights): how long residents' texts
+	// (CRIER_RETENTION_REPLIES) and the texts officers sent them from the inbox
+	// (CRIER_RETENTION_BODIES) keep their words; "90d", "2160h" or "off" (the default).
+	// `crier serve` removes older ones daily. Read with Retention.
+	RetentionReplies string
+	RetentionBodies  string
 }
 
 // The demo identity: what Default fills in when CRIER_ORG_NAME and CRIER_ORG_ADDRESS are
@@ -128,7 +135,40 @@ func Default() Config {
 		LogoURL:                os.Getenv("CRIER_LOGO_URL"),
 		LogoFile:               os.Getenv("CRIER_LOGO_FILE"),
 		BrandColor:             envOr("CRIER_BRAND_COLOUR", "#0b3d59"),
+		RetentionReplies:       envOr("CRIER_RETENTION_REPLIES", "off"),
+		RetentionBodies:        envOr("CRIER_RETENTION_BODIES", "off"),
 	}
+}
+
+// Retention returns the ages of CRIER_RETENTION_REPLIES and CRIER_RETENTION_BODIES; 0
+// for off. An age is a number of days ("90d", "90 days") or a Go duration ("2160h").
+func (c Config) Retention() (replies, bodies time.Duration, err error) {
+	if replies, err = parseAge("CRIER_RETENTION_REPLIES", c.RetentionReplies); err != nil {
+		return 0, 0, err
+	}
+	bodies, err = parseAge("CRIER_RETENTION_BODIES", c.RetentionBodies)
+	return replies, bodies, err
+}
+
+func parseAge(key, v string) (time.Duration, error) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" || v == "off" || v == "0" {
+		return 0, nil
+	}
+	for _, unit := range []string{"days", "day", "d"} {
+		if n, ok := strings.CutSuffix(v, unit); ok {
+			days, err := strconv.Atoi(strings.TrimSpace(n))
+			if err != nil || days < 1 || days > 36500 {
+				return 0, fmt.Errorf("%s %q: give a number of days from 1 to 36500, such as 90d, or off", key, v)
+			}
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Hour {
+		return 0, fmt.Errorf("%s %q: give an age such as 90d or 2160h (at least an hour), or off", key, v)
+	}
+	return d, nil
 }
 
 // defaultDataDir follows the XDG base directory convention: $XDG_DATA_HOME/crier, else
@@ -231,6 +271,9 @@ func (c Config) Validate() error {
 	}
 	if c.PreferencesLinkDays < 1 {
 		errs = append(errs, fmt.Errorf("CRIER_PREFERENCES_LINK_DAYS %d must be at least 1 day", c.PreferencesLinkDays))
+	}
+	if _, _, err := c.Retention(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {
 		errs = append(errs, fmt.Errorf("CRIER_PUBLIC_URL %q must start with https://", c.PublicURL))

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPreferencesLinkDays(t *testing.T) {
@@ -162,6 +163,40 @@ func TestSMTPURLOptions(t *testing.T) {
 				if verr := c.Validate(); verr == nil || !strings.Contains(verr.Error(), tc.wantErr) {
 					t.Errorf("Validate() = %v; want it to refuse the URL", verr)
 				}
+			}
+		})
+	}
+}
+
+func TestRetention(t *testing.T) {
+	cases := []struct {
+		replies, bodies string
+		wantR, wantB    time.Duration
+		bad             string // the key the error names
+	}{
+		{"", "", 0, 0, ""},
+		{"off", "OFF", 0, 0, ""},
+		{"90d", "30 days", 90 * 24 * time.Hour, 30 * 24 * time.Hour, ""},
+		{"2160h", "1 day", 2160 * time.Hour, 24 * time.Hour, ""},
+		{"ninety days", "", 0, 0, "CRIER_RETENTION_REPLIES"},
+		{"", "-5d", 0, 0, "CRIER_RETENTION_BODIES"},
+		{"", "10m", 0, 0, "CRIER_RETENTION_BODIES"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.replies+"/"+tc.bodies, func(t *testing.T) {
+			t.Setenv("CRIER_RETENTION_REPLIES", tc.replies)
+			t.Setenv("CRIER_RETENTION_BODIES", tc.bodies)
+			c := Default()
+			r, b, err := c.Retention()
+			verr := c.Validate()
+			if tc.bad != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.bad) || verr == nil || !strings.Contains(verr.Error(), tc.bad) {
+					t.Fatalf("Retention = %v, Validate = %v; want errors naming %s", err, verr, tc.bad)
+				}
+				return
+			}
+			if err != nil || r != tc.wantR || b != tc.wantB {
+				t.Fatalf("Retention = %v, %v, %v; want %v, %v", r, b, err, tc.wantR, tc.wantB)
 			}
 		})
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/consent"
+	"github.com/crierhq/crier/internal/suppression"
 )
 
 // ErrRejected is returned by Import when rows are invalid and SkipInvalid is off: nothing
@@ -50,6 +51,11 @@ type ImportOptions struct {
 	// Recorded, if set, is called with the id of the import's audit row (in imports) once
 	// it is written: a dry run writes none.
 	Recorded func(importID int64)
+	// Suppression checks rows against the erasure suppression list: a row with the
+	// email or a number of a resident who asked to be erased is skipped (Suppressed).
+	// Without it, an import into a database holding suppressions is refused
+	// (suppression.ErrNoKey).
+	Suppression *suppression.Key
 }
 
 // Progress is how far an import has read.
@@ -80,7 +86,11 @@ type ImportResult struct {
 	Conflicts []*InputError
 	// Changes lists, on a dry run, what the import would change about residents on
 	// record: a new name, another email, a new home.
-	Changes     []Change
+	Changes []Change
+	// Suppressed lists the rows skipped because their email or a number belongs to a
+	// resident who asked to be erased ("this person asked to be erased on 3 May 2026").
+	// They are not written to the rejects file: the officer removes them from the source.
+	Suppressed  []*InputError
 	RejectsPath string
 	DryRun      bool
 	Duration    time.Duration
@@ -229,6 +239,10 @@ func (s *Store) Import(ctx context.Context, opts ImportOptions) (*ImportResult, 
 		if err := prepareMerge(ctx, tx); err != nil {
 			return res, s.finishAudit(importID, res, err)
 		}
+		if res.Suppressed, err = skipSuppressed(ctx, tx, opts.Name, opts.Suppression); err != nil {
+			return res, s.finishAudit(importID, res, err)
+		}
+		res.Imported -= len(res.Suppressed)
 		conflicts, err := checkIdentities(ctx, tx, opts.Name, cols, opts)
 		if err != nil {
 			return res, s.finishAudit(importID, res, err)
@@ -635,4 +649,61 @@ func checkReachable(cols []Column) error {
 		}
 	}
 	return fmt.Errorf("no column holds an email address, phone number, street or address line: check the header, or name the columns with --map HEADER=email (or mobile, phone, street, address_line_1)")
+}
+
+// suppressedSQL finds the staged rows whose email, mobile or phone is on the suppression
+// list ($1, $2: the key's HMAC pads), with when the suppression was made; one row per
+// line (the earliest). Suppressions are few and the hash is computed per staged row in
+// one pass, so a big file costs one hash join.
+var suppressedSQL = `
+SELECT DISTINCT ON (r.line) r.line, x.field, s.created_at
+  FROM import_rows r
+ CROSS JOIN LATERAL (VALUES ('email', CASE WHEN r.email_key <> '' THEN ` + suppression.HashSQL("'email:' || r.email_key", "$1", "$2") + ` END),
+                            ('mobile', CASE WHEN r.mobile <> '' THEN ` + suppression.HashSQL("'phone:' || r.mobile", "$1", "$2") + ` END),
+                            ('phone', CASE WHEN r.phone <> '' THEN ` + suppression.HashSQL("'phone:' || r.phone", "$1", "$2") + ` END)) x(field, hash)
+  JOIN suppressions s ON s.hash = x.hash
+ ORDER BY r.line, s.created_at`
+
+// skipSuppressed removes from the staged rows those of residents who asked to be erased
+// and returns one InputError per row skipped. Without key it refuses the import if any
+// suppression exists (going on could re-add an erased resident).
+func skipSuppressed(ctx context.Context, tx *sqlx.Tx, file string, key *suppression.Key) ([]*InputError, error) {
+	any, err := suppression.Any(ctx, tx)
+	if err != nil || !any {
+		return nil, err
+	}
+	if key == nil {
+		return nil, suppression.ErrNoKey
+	}
+	ipad, opad := key.Pads()
+	rows, err := tx.QueryContext(ctx, suppressedSQL, ipad, opad)
+	if err != nil {
+		return nil, fmt.Errorf("check suppressions: %w", err)
+	}
+	defer rows.Close()
+	var out []*InputError
+	var lines []int64
+	for rows.Next() {
+		var line int
+		var field string
+		var at time.Time
+		if err := rows.Scan(&line, &field, &at); err != nil {
+			return nil, fmt.Errorf("check suppressions: %w", err)
+		}
+		if loc, err := time.LoadLocation("Europe/London"); err == nil {
+			at = at.In(loc)
+		}
+		out = append(out, &InputError{File: file, Line: line,
+			Err: fmt.Errorf("this person asked to be erased on %s (their %s is on the suppression list); skipped", at.Format("2 January 2006"), field)})
+		lines = append(lines, int64(line))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("check suppressions: %w", err)
+	}
+	if len(lines) > 0 {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_rows WHERE line = ANY($1)`, pq.Array(lines)); err != nil {
+			return nil, fmt.Errorf("skip suppressed rows: %w", err)
+		}
+	}
+	return out, nil
 }

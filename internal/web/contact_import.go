@@ -178,7 +178,7 @@ func (s *Server) handleImport(w http.ResponseWriter, r *http.Request) {
 	}
 	opts := contact.ImportOptions{Path: path, Name: name, DryRun: d.DryRun, SkipInvalid: d.SkipInvalid,
 		Conflicts: policy, RejectsPath: filepath.Join(dir, "rejects.csv"), Actor: sess.User.Email, Progress: job.record,
-		Recorded: job.recorded}
+		Recorded: job.recorded, Suppression: s.suppression}
 	started = true
 	// The import runs on if the officer's browser goes away, so that an upload ends
 	// all-or-nothing and shows up under "Recent imports".
@@ -295,6 +295,7 @@ func (s *Server) importOutcome(ctx context.Context, opts contact.ImportOptions, 
 	for _, c := range res.Changes {
 		rep.Changes = append(rep.Changes, contact.Shorten(c.String(), importProblemChars))
 	}
+	rep.Erased, _ = importProblems(res.Suppressed, "")
 	return rep
 }
 

@@ -44,6 +44,7 @@ func (s *Server) registerContacts(mux *http.ServeMux) {
 	mux.HandleFunc("GET /contacts", s.withUser(officers, s.handleContacts))
 	mux.HandleFunc("GET /contacts/export.csv", s.withUser(officers, s.handleContactsExport))
 	mux.HandleFunc("GET /contacts/{id}", s.withUser(officers, s.handleContact))
+	mux.HandleFunc("GET /contacts/{id}/{format}", s.withUser(officers, s.handleContactData)) // data, data.json
 	mux.HandleFunc("GET "+importPath, s.withUser(officers, s.handleImportForm))
 	mux.HandleFunc("POST "+importPath, s.importLimit(s.withUser(officers, s.handleImport)))
 	mux.HandleFunc("GET "+importsPath, s.withUser(officers, s.handleImports))

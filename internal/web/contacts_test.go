@@ -540,7 +540,8 @@ func TestContactsImport(t *testing.T) {
 
 func TestContactsNeedAnOfficer(t *testing.T) {
 	r := newContactsRig(t)
-	pages := []string{"/contacts", "/contacts?q=hopper", "/contacts/" + itoa(r.grace), "/contacts/import"}
+	pages := []string{"/contacts", "/contacts?q=hopper", "/contacts/" + itoa(r.grace), "/contacts/import",
+		"/contacts/" + itoa(r.grace) + "/data", "/contacts/" + itoa(r.grace) + "/data.json"}
 	before := r.count(t)
 
 	anon := r.client(t)

@@ -27,6 +27,9 @@ type importReport struct {
 	Conflicts     []string
 	ConflictsNote string
 	Changes       []string
+	// Erased are the rows skipped because their resident asked to be erased (their email
+	// or number is on the suppression list).
+	Erased []string
 }
 
 // importResult is what the report shows of an import's result: counts, not rows (a

@@ -28,6 +28,7 @@ import (
 	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/lang"
+	"github.com/crierhq/crier/internal/suppression"
 	"github.com/crierhq/crier/templates"
 )
 
@@ -49,9 +50,10 @@ type Server struct {
 	prefLinkDays  int                 // how long a preference link works
 	prefLinkMails *sendLimiter[int64] // fresh preference links emailed, per contact
 
-	trustedProxies []netip.Prefix  // whose X-Forwarded-For is believed (clientIP)
-	hsts           bool            // served over https: tell browsers to stay on it
-	languages      []lang.Language // residents can choose among them (more than one: a choice)
+	trustedProxies []netip.Prefix   // whose X-Forwarded-For is believed (clientIP)
+	hsts           bool             // served over https: tell browsers to stay on it
+	languages      []lang.Language  // residents can choose among them (more than one: a choice)
+	suppression    *suppression.Key // erased residents' emails and numbers (imports, sign-ups); nil: none can be checked
 }
 
 // Config configures the Server.
@@ -76,6 +78,9 @@ type Config struct {
 	Instance string
 	// Languages residents can choose for their messages (CRIER_LANGUAGES); none: English.
 	Languages []lang.Language
+	// Suppression checks imports and sign-ups against the erasure suppression list; nil:
+	// imports are refused once the list holds anything (suppression.ErrNoKey).
+	Suppression *suppression.Key
 }
 
 // defaultInstance is config's default instance name: the host and process id.
@@ -101,7 +106,7 @@ func New(cfg Config) (*Server, error) {
 		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App,
 		imports:      newImportJobs(cfg.DB, cfg.Logger, cmp.Or(cfg.Instance, defaultInstance())),
 		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64](),
-		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS, languages: cfg.Languages}
+		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS, languages: cfg.Languages, suppression: cfg.Suppression}
 	if cfg.Twilio != nil {
 		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
 			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")

@@ -20,6 +20,7 @@ import (
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/signup"
+	"github.com/crierhq/crier/internal/suppression"
 )
 
 // Sign-up for new residents, with double opt-in: the form records nothing about anyone
@@ -193,6 +194,30 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	if len(f.Errors) > 0 {
 		s.renderSignup(w, http.StatusUnprocessableEntity, f)
 		return
+	}
+
+	// A resident who asked to be erased is not signed up again by a form anyone can fill
+	// in: the page says what it always says (so it tells nobody who asked to be erased),
+	// and nothing is kept or sent. A suppressed mobile is left out and the email signed up.
+	if erased, err := s.suppressed(ctx, suppression.Email, addr); err != nil || erased {
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.log.InfoContext(ctx, "sign-up refused: the email is on the erasure suppression list")
+		http.Redirect(w, r, "/signup/sent", http.StatusSeeOther)
+		return
+	}
+	if mobile != "" {
+		erased, err := s.suppressed(ctx, suppression.Phone, mobile)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if erased {
+			s.log.InfoContext(ctx, "sign-up: the mobile is on the erasure suppression list and is left out")
+			mobile = ""
+		}
 	}
 
 	client := sha256.Sum256([]byte(s.clientIP(r)))
@@ -484,4 +509,15 @@ func signupMobile(ctx context.Context, tx *sqlx.Tx, contactID int64, e164 string
 		return 0, false, nil
 	}
 	return point, false, nil
+}
+
+// suppressed reports whether value (of kind) is on the erasure suppression list. Without
+// a key it answers true whenever the list holds anything: better no sign-up than an
+// erased resident signed up again.
+func (s *Server) suppressed(ctx context.Context, kind, value string) (bool, error) {
+	if s.suppression == nil {
+		return suppression.Any(ctx, s.db)
+	}
+	_, found, err := s.suppression.Find(ctx, s.db, kind, value)
+	return found, err
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/crierhq/crier/internal/lang"
 	"github.com/crierhq/crier/internal/sandbox"
 	"github.com/crierhq/crier/internal/sms"
+	"github.com/crierhq/crier/internal/suppression"
 	"github.com/crierhq/crier/internal/web"
 )
 
@@ -34,6 +35,7 @@ type signupSite struct {
 	*residentSite
 	smtp *sandbox.SMTPServer
 	tw   *sandbox.TwilioServer
+	key  *suppression.Key
 }
 
 func newSignupSite(t *testing.T) *signupSite { return startSignupSite(t, true) }
@@ -78,8 +80,12 @@ func startSignupSite(t *testing.T, withSMS bool) *signupSite {
 	if err != nil {
 		t.Fatal(err)
 	}
+	site.key, err = suppression.NewKey(bytes.Repeat([]byte("k"), 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := web.New(web.Config{DB: d, Signer: signer, Branding: email.Branding{OrgName: "Millbrook Town Council"}, App: app,
-		Languages: languages})
+		Languages: languages, Suppression: site.key})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/crierhq/crier/internal/suppression"
 )
 
 // signUp fills in the sign-up form with texts to mobile and returns the link in the
@@ -284,5 +286,41 @@ func TestSignUpMobileWithoutSMS(t *testing.T) {
 	site.db.Get(&email, `SELECT count(*) FROM consents`)
 	if email != 1 {
 		t.Errorf("%d consents, want the email's one", email)
+	}
+}
+
+// A resident who asked to be erased can't be signed up again by the form: the page
+// says what it always says, and nothing is kept or emailed. A suppressed mobile is left
+// out of an otherwise new sign-up.
+func TestSignUpRefusesErasedResidents(t *testing.T) {
+	t.Parallel()
+	site := newSignupSite(t)
+	general := site.topic(t, "general", "General news")
+	for _, v := range []struct{ kind, value string }{{suppression.Email, "gone@example.org"}, {suppression.Phone, "+447700900555"}} {
+		if err := site.key.Add(t.Context(), site.db, v.kind, v.value, "erased on request"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, body := site.post(t, "/signup", url.Values{"email": {"Gone@Example.org"}, "topic": {itoa(general)}})
+	if code != http.StatusOK || !strings.Contains(body, "Check your email") {
+		t.Fatalf("erased email's sign-up: %d\n%s", code, body)
+	}
+	var n int
+	if err := site.db.Get(&n, `SELECT count(*) FROM signups`); err != nil || n != 0 {
+		t.Fatalf("%d sign-ups kept for an erased email (%v)", n, err)
+	}
+	if got := len(site.smtp.Messages()); got != 0 {
+		t.Fatalf("%d emails sent to an erased address", got)
+	}
+	link := site.signUp(t, 1, "newcomer@example.org", "07700 900555", general)
+	var mobile string
+	if err := site.db.Get(&mobile, `SELECT mobile FROM signups`); err != nil || mobile != "" {
+		t.Fatalf("the sign-up kept the erased mobile %q (%v)", mobile, err)
+	}
+	if code, page := site.post(t, link, nil); code != http.StatusOK || strings.Contains(page, "code we texted") {
+		t.Fatalf("confirming: %d\n%s", code, page)
+	}
+	if n := site.textConsents(t, "+447700900555"); n != 0 || len(site.tw.Messages()) != 0 {
+		t.Errorf("the erased mobile got %d consents and %d texts", n, len(site.tw.Messages()))
 	}
 }
