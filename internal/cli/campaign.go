@@ -444,6 +444,24 @@ func (a *App) showCampaign(ctx context.Context, d *database, cs *campaign.Store,
 	if c.Urgent {
 		fmt.Fprintln(a.Stdout, "urgent: texts go out during quiet hours too")
 	}
+	if c.Multilingual() {
+		mode := "each resident in their own language, else " + campaign.LanguageName(c.Languages[0])
+		if c.Bilingual {
+			mode = "bilingual: both languages in each message, the resident's own first"
+		}
+		fmt.Fprintf(a.Stdout, "languages: %s (%s)\n", strings.Join(c.Languages, ", "), mode)
+		count := cs.RunLanguages
+		if c.State == campaign.Draft || c.State == campaign.Scheduled {
+			count = cs.CountLanguages // who would get which, were it to start now
+		}
+		counts, err := count(ctx, c)
+		if err != nil {
+			return err
+		}
+		for _, line := range campaign.LanguageSummary(counts, c.Bilingual) {
+			fmt.Fprintf(a.Stdout, "  %s\n", line)
+		}
+	}
 	h, err := cs.History(ctx, c.ID)
 	if err != nil {
 		return err

@@ -66,6 +66,10 @@ func TestCampaignLanguagesFromTheCommandLine(t *testing.T) {
 			t.Errorf("create output lacks %q:\n%s", want, r.stdout)
 		}
 	}
+	if r := crier(t, dsn, "campaign", "show", "Bin day (en/ur)"); !strings.Contains(r.stdout, "languages: en, ur (each resident in their own language, else English (en))") ||
+		!strings.Contains(r.stdout, "Urdu (ur): 1 residents") {
+		t.Errorf("campaign show:\n%s%s", r.stdout, r.stderr)
+	}
 	os.WriteFile(file, []byte(strings.Replace(strings.Replace(enUr, "[email, post]", "[email]", 1),
 		"جنوری سے", "{{frist_name}} جنوری سے", 1)), 0o600)
 	r = crier(t, dsn, "campaign", "create", file)
