@@ -112,7 +112,7 @@ type Campaign struct {
 func (c *Campaign) SMSText() string {
 	body := strings.TrimSpace(c.SMSBody)
 	if c.Poll != nil && body != "" {
-		body += " " + c.Poll.Prompt()
+		body += " " + c.Poll.PromptIn(c.DefaultLanguage())
 	}
 	return body
 }

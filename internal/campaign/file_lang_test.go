@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/crierhq/crier/internal/campaign"
+	"github.com/crierhq/crier/internal/reply"
 )
 
 const cyEn = `---
@@ -121,5 +122,23 @@ func TestParseFileOneLanguageKeepsItsMeaning(t *testing.T) {
 	d, err = campaign.ParseFile("cy.md", []byte(strings.Replace(src, "subject: Hello", "languages: [cy]\nsubject: Helo", 1)))
 	if err != nil || d.Campaign.DefaultLanguage() != "cy" || d.Campaign.Multilingual() {
 		t.Fatalf("a file in Welsh only: %v %+v", err, d)
+	}
+}
+
+// TestPollPromptInEachLanguage: a poll's prompt is in the language of the text it ends;
+// a bilingual text asks in both.
+func TestPollPromptInEachLanguage(t *testing.T) {
+	c := &campaign.Campaign{Languages: []string{"cy", "en"}, SMSBody: "Pa ddiwrnod?",
+		Variants: map[string]campaign.Content{"en": {SMSBody: "Which day?"}},
+		Poll:     &reply.Poll{Question: "Which day?", Options: []reply.PollOption{{Key: "1", Label: "Dydd Mawrth"}, {Key: "2", Label: "Dydd Mercher"}}}}
+	if got := c.SMSTextIn("cy"); got != "Pa ddiwrnod? Atebwch 1 am Dydd Mawrth, 2 am Dydd Mercher." {
+		t.Errorf("Welsh: %q", got)
+	}
+	if got := c.SMSTextIn("en"); got != "Which day? Reply 1 for Dydd Mawrth, 2 for Dydd Mercher." {
+		t.Errorf("English: %q", got)
+	}
+	c.Bilingual = true
+	if got := c.SMSTextIn("en"); got != "Which day? Reply 1 for Dydd Mawrth, 2 for Dydd Mercher.\n\nPa ddiwrnod? Atebwch 1 am Dydd Mawrth, 2 am Dydd Mercher." {
+		t.Errorf("bilingual, English first: %q", got)
 	}
 }

@@ -83,14 +83,17 @@ func (c *Campaign) Pair(first string) [2]string {
 }
 
 // SMSTextIn is the text a resident whose message is in language code gets (before merge
-// fields are filled in): that language's SMS with the poll's prompt, or, for a bilingual
-// campaign, both languages' texts, code's first, then the prompt.
+// fields are filled in): that language's SMS with the poll's prompt in that language, or,
+// for a bilingual campaign, both languages' texts (each with its prompt), code's first.
 func (c *Campaign) SMSTextIn(code string) string {
 	if c.Bilingual && len(c.Languages) == 2 {
 		pair := c.Pair(code)
-		cp := *c
-		cp.SMSBody = strings.TrimSpace(c.In(pair[0]).SMSBody) + "\n\n" + strings.TrimSpace(c.In(pair[1]).SMSBody)
-		return cp.SMSText()
+		a, b := strings.TrimSpace(c.In(pair[0]).SMSBody), strings.TrimSpace(c.In(pair[1]).SMSBody)
+		if c.Poll != nil { // each language asks for the answer in its own words
+			a += " " + c.Poll.PromptIn(pair[0])
+			b += " " + c.Poll.PromptIn(pair[1])
+		}
+		return a + "\n\n" + b
 	}
 	if code == "" {
 		return c.SMSText()

@@ -164,7 +164,23 @@ func (p Poll) Match(body string) (key string, ok bool) {
 //	Reply YES or NO.
 //
 // It returns "" for a poll without options.
-func (p Poll) Prompt() string {
+func (p Poll) Prompt() string { return p.PromptIn("en") }
+
+// promptWords are the prompt's words in the languages Crier has them in: "Reply", "for",
+// "or". Any other language's prompt is in English.
+var promptWords = map[string][3]string{
+	"en": {"Reply", "for", "or"},
+	"cy": {"Atebwch", "am", "neu"},
+}
+
+// PromptIn is Prompt in language code ("Atebwch 1 am Tuesday, 2 am Wednesday." in Welsh):
+// the options' keys and labels as the officer wrote them, the words around them in the
+// language, English for a language Crier has no words for.
+func (p Poll) PromptIn(code string) string {
+	w, ok := promptWords[code]
+	if !ok {
+		w = promptWords["en"]
+	}
 	if len(p.Options) == 0 {
 		return ""
 	}
@@ -182,18 +198,18 @@ func (p Poll) Prompt() string {
 	}
 	if bare {
 		if len(keys) == 1 {
-			return "Reply " + keys[0] + "."
+			return w[0] + " " + keys[0] + "."
 		}
-		return "Reply " + strings.Join(keys[:len(keys)-1], ", ") + " or " + keys[len(keys)-1] + "."
+		return w[0] + " " + strings.Join(keys[:len(keys)-1], ", ") + " " + w[2] + " " + keys[len(keys)-1] + "."
 	}
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k
 		if labels[i] != "" {
-			parts[i] += " for " + labels[i]
+			parts[i] += " " + w[1] + " " + labels[i]
 		}
 	}
-	return "Reply " + strings.Join(parts, ", ") + "."
+	return w[0] + " " + strings.Join(parts, ", ") + "."
 }
 
 // answerKey is how an answer or reply is compared: its words after Normalize, joined by
