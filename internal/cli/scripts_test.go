@@ -25,14 +25,19 @@ func TestScheduleRefusesDoorsTheLeafletCannotPrint(t *testing.T) {
 	os.WriteFile(mdPath, []byte(binLeaflet), 0o600)
 	os.WriteFile(badPath, []byte(strings.Replace(strings.Replace(binLeaflet, "Bin day leaflet", "Emoji leaflet", 1),
 		"on a **Tuesday**.", "on a **Tuesday** 🗑️.", 1)), 0o600)
-	for _, args := range [][]string{{"contacts", "import", csvPath}, {"campaign", "create", mdPath}, {"campaign", "create", badPath}} {
+	for _, args := range [][]string{{"contacts", "import", csvPath}, {"campaign", "create", mdPath}} {
 		if r := crier(t, dsn, args...); r.code != 0 {
 			t.Fatalf("%v: %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	r := crier(t, dsn, "campaign", "send", "Emoji leaflet")
-	if r.code != cli.ExitData || !strings.Contains(r.stderr, "cannot print") {
+	// Leaflet text the font cannot print is refused when the campaign is created,
+	// naming the character, long before anything is scheduled.
+	r := crier(t, dsn, "campaign", "create", badPath)
+	if r.code != cli.ExitData || !strings.Contains(r.stderr, "cannot print") || !strings.Contains(r.stderr, "U+1F5D1") {
 		t.Fatalf("leaflet text with an emoji: %d\n%s", r.code, r.stderr)
+	}
+	if r := crier(t, dsn, "campaign", "list"); strings.Contains(r.stdout, "Emoji leaflet") {
+		t.Errorf("a refused campaign was stored:\n%s", r.stdout)
 	}
 	r = crier(t, dsn, "campaign", "send", "Bin day leaflet")
 	if r.code != cli.ExitData || !strings.Contains(r.stderr, "1 doors have characters the leaflet font cannot print") ||

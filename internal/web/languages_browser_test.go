@@ -71,4 +71,26 @@ func TestBrowserCampaignInEachLanguage(t *testing.T) {
 		t.Error("the plain-language check read the Welsh text")
 	}
 	checkPage(t, ctx, "campaign in Welsh and English")
+
+	// Its public page (where the leaflets' QR code leads) carries both languages, each
+	// marked with its own, the page in the default (Welsh).
+	if _, err := r.db.Exec(`UPDATE campaigns SET state = 'completed' WHERE id = $1`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	open(t, ctx, r.url+"/c/"+itoa(c.ID), 200)
+	type public struct {
+		Lang     string   `json:"lang"`
+		Sections []string `json:"sections"`
+		Nav      string   `json:"nav"`
+	}
+	p := evaluate[public](t, ctx, "read the public page", `({lang: document.documentElement.lang,
+		sections: [...document.querySelectorAll('main section')].map(s => s.lang + ':' + s.querySelector('h2').textContent),
+		nav: document.querySelector('nav[aria-label=Languages]')?.textContent.trim() ?? ''})`)
+	if p.Lang != "cy" || strings.Join(p.Sections, "|") != "cy:Bin day (cy/en)|en:Bin day (cy/en)" || !strings.Contains(p.Nav, "Cymraeg") {
+		t.Errorf("public page: %+v", p)
+	}
+	if s := text(t, ctx, "#lang-en"); !strings.Contains(s, "Dear resident") {
+		t.Errorf("English part of the public page: %q", s)
+	}
+	checkPage(t, ctx, "public page in Welsh and English")
 }

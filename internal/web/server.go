@@ -304,6 +304,10 @@ type page struct {
 	Body    template.HTML // campaign page: the leaflet's text, rendered from Markdown without raw HTML
 	Prompt  string        // campaign page: how to answer the poll
 	SignUp  string        // campaign page: the sign-up form, when sign-up works here
+	// Lang and Dir are the page's language and direction ("en" and left to right when
+	// empty); Parts are a campaign page's texts in each of its languages.
+	Lang, Dir string
+	Parts     []pagePart
 
 	// Signed-in pages.
 	Session *auth.Session // nil when nobody is signed in
@@ -314,6 +318,13 @@ type page struct {
 	Data    any           // the page's own data
 	Section string        // the service navigation's current section (set by render)
 	Wide    bool          // an officer's page: full width rather than a reading column (set by render)
+}
+
+// pagePart is a campaign page's text in one language.
+type pagePart struct {
+	Lang, Dir, Endonym, Title string
+	Body                      template.HTML
+	Prompt                    string
 }
 
 // handleUnsubscribeConfirm shows a confirmation page and changes nothing: link scanners
