@@ -57,6 +57,11 @@ type Content struct {
 	// Addressee is printed in the address panel when a recipient has no name:
 	// "To the resident" when empty (set it for leaflets in other languages).
 	Addressee string
+	// Back, if set, is the same leaflet in a second language, laid out on pages of its
+	// own after this one's (a bilingual leaflet: Welsh on the front, English on the back
+	// when printed double-sided on A4; side by side on one A4 sheet in A5). It carries
+	// no address panel; its logo and QR code are this leaflet's.
+	Back *Content
 }
 
 // Recipient is one resident a personalised leaflet is addressed to.
@@ -160,29 +165,25 @@ func Render(w io.Writer, c Content, recipients []Recipient, opts Options) error 
 		return err
 	}
 
-	// Lay out the design once. A5 tightens its type a little (to 90%) rather
-	// than spill onto a second A5; if it still does not fit it continues, at
-	// full size, on the next A5.
-	var pages [][]op
-	var cp *composer
-	scales := []float64{1}
-	if format == A5 {
-		scales = []float64{1, 0.95, 0.9}
+	// Lay out the design once: the front's pages, then the back's.
+	pages, cp, err := layOut(fs, g, st, format, lc, opts.Personalised)
+	if err != nil {
+		return fail("%w", err)
 	}
-	for _, k := range scales {
-		cp = newComposer(fs, g, st.scaled(k), lc, opts.Personalised)
-		if pages, err = cp.pages(); err != nil {
-			return fail("%w", err)
+	if c.Back != nil {
+		back := *c.Back
+		back.Back, back.QRURL, back.LogoPNG = nil, c.QRURL, c.LogoPNG
+		lb, _, err := prepareContent(fs, back, func(format string, args ...any) error {
+			return fail("the back (%s): "+format, append([]any{back.Lang}, args...)...)
+		})
+		if err != nil {
+			return err
 		}
-		if len(pages) == 1 {
-			break
+		backPages, _, err := layOut(fs, g, st, format, lb, false)
+		if err != nil {
+			return fail("the back (%s): %w", back.Lang, err)
 		}
-	}
-	if len(pages) > 1 && len(scales) > 1 {
-		cp = newComposer(fs, g, st, lc, opts.Personalised)
-		if pages, err = cp.pages(); err != nil {
-			return fail("%w", err)
-		}
+		pages = append(pages, backPages...)
 	}
 
 	pdf, err := newDoc(g.sheetW, g.sheetH, docInfo{title: lc.title, author: lc.org, lang: lang})
@@ -242,6 +243,35 @@ func Render(w io.Writer, c Content, recipients []Recipient, opts Options) error 
 		return fmt.Errorf("leaflet: lay out: %w", err)
 	}
 	return writeDoc(w, pdf, lang)
+}
+
+// layOut lays out the design of one leaflet's content once. A5 tightens its type a
+// little (to 90%) rather than spill onto a second A5; if it still does not fit it
+// continues, at full size, on the next A5.
+func layOut(fs *fontSet, g geometry, st style, format Format, lc *leafletContent, personalised bool) ([][]op, *composer, error) {
+	var pages [][]op
+	var cp *composer
+	var err error
+	scales := []float64{1}
+	if format == A5 {
+		scales = []float64{1, 0.95, 0.9}
+	}
+	for _, k := range scales {
+		cp = newComposer(fs, g, st.scaled(k), lc, personalised)
+		if pages, err = cp.pages(); err != nil {
+			return nil, nil, err
+		}
+		if len(pages) == 1 {
+			break
+		}
+	}
+	if len(pages) > 1 && len(scales) > 1 {
+		cp = newComposer(fs, g, st, lc, personalised)
+		if pages, err = cp.pages(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return pages, cp, nil
 }
 
 // recipientText is a recipient's name (or the default addressee) and address

@@ -16,7 +16,7 @@ import (
 // leaflet is in its residents' language (Polish readers get the default, Welsh), in its
 // own PDF per language with that language in the PDF's /Lang, and the round sheet
 // tells the volunteer which leaflet each door gets. Then in bilingual mode: one
-// leaflet carrying both, the door's own language first.
+// leaflet carrying both, the door's own language on the front, the other on the back.
 func TestLeafletsInEachLanguage(t *testing.T) {
 	r := newRig(t)
 	ctx := t.Context()
@@ -80,6 +80,21 @@ func TestLeafletsInEachLanguage(t *testing.T) {
 			t.Errorf("Welsh leaflet:\n%s\nEnglish leaflet:\n%s", cyText, enText)
 		case bilingual && (welsh < 0 || english < welsh || strings.Index(enText, "From January") > strings.Index(enText, "O fis Ionawr")):
 			t.Errorf("bilingual: Welsh readers' leaflet:\n%s\nEnglish readers':\n%s", cyText, enText)
+		}
+		if bilingual {
+			// Front and back: each leaflet is two A4 pages, the door's own language with
+			// the address panel on the front, the other language on the back.
+			f := cyFiles[0]
+			front, back := pdfPage(t, f, 1), pdfPage(t, f, 2)
+			if !strings.Contains(front, "O fis Ionawr") || strings.Contains(front, "From January") || !strings.Contains(front, "Acre Lane") {
+				t.Errorf("the front of a Welsh reader's bilingual leaflet:\n%s", front)
+			}
+			if !strings.Contains(back, "From January") || strings.Contains(back, "O fis Ionawr") || strings.Contains(back, "Acre Lane") {
+				t.Errorf("the back of a Welsh reader's bilingual leaflet:\n%s", back)
+			}
+			if front, back := pdfPage(t, enFiles[0], 1), pdfPage(t, enFiles[0], 2); !strings.Contains(front, "From January") || !strings.Contains(back, "O fis Ionawr") {
+				t.Errorf("an English reader's bilingual leaflet:\nfront:\n%s\nback:\n%s", front, back)
+			}
 		}
 		for lang, files := range map[string][]string{"/Lang (cy)": cyFiles, "/Lang (en)": enFiles} {
 			for _, f := range files {

@@ -403,8 +403,8 @@ func contentOrder(c *campaign.Campaign) []string {
 
 // leafletContents makes c's leaflet in each language its post messages can be in (by
 // outbox lang): "" alone for a campaign in one language. A bilingual campaign's leaflet
-// carries both languages, the resident's own first, one after the other; its /Lang is
-// the first's.
+// carries both languages, the resident's own on the front and the other on the back;
+// its /Lang is the front's.
 func leafletContents(c *campaign.Campaign, base leaflet.Content) (map[string]leaflet.Content, error) {
 	out := map[string]leaflet.Content{}
 	if !c.Multilingual() {
@@ -432,10 +432,9 @@ func leafletContents(c *campaign.Campaign, base leaflet.Content) (map[string]lea
 	return out, nil
 }
 
-// bilingualLeaflet is one leaflet carrying a, then b under its own title.
+// bilingualLeaflet is one leaflet with a on the front and b on the back.
 func bilingualLeaflet(a, b leaflet.Content) leaflet.Content {
-	a.Title = a.Title + " / " + b.Title
-	a.Body = strings.TrimSpace(a.Body) + "\n\n---\n\n# " + b.Title + "\n\n" + strings.TrimSpace(b.Body)
+	a.Back = &b
 	return a
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,17 @@ func pdftotext(t *testing.T, path string) string {
 	out, err := exec.Command("pdftotext", "-layout", path, "-").Output()
 	if err != nil {
 		t.Fatalf("pdftotext %s: %v", path, err)
+	}
+	return string(out)
+}
+
+// pdfPage is the text of page n of the PDF at path.
+func pdfPage(t *testing.T, path string, n int) string {
+	t.Helper()
+	p := strconv.Itoa(n)
+	out, err := exec.Command("pdftotext", "-layout", "-f", p, "-l", p, path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext page %d of %s: %v", n, path, err)
 	}
 	return string(out)
 }
