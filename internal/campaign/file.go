@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -180,6 +181,9 @@ func ParseFile(name string, data []byte) (*Definition, error) {
 			d.langLines[code] = l
 		}
 	}
+	if err := checkListedChannels(name, at["channels"], f.Channels, c); err != nil {
+		return nil, err
+	}
 	c.Languages, c.Bilingual = f.Languages, f.Bilingual
 	c.SenderName, c.SenderEmail, c.ReplyTo, c.Urgent, c.Poll = f.SenderName, f.SenderEmail, f.ReplyTo, f.Urgent, f.Poll
 	if c.Strategy == "" {
@@ -203,6 +207,33 @@ func ParseFile(name string, data []byte) (*Definition, error) {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return d, nil
+}
+
+// checkListedChannels refuses a file whose channels: list names a channel it has no
+// content for: the officer asked for texts or leaflets, and dropping them silently would
+// leave residents without (see Campaign.Channels).
+func checkListedChannels(name string, line int, listed []string, c *Campaign) error {
+	var errs []error
+	for _, ch := range listed {
+		var missing string
+		switch {
+		case ch == "email" && strings.TrimSpace(c.EmailSubject) == "":
+			missing = "no subject: — add subject: \"…\" to the front matter"
+		case ch == "email" && strings.TrimSpace(c.EmailBody) == "":
+			missing = "no body for the e-bulletin — write it below the front matter"
+		case ch == "sms" && strings.TrimSpace(c.SMSBody) == "":
+			missing = "no sms: text — add sms: \"…\" to the front matter"
+		case ch == "post" && strings.TrimSpace(c.LeafletBody) == "":
+			missing = "no leaflet — add leaflet_title: (the leaflet then carries the body) or leaflet_body:"
+		default:
+			continue
+		}
+		errs = append(errs, fmt.Errorf("channels lists %s, but the file has %s, or take %s out of channels", ch, missing, ch))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s:%d: %w: %w", name, line, ErrInvalid, errors.Join(errs...))
 }
 
 // ParseLocal reads a date and time as written in the UK ("2026-12-01 09:00"), in London

@@ -8,8 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -18,6 +21,7 @@ import (
 	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/segment"
+	"github.com/crierhq/crier/internal/spell"
 )
 
 // Store reads and writes campaigns and their runs.
@@ -144,12 +148,33 @@ func (s *Store) Get(ctx context.Context, ref string) (*Campaign, error) {
 		err = s.db.GetContext(ctx, &r, selectCampaign+` WHERE c.name = $1 ORDER BY c.id DESC LIMIT 1`, ref)
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, ref)
+		return nil, fmt.Errorf("%w: %q%s", ErrNotFound, ref, s.didYouMean(ctx, ref))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get campaign: %w", err)
 	}
 	return r.campaign(), nil
+}
+
+// didYouMean suggests the campaign name nearest to a name that matched none (a typo, a
+// different case, "poll" for "Poll"): " (did you mean "Bin day poll"?)", or "".
+func (s *Store) didYouMean(ctx context.Context, ref string) string {
+	if _, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return ""
+	}
+	var names []string
+	if err := s.db.SelectContext(ctx, &names, `SELECT name FROM campaigns ORDER BY id DESC LIMIT 1000`); err != nil {
+		return ""
+	}
+	lower := make([]string, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
+	}
+	near, d := spell.Nearest(strings.ToLower(ref), lower)
+	if near == "" || d > max(2, utf8.RuneCountInString(ref)/4) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", names[slices.Index(lower, near)])
 }
 
 // List returns every campaign, newest first.

@@ -23,11 +23,31 @@ import (
 	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/sms"
+	"github.com/crierhq/crier/internal/spell"
 )
 
+// campaignCommands are campaign's subcommands: their arguments and what they do, for
+// each one's own --help.
+var campaignCommands = []struct{ name, args, summary string }{
+	{"create", "FILE.md", "create a draft campaign from a campaign file (Markdown with front matter)"},
+	{"list", "", "list the campaigns"},
+	{"show", "ID|NAME", "show a campaign: its content, audience, languages and counts"},
+	{"schedule", "ID|NAME [--at \"2026-12-01 09:00\"]", "schedule a draft or paused campaign, at a London time (default now)"},
+	{"send", "ID|NAME", "schedule a draft or paused campaign to send now"},
+	{"pause", "ID|NAME", "pause a scheduled or sending campaign: nothing more is sent until it is resumed"},
+	{"resume", "ID|NAME", "resume a paused campaign"},
+	{"cancel", "ID|NAME", "cancel a campaign: nothing more is sent, ever"},
+	{"status", "ID|NAME [--watch]", "a campaign's messages by channel and state; --watch follows the run to its end"},
+	{"resend-failed", "ID|NAME", "queue again the messages that ran out of attempts on temporary failures"},
+	{"resend-unknown", "ID|NAME", "queue again the messages whose outcome is unknown (some may arrive twice)"},
+}
+
 func (a *App) runCampaign(ctx context.Context, args []string) error {
-	const usage = "Usage: crier campaign create FILE.md | list | show ID | schedule ID [--at \"2026-12-01 09:00\"] | send ID | pause ID | resume ID | cancel ID | status ID [--watch] | resend-failed ID | resend-unknown ID"
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+	usage := "Usage: crier campaign <command> [arguments] (crier campaign <command> --help for more)\n\nCommands:"
+	for _, c := range campaignCommands {
+		usage += fmt.Sprintf("\n  %-15s %s", c.name, c.summary)
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(a.Stderr, usage)
 		if len(args) == 0 {
 			return usagef("campaign needs a command")
@@ -35,20 +55,49 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		return flag.ErrHelp
 	}
 	sub, rest := args[0], args[1:]
-	fs := a.flags("campaign "+sub, "[ID|FILE] [flags]", usage)
+	i := slices.IndexFunc(campaignCommands, func(c struct{ name, args, summary string }) bool { return c.name == sub })
+	if i < 0 {
+		msg := fmt.Sprintf("unknown campaign command %q", sub)
+		var names []string
+		for _, c := range campaignCommands {
+			names = append(names, c.name)
+		}
+		if near, d := spell.Nearest(sub, names); near != "" && d <= 2 {
+			msg += fmt.Sprintf(" (did you mean %q?)", near)
+		}
+		return usagef("%s\n%s", msg, usage)
+	}
+	cmd := campaignCommands[i]
+	fs := a.flags("campaign "+sub, cmd.args, strings.ToUpper(cmd.summary[:1])+cmd.summary[1:]+".")
 	a.Config.RegisterFlags(fs)
-	at := fs.String("at", "", "schedule: when to send, London time (\"2026-12-01 09:00\"); default now")
-	watch := fs.Bool("watch", false, "status: keep showing progress until the run ends")
+	// Each command has only its own flags: --at is schedule's, --watch status's.
+	var at *string
+	var watch *bool
+	switch sub {
+	case "schedule":
+		at = fs.String("at", "", "when to send, London time (\"2026-12-01 09:00\"); default now")
+	case "status":
+		watch = fs.Bool("watch", false, "keep showing progress until the run ends")
+	}
 	if err := parse(fs, reorder(rest)); err != nil {
 		return err
 	}
-	known := map[string]bool{"create": true, "list": true, "show": true, "schedule": true, "send": true,
-		"pause": true, "resume": true, "cancel": true, "status": true, "resend-failed": true, "resend-unknown": true}
-	if !known[sub] {
-		return usagef("unknown campaign command %q\n%s", sub, usage)
-	}
 	if sub != "list" && fs.NArg() != 1 {
-		return usagef("campaign %s needs one argument", sub)
+		return usagef("campaign %s needs one argument: crier campaign %s %s", sub, sub, cmd.args)
+	}
+	if sub == "list" && fs.NArg() != 0 {
+		return usagef("campaign list takes no arguments")
+	}
+	var when time.Time
+	if at != nil && *at != "" {
+		var err error
+		if when, err = campaign.ParseLocal(*at); err != nil {
+			return usagef("--at: %v", err)
+		}
+		if now := time.Now(); when.Before(now.Add(-time.Minute)) {
+			return usagef("--at %s is in the past (it is now %s, London); to send at once: crier campaign send %s",
+				*at, now.In(campaign.London).Format("15:04 Mon 2 Jan 2006"), fs.Arg(0))
+		}
 	}
 	d, err := a.openDB(ctx, schemaCheck)
 	if err != nil {
@@ -83,11 +132,11 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 	case "show":
 		return a.showCampaign(ctx, d, cs, c)
 	case "schedule", "send":
-		var when time.Time
-		if sub == "schedule" && *at != "" {
-			if when, err = campaign.ParseLocal(*at); err != nil {
-				return usagef("--at: %v", err)
-			}
+		if sub == "send" {
+			when = time.Now() // now, whatever send_at the file gave
+		} else if when.IsZero() && c.SendAt != nil && c.ScheduleKind != "recurring" && c.SendAt.Before(time.Now().Add(-time.Minute)) {
+			return usagef("campaign %d %q: its send time, %s (London), is in the past; give a new one (crier campaign schedule %d --at \"YYYY-MM-DD HH:MM\") or send it now (crier campaign send %d)",
+				c.ID, c.Name, c.SendAt.In(campaign.London).Format("15:04 Mon 2 Jan 2006"), c.ID, c.ID)
 		}
 		a.plainLanguage(c, "", 0)
 		a.smsSummary(ctx, d, c)
@@ -98,6 +147,9 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		if err := cs.Schedule(actx, c.ID, when, actor(), a.checkBeforeSchedule(ctx, d.DB, cs)); err != nil {
 			if errors.Is(err, campaign.ErrEmptyAudience) {
 				err = fmt.Errorf("campaign %d %q can't be scheduled: %w", c.ID, c.Name, err)
+			}
+			if errors.Is(err, campaign.ErrTransition) {
+				err = fmt.Errorf("%w\n%s", err, scheduleHint(c))
 			}
 			return campaignError(err)
 		}
@@ -110,6 +162,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		if err := move(a.auditing(ctx, campaignEntry("campaign."+sub, c.ID, nil)), c.ID, actor()); err != nil {
 			return campaignError(err)
 		}
+		fmt.Fprintln(a.Stdout, movedMessage(c, sub))
 		return nil
 	case "status":
 		if err := a.campaignStatus(ctx, cs, c.ID, *watch); err != nil {
@@ -120,6 +173,38 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		return a.resend(ctx, d, cs, c, sub)
 	}
 	return nil
+}
+
+// scheduleHint says what to do instead when c can't be scheduled in its state.
+func scheduleHint(c *campaign.Campaign) string {
+	id := c.ID
+	switch c.State {
+	case campaign.Scheduled:
+		when := ""
+		if c.NextRunAt != nil {
+			when = " for " + c.NextRunAt.In(campaign.London).Format("15:04 Mon 2 Jan 2006") + " (London)"
+		}
+		return fmt.Sprintf("It is already scheduled%s. To change the time: crier campaign pause %d, then crier campaign schedule %d --at \"YYYY-MM-DD HH:MM\".", when, id, id)
+	case campaign.Sending:
+		return fmt.Sprintf("It is sending now: crier campaign status %d --watch follows it; crier campaign pause %d stops it.", id, id)
+	case campaign.Completed:
+		return "It has been sent. To send it again, create a new campaign from its file (crier campaign create FILE.md)."
+	case campaign.Cancelled:
+		return "A cancelled campaign sends nothing more. Create a new one from its file (crier campaign create FILE.md)."
+	}
+	return ""
+}
+
+// movedMessage says what a pause, resume or cancel did and what comes next.
+func movedMessage(c *campaign.Campaign, sub string) string {
+	switch sub {
+	case "pause":
+		return fmt.Sprintf("campaign %d %q paused: nothing more is sent until crier campaign resume %d", c.ID, c.Name, c.ID)
+	case "resume":
+		return fmt.Sprintf("campaign %d %q resumed: `crier serve` sends the rest; crier campaign status %d --watch follows it", c.ID, c.Name, c.ID)
+	default:
+		return fmt.Sprintf("campaign %d %q cancelled: nothing more is sent (what was sent stays on record)", c.ID, c.Name)
+	}
 }
 
 // resend queues a campaign's failed (or unknown) messages again and says what that
@@ -369,6 +454,15 @@ func (a *App) createCampaign(ctx context.Context, d *database, cs *campaign.Stor
 	a.smsSummary(ctx, d, c)
 	if err := a.attributeWarnings(ctx, d, c); err != nil {
 		return err
+	}
+	if c.SendAt != nil && c.ScheduleKind != "recurring" {
+		when := c.SendAt.In(campaign.London).Format("15:04 Mon 2 Jan 2006")
+		if c.SendAt.Before(time.Now()) {
+			fmt.Fprintf(a.Stderr, "warning: send_at, %s (London), is in the past: schedule it with a new time (--at) or send it now\n", when)
+		} else {
+			fmt.Fprintf(a.Stdout, "next: crier campaign schedule %d sends it at %s (London); crier campaign send %d sends it now\n", c.ID, when, c.ID)
+			return nil
+		}
 	}
 	fmt.Fprintf(a.Stdout, "next: crier campaign send %d (or schedule %d --at \"YYYY-MM-DD HH:MM\")\n", c.ID, c.ID)
 	return nil

@@ -96,6 +96,9 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		}
 		return ExitOK
 	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "-v" {
+		args = []string{"version"}
+	}
 	if err := checkArgs(args); err != nil {
 		return a.report(err)
 	}
@@ -169,8 +172,24 @@ func (a *App) usage(w io.Writer) {
 	for _, c := range a.commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nEnvironment: DATABASE_URL (unset: a private PostgreSQL under CRIER_DATA_DIR), CRIER_DATA_DIR,")
-	fmt.Fprintln(w, "CRIER_PG_BIN, CRIER_HTTP_ADDR, CRIER_DEFAULT_REGION, CRIER_LOG_LEVEL.")
+	fmt.Fprintln(w, "\nEnvironment (every variable: docs/configuration.md):")
+	for _, g := range envGroups {
+		fmt.Fprintf(w, "  %-10s %s\n", g[0], g[1])
+	}
+	fmt.Fprintln(w, "\ncrier --version prints the version.")
+}
+
+// envGroups are the environment variables crier reads, by what they set up.
+var envGroups = [][2]string{
+	{"database", "DATABASE_URL (unset: a private PostgreSQL under CRIER_DATA_DIR), CRIER_DATA_DIR, CRIER_PG_BIN"},
+	{"web", "CRIER_HTTP_ADDR, CRIER_PUBLIC_URL, CRIER_TRUSTED_PROXIES, CRIER_LINK_KEY (keep it: it signs every link sent)"},
+	{"email", "CRIER_SMTP_URL (smtp://user:pass@host:587?tls=starttls), CRIER_FROM, CRIER_SMTP_CONNECTIONS, CRIER_EMAIL_RATE,"},
+	{"", "CRIER_DKIM_DOMAIN, CRIER_DKIM_SELECTOR, CRIER_DKIM_KEY_FILE, CRIER_LIST_DOMAIN"},
+	{"texts", "CRIER_TWILIO_ACCOUNT_SID, CRIER_TWILIO_AUTH_TOKEN, CRIER_TWILIO_FROM or CRIER_TWILIO_MESSAGING_SERVICE_SID,"},
+	{"", "CRIER_SMS_RATE, CRIER_QUIET_HOURS, CRIER_SMS_HELP, CRIER_SMS_PRICE"},
+	{"identity", "CRIER_ORG_NAME, CRIER_ORG_ADDRESS, CRIER_LOGO_URL, CRIER_LOGO_FILE, CRIER_BRAND_COLOUR"},
+	{"residents", "CRIER_DEFAULT_REGION, CRIER_LANGUAGES, CRIER_PREFERENCES_LINK_DAYS, CRIER_RETENTION_REPLIES, CRIER_RETENTION_BODIES"},
+	{"running", "CRIER_LOG_LEVEL, CRIER_INSTANCE, CRIER_OUTBOX_LEASE, CRIER_EMAIL_WORKERS, CRIER_SMS_WORKERS"},
 }
 
 // flags returns a FlagSet for a command that prints its usage on --help and reports

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -19,9 +20,15 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	a.Config.RegisterFlags(fs)
 	rows := fs.Int("rows", demoRows, "how many residents")
 	serve := fs.Bool("serve", a.IsTerminal, "then serve the web app with the sandbox SMTP server and sandbox phone until Ctrl-C\n(the default at a terminal)")
+	a.Config.RegisterServeFlags(fs) // --http ADDR: where to serve it (implies --serve)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "http" {
+			*serve = true
+		}
+	})
 	d, err := a.openDB(ctx, schemaMigrate)
 	if err != nil {
 		return err

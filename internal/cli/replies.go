@@ -64,7 +64,8 @@ func (a *App) runReplies(ctx context.Context, args []string) error {
 	var sender *sms.TwilioSender
 	if sub == "reply" {
 		if a.Config.TwilioAccountSID == "" {
-			return exitError{code: ExitFailure, err: errors.New("replies reply: no SMS provider: set CRIER_TWILIO_ACCOUNT_SID, CRIER_TWILIO_AUTH_TOKEN and CRIER_TWILIO_FROM")}
+			return exitError{code: ExitFailure, err: errors.New("replies reply: no SMS provider in this command's environment: set CRIER_TWILIO_ACCOUNT_SID, CRIER_TWILIO_AUTH_TOKEN and CRIER_TWILIO_FROM.\n" +
+				"(A `crier serve --sandbox` or `crier demo` texts through its own sandbox phone, which only it can reach: reply from its web inbox, /inbox.)")}
 		}
 		// Twilio reports on the text at the public URL; on loopback it never could.
 		if err := a.refuseUntilPublic("replies reply", "send real messages"); err != nil {
