@@ -45,7 +45,8 @@ func TestLeafletsInEachLanguage(t *testing.T) {
 			t.Fatal(err)
 		}
 		res, err := printrun.NewStore(r.db).Print(ctx, printrun.Request{CampaignID: c.ID, Format: leaflet.A4, RoundSize: 50,
-			OutDir: r.out, Actor: "officer", Content: leaflet.Content{OrgName: "Millbrook Council"}})
+			OutDir: r.out, Actor: "officer", Content: leaflet.Content{OrgName: "Millbrook Council",
+				CallToAction: "Read it online and tell us what you think: https://crier.example/c/1"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,10 +87,12 @@ func TestLeafletsInEachLanguage(t *testing.T) {
 			// the address panel on the front, the other language on the back.
 			f := cyFiles[0]
 			front, back := pdfPage(t, f, 1), pdfPage(t, f, 2)
-			if !strings.Contains(front, "O fis Ionawr") || strings.Contains(front, "From January") || !strings.Contains(front, "Acre Lane") {
+			if !strings.Contains(front, "O fis Ionawr") || strings.Contains(front, "From January") || !strings.Contains(front, "Acre Lane") ||
+				!strings.Contains(front, "Darllenwch hwn ar-lein") || strings.Contains(front, "Read it online") {
 				t.Errorf("the front of a Welsh reader's bilingual leaflet:\n%s", front)
 			}
-			if !strings.Contains(back, "From January") || strings.Contains(back, "O fis Ionawr") || strings.Contains(back, "Acre Lane") {
+			if !strings.Contains(back, "From January") || strings.Contains(back, "O fis Ionawr") || strings.Contains(back, "Acre Lane") ||
+				!strings.Contains(back, "Read it online") {
 				t.Errorf("the back of a Welsh reader's bilingual leaflet:\n%s", back)
 			}
 			if front, back := pdfPage(t, enFiles[0], 1), pdfPage(t, enFiles[0], 2); !strings.Contains(front, "From January") || !strings.Contains(back, "O fis Ionawr") {

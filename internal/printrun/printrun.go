@@ -419,6 +419,7 @@ func leafletContents(c *campaign.Campaign, base leaflet.Content) (map[string]lea
 		if code == "cy" && b.Addressee == "" {
 			b.Addressee = "At y preswylydd" // "To the resident"
 		}
+		b.CallToAction = callToActionIn(c, code, b.CallToAction)
 		content, err := prepareContent(c.In(code), b)
 		if err != nil {
 			return nil, fmt.Errorf("the leaflet in %s: %w", campaign.LanguageName(code), err)
@@ -430,6 +431,25 @@ func leafletContents(c *campaign.Campaign, base leaflet.Content) (map[string]lea
 		out[c.Languages[0]], out[c.Languages[1]] = bilingualLeaflet(a, b), bilingualLeaflet(b, a)
 	}
 	return out, nil
+}
+
+// ctaWelsh puts the words of crier's own calls to action (see cli's and web's
+// leafletContent) into Welsh; an officer's own words are left as written.
+var ctaWelsh = strings.NewReplacer(
+	"Read it online and tell us what you think: ", "Darllenwch hwn ar-lein a dywedwch wrthym beth yw eich barn: ",
+	" Text your answer to ", " Anfonwch eich ateb mewn neges destun at ",
+)
+
+// callToActionIn is a leaflet's call to action in the language code: its poll prompt in
+// that language, and crier's own words in Welsh for a Welsh leaflet.
+func callToActionIn(c *campaign.Campaign, code, cta string) string {
+	if c.Poll != nil {
+		cta = strings.Replace(cta, c.Poll.Prompt(), c.Poll.PromptIn(code), 1)
+	}
+	if code == "cy" {
+		cta = ctaWelsh.Replace(cta)
+	}
+	return cta
 }
 
 // bilingualLeaflet is one leaflet with a on the front and b on the back.
