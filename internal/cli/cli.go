@@ -18,6 +18,7 @@ import (
 
 	"github.com/crierhq/crier/internal/config"
 	"github.com/crierhq/crier/internal/db"
+	"github.com/crierhq/crier/internal/spell"
 )
 
 // Exit codes. Scripts can tell "your file is wrong" from "something broke".
@@ -109,9 +110,22 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		err := c.run(a, ctx, args[1:])
 		return a.report(err)
 	}
-	fmt.Fprintf(a.Stderr, "crier: unknown command %q\n\n", args[0])
+	var names []string
+	for _, c := range a.commands() {
+		names = append(names, c.name)
+	}
+	fmt.Fprintf(a.Stderr, "crier: unknown command %q%s\n\n", args[0], didYouMean(args[0], names))
 	a.usage(a.Stderr)
 	return ExitUsage
+}
+
+// didYouMean is " (did you mean "NAME"?)" for the name nearest to word, when one is close
+// enough to be a slip of the keyboard, and "" otherwise.
+func didYouMean(word string, names []string) string {
+	if near, d := spell.Nearest(word, names); near != "" && d <= 2 {
+		return fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return ""
 }
 
 // checkArgs refuses arguments that are not UTF-8 text: PostgreSQL can't store them, and
