@@ -45,11 +45,13 @@ type Progress interface {
 }
 
 // Scratch is a benchmark's scratch database: its pool, its URL (for child processes) and
-// the function that closes and drops it.
+// the function that closes and drops it. Dir is a scratch directory for its files,
+// removed by Done (the benchmark fills it in).
 type Scratch struct {
 	Pool *sqlx.DB
 	URL  string
 	Done func()
+	Dir  string
 }
 
 type noProgress struct{}
@@ -85,11 +87,23 @@ func (e *Env) exe() (string, error) {
 	return os.Executable()
 }
 
+// scratch is a scratch database and directory for one benchmark; Done removes both.
 func (e *Env) scratch(ctx context.Context, keep bool) (*Scratch, error) {
 	if e.Scratch == nil {
 		return nil, fmt.Errorf("bench: no database to make a scratch database on")
 	}
-	return e.Scratch(ctx, keep)
+	dir, err := os.MkdirTemp("", "crier-bench-")
+	if err != nil {
+		return nil, err
+	}
+	sc, err := e.Scratch(ctx, keep)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	done := sc.Done
+	sc.Dir, sc.Done = dir, func() { done(); os.RemoveAll(dir) }
+	return sc, nil
 }
 
 // Import generates a messy council-style CSV of rows full rows (email, mobile, address,
@@ -102,11 +116,7 @@ func Import(ctx context.Context, e *Env, rows int) error {
 	}
 	defer sc.Done()
 
-	dir, err := os.MkdirTemp("", "crier-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	dir := sc.Dir
 	path := filepath.Join(dir, "messy.csv")
 	t0 := time.Now()
 	size, err := writeMessy(path, rows)

@@ -31,11 +31,7 @@ func Fresh(ctx context.Context, e *Env, rows int, keep bool) error {
 			return err
 		}
 	}
-	dir, err := os.MkdirTemp("", "crier-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	dir := sc.Dir
 	path := filepath.Join(dir, "mailing-list.csv")
 	if err := writeMailingList(path, rows); err != nil {
 		return err

@@ -66,11 +66,7 @@ func Send(ctx context.Context, e *Env, o SendOptions) error {
 	}
 	defer sc.Done()
 	pool := sc.Pool
-	dir, err := os.MkdirTemp("", "crier-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	dir := sc.Dir
 
 	// The mailing list, imported as an officer imports it.
 	path := filepath.Join(dir, "mailing-list.csv")

@@ -88,11 +88,7 @@ func SMS(ctx context.Context, e *Env, o SMSOptions) error {
 	}
 	defer sc.Done()
 	pool := sc.Pool
-	dir, err := os.MkdirTemp("", "crier-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	dir := sc.Dir
 	list := filepath.Join(dir, "mobiles.csv")
 	if err := writeSMSList(list, 1, residents, benchSendWard); err != nil {
 		return err
