@@ -18,7 +18,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/segment"
-	"github.com/crierhq/crier/internal/web"
+	"github.com/crierhq/crier/internal/server"
 )
 
 const demoCampaignName = "Bin collection day is changing (demo)"
@@ -137,10 +137,10 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 		ln.Close()
 		return err
 	}
-	defer e.close()
+	defer e.Close()
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- e.run(rctx, ln) }()
+	go func() { done <- e.Run(rctx, ln) }()
 	werr := a.demoSend(ctx, e, cs, bulletin, poll)
 	stop()
 	if err := <-done; err != nil && werr == nil {
@@ -150,15 +150,15 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 }
 
 // demoSend follows both campaigns to the end, then plays the residents' replies.
-func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulletin, poll *campaign.Campaign) error {
+func (a *App) demoSend(ctx context.Context, e *server.Engine, cs *campaign.Store, bulletin, poll *campaign.Campaign) error {
 	fmt.Fprintf(a.Stdout, "\nSending demo e-bulletin %q to Millbrook through the outbox, in English and in Welsh to those who read Welsh…\n", bulletin.Name)
 	if err := a.campaignStatus(ctx, cs, bulletin.ID, true); err != nil {
 		return err
 	}
-	if e.sandbox == nil {
+	if e.SandboxSMTP() == nil {
 		fmt.Fprintln(a.Stdout, "The e-bulletins went to the SMTP server in CRIER_SMTP_URL.")
 	} else {
-		fmt.Fprintf(a.Stdout, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", e.sandbox.Count(), a.sandboxMailDir())
+		fmt.Fprintf(a.Stdout, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", e.SandboxSMTP().Count(), server.SandboxMailDir(a.Config))
 	}
 	if counts, err := cs.RunLanguages(ctx, bulletin); err == nil {
 		for _, line := range campaign.LanguageSummary(counts, false) {
@@ -173,11 +173,11 @@ func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulle
 	if _, err := cs.FinishRuns(ctx); err != nil { // settle the runs now rather than at the scheduler's next tick
 		return err
 	}
-	if e.twilio == nil {
+	if e.SandboxPhone() == nil {
 		fmt.Fprintln(a.Stdout, "The texts went to Twilio (CRIER_TWILIO_ACCOUNT_SID); replies arrive at crier serve's webhook.")
 		return nil
 	}
-	texts := e.twilio.Messages()
+	texts := e.SandboxPhone().Messages()
 	fmt.Fprintf(a.Stdout, "%d texts reached the sandbox phone. The first reads:\n  %s\n", len(texts), texts[0].Body)
 
 	// Residents answer on the sandbox phone: a signed inbound webhook, as Twilio sends it.
@@ -213,7 +213,7 @@ func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulle
 			}
 		}
 	}
-	res, err := e.inbox.Poll(ctx, poll.ID)
+	res, err := e.Inbox().Poll(ctx, poll.ID)
 	if err != nil {
 		return err
 	}
@@ -230,8 +230,8 @@ func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulle
 
 // demoText sends body from a resident's number through the sandbox phone and prints
 // what crier made of it.
-func (a *App) demoText(ctx context.Context, e *engine, from, body string) error {
-	code, twiml, err := e.twilio.SendInbound(ctx, e.hookURL+web.InboundPath, from, e.smsFrom, body)
+func (a *App) demoText(ctx context.Context, e *server.Engine, from, body string) error {
+	code, twiml, err := e.TextAsResident(ctx, from, body)
 	if err != nil {
 		return err
 	}
