@@ -18,6 +18,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/demo"
+	"github.com/crierhq/crier/internal/progress"
 )
 
 // Env is what a benchmark needs from the command that runs it.
@@ -26,9 +27,8 @@ type Env struct {
 	Err io.Writer // notes: child processes, kept databases
 	// Logger is for the stores the benchmark drives (nil: discard).
 	Logger *slog.Logger
-	// Progress starts a progress display over total units ("rows", "messages"); bytes says
-	// that total counts a file's bytes (an import) rather than the units. Nil: none.
-	Progress func(total int64, what, unit string, bytes bool) Progress
+	// Progress shows how far a benchmark has gone (nil: nowhere).
+	Progress progress.Start
 	// Scratch creates a migrated scratch database; keep leaves it (and says where) when done.
 	Scratch func(ctx context.Context, keep bool) (*Scratch, error)
 	// Check is the content check a campaign passes before it is scheduled (the CLI's).
@@ -36,12 +36,6 @@ type Env struct {
 	// Exe is the crier binary that child processes (crier serve, the SMTP sink) run;
 	// empty: this process's own executable.
 	Exe string
-}
-
-// Progress is a progress display a benchmark updates.
-type Progress interface {
-	Set(done, total, rows int64, phase string)
-	Finish()
 }
 
 // Scratch is a benchmark's scratch database: its pool, its URL (for child processes) and
@@ -52,25 +46,6 @@ type Scratch struct {
 	URL  string
 	Done func()
 	Dir  string
-}
-
-type noProgress struct{}
-
-func (noProgress) Set(int64, int64, int64, string) {}
-func (noProgress) Finish()                         {}
-
-func (e *Env) progress(total int64, what, unit string) Progress {
-	if e.Progress == nil {
-		return noProgress{}
-	}
-	return e.Progress(total, what, unit, false)
-}
-
-func (e *Env) byteProgress(total int64, what, unit string) Progress {
-	if e.Progress == nil {
-		return noProgress{}
-	}
-	return e.Progress(total, what, unit, true)
 }
 
 func (e *Env) logger() *slog.Logger {
@@ -133,7 +108,7 @@ func Import(ctx context.Context, e *Env, rows int) error {
 	}
 	var results []result
 	for _, name := range []string{"first import (all new)", "re-import (all matched)"} {
-		bar := e.byteProgress(size, name, "rows")
+		bar := e.Progress.Bytes(size, name, "rows")
 		res, err := store.Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
 			Progress: func(p contact.Progress) { bar.Set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
 		bar.Finish()

@@ -69,7 +69,7 @@ func Leaflets(ctx context.Context, e *Env, o LeafletsOptions) error {
 	}
 	defer f.Close()
 	w = f
-	bar := e.progress(int64(o.Leaflets), "bench leaflets", "leaflets")
+	bar := e.Progress.Units(int64(o.Leaflets), "bench leaflets", "leaflets")
 	runtime.GC()
 	start := time.Now()
 	err = leaflet.Render(w, content, rcpts, leaflet.Options{Format: leaflet.Format(o.Format), Personalised: true,
@@ -158,7 +158,7 @@ func (e *Env) printRun(ctx context.Context, n int, format leaflet.Format, conten
 		return nil, 0, err
 	}
 	defer os.RemoveAll(dir)
-	bar := e.progress(int64(n), "bench print run", "leaflets")
+	bar := e.Progress.Units(int64(n), "bench print run", "leaflets")
 	start := time.Now()
 	res, err := printrun.NewStore(pool).Print(ctx, printrun.Request{CampaignID: c.ID, Format: format, RoundSize: 150, OutDir: dir,
 		Actor: "bench", Content: content, Progress: func(d, t int) { bar.Set(int64(d), int64(t), int64(d), "") }})

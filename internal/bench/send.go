@@ -19,6 +19,7 @@ import (
 
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/progress"
 	"github.com/crierhq/crier/internal/sandbox"
 	"github.com/crierhq/crier/internal/segment"
 )
@@ -77,7 +78,7 @@ func Send(ctx context.Context, e *Env, o SendOptions) error {
 	if err != nil {
 		return err
 	}
-	bar := e.byteProgress(st.Size(), "import", "rows")
+	bar := e.Progress.Bytes(st.Size(), "import", "rows")
 	imp, err := contact.NewStore(pool, e.logger()).Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
 		Progress: func(p contact.Progress) { bar.Set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
 	bar.Finish()
@@ -132,7 +133,7 @@ func Send(ctx context.Context, e *Env, o SendOptions) error {
 	if err := cs.Schedule(ctx, c.ID, time.Time{}, "bench", e.Check); err != nil {
 		return err
 	}
-	run, err := watchSend(ctx, pool, c.ID, t0, e.progress(int64(imp.ContactsCreated), "send", "messages"), srv)
+	run, err := watchSend(ctx, pool, c.ID, t0, e.Progress.Units(int64(imp.ContactsCreated), "send", "messages"), srv)
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ type quarter struct {
 // watchSend polls the campaign's outbox rows until none is waiting, and works out when
 // the snapshot landed, how fast each quarter of the messages went, and when the last one
 // was recorded (its updated_at).
-func watchSend(ctx context.Context, pool *sqlx.DB, campaignID int64, t0 time.Time, bar Progress, srv *benchProc) (sendRun, error) {
+func watchSend(ctx context.Context, pool *sqlx.DB, campaignID int64, t0 time.Time, bar progress.Reporter, srv *benchProc) (sendRun, error) {
 	var run sendRun
 	type sample struct {
 		at   time.Time

@@ -148,7 +148,7 @@ func SMS(ctx context.Context, e *Env, o SMSOptions) error {
 	start := time.Now()
 	go func() { dispDone <- disp.Run(rctx) }()
 	ticks := int64((warm + o.Window + time.Second).Seconds() * 10)
-	bar := e.progress(ticks, "bench sms: sending at a held rate", "texts accepted")
+	bar := e.Progress.Units(ticks, "bench sms: sending at a held rate", "texts accepted")
 	for t := time.Now(); time.Since(start) < warm+o.Window+time.Second; t = time.Now() {
 		select {
 		case <-ctx.Done():
@@ -268,7 +268,7 @@ func (e *Env) textPoll(ctx context.Context, pool *sqlx.DB, cs *campaign.Store, d
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- disp.Run(rctx) }()
-	bar := e.progress(int64(n), "bench sms: texting the poll", "texts")
+	bar := e.Progress.Units(int64(n), "bench sms: texting the poll", "texts")
 	for {
 		var left, sent int
 		if err := pool.GetContext(ctx, &left, `SELECT count(*) FROM outbox WHERE run_id = $1 AND state IN ('pending', 'sending')`, runID); err != nil {

@@ -41,19 +41,9 @@ func (a *App) runBench(ctx context.Context, args []string) error {
 // scratch databases on the configured (or private) server and the campaign content check.
 func (a *App) benchEnv() *bench.Env {
 	return &bench.Env{Out: a.Stdout, Err: a.Stderr, Logger: a.logger(),
-		Progress: func(total int64, what, unit string, bytes bool) bench.Progress {
-			return progressAdapter{a.startProgress(total, what, unit, bytes)}
-		},
-		Scratch: a.scratchDatabase, Check: checkContent}
+		Progress: a.progressStart,
+		Scratch:  a.scratchDatabase, Check: checkContent}
 }
-
-// progressAdapter is a progress bar as the benchmarks and the demo update it.
-type progressAdapter struct{ p *progress }
-
-func (b progressAdapter) Set(done, total, rows int64, phase string) {
-	b.p.set(done, total, rows, phase)
-}
-func (b progressAdapter) Finish() { b.p.finish() }
 
 func (a *App) runBenchImport(ctx context.Context, args []string) error {
 	fs := a.flags("bench import", "[flags]", "Generate a messy council-style CSV of full rows (email, mobile, address, three\nconsent columns, tags), import it end to end into a scratch database\n(created and dropped on the configured or private server), re-import it, and print a table.")

@@ -30,10 +30,8 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	defer d.Close()
 	err = demoapp.Run(ctx, &demoapp.Env{DB: d.DB, Config: a.Config, Version: version, Rows: *rows, Serving: *serve,
 		Out: a.Stdout, In: a.Stdin, Err: a.Stderr, Logger: a.logger(),
-		Progress: func(total int64, what, unit string, bytes bool) demoapp.Progress {
-			return progressAdapter{a.startProgress(total, what, unit, bytes)}
-		},
-		Check: checkContent,
+		Progress: a.progressStart,
+		Check:    checkContent,
 		Follow: func(ctx context.Context, cs *campaign.Store, id int64) error {
 			return a.campaignStatus(ctx, cs, id, true)
 		},

@@ -21,6 +21,7 @@ import (
 	"github.com/crierhq/crier/internal/contact"
 	"github.com/crierhq/crier/internal/demo"
 	"github.com/crierhq/crier/internal/leaflet"
+	"github.com/crierhq/crier/internal/progress"
 	"github.com/crierhq/crier/internal/server"
 )
 
@@ -39,8 +40,8 @@ type Env struct {
 	In     io.Reader // at a terminal, the newcomer texts as a resident from here
 	Err    io.Writer // the engine's wiring notices
 	Logger *slog.Logger
-	// Progress starts a progress display (nil: none); bytes as in bench.Env.
-	Progress func(total int64, what, unit string, bytes bool) Progress
+	// Progress shows how far the set-up has gone (nil: nowhere).
+	Progress progress.Start
 	// Check is the content check a campaign passes before it is scheduled.
 	Check func(*campaign.Campaign) error
 	// Follow shows a campaign's progress until it is done; PrintStatus shows it once.
@@ -52,27 +53,9 @@ type Env struct {
 	WebBase string
 }
 
-// Progress is a progress display the demo updates.
-type Progress interface {
-	Set(done, total, rows int64, phase string)
-	Finish()
-}
-
 type run struct {
 	*Env
 	cfg config.Config
-}
-
-type noProgress struct{}
-
-func (noProgress) Set(int64, int64, int64, string) {}
-func (noProgress) Finish()                         {}
-
-func (r *run) progress(total int64, what, unit string) Progress {
-	if r.Progress == nil {
-		return noProgress{}
-	}
-	return r.Progress(total, what, unit, false)
 }
 
 func (r *run) logger() *slog.Logger {
@@ -127,10 +110,7 @@ func Run(ctx context.Context, e *Env) error {
 	}
 
 	store := contact.NewStore(r.DB, r.logger())
-	var bar Progress = noProgress{}
-	if r.Progress != nil {
-		bar = r.Progress(0, "seeding the demo borough", "rows", true)
-	}
+	bar := r.Progress.Bytes(0, "seeding the demo borough", "rows")
 	res, err := store.Import(ctx, contact.ImportOptions{Path: path, Actor: "demo",
 		Progress: func(p contact.Progress) { bar.Set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
 	bar.Finish()

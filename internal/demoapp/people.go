@@ -13,6 +13,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/leaflet"
 	"github.com/crierhq/crier/internal/printrun"
+	"github.com/crierhq/crier/internal/progress"
 	"github.com/crierhq/crier/internal/segment"
 )
 
@@ -107,12 +108,12 @@ func (r *run) leaflets(ctx context.Context) error {
 	if _, err := cs.StartDue(ctx, time.Now()); err != nil {
 		return err
 	}
-	var bar Progress
+	var bar progress.Reporter
 	res, err := printrun.NewStore(r.DB).Print(ctx, printrun.Request{CampaignID: c.ID, Format: leaflet.A5, RoundSize: 60,
 		OutDir: filepath.Join(r.cfg.DataDir, "leaflets"), Actor: "demo", Content: r.LeafletContent(c),
 		Progress: func(done, total int) {
 			if bar == nil {
-				bar = r.progress(int64(total), "printing the demo leaflets", "leaflets")
+				bar = r.Progress.Units(int64(total), "printing the demo leaflets", "leaflets")
 			}
 			bar.Set(int64(done), int64(total), int64(done), "")
 		}})
