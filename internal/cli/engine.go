@@ -24,6 +24,7 @@ import (
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/inbox"
 	"github.com/crierhq/crier/internal/lang"
+	"github.com/crierhq/crier/internal/metrics"
 	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/rights"
@@ -55,6 +56,8 @@ type engine struct {
 	rights    *rights.Store
 	retention rights.Policy
 	instance  string
+
+	metrics *metrics.Metrics // /metrics (CRIER_METRICS_TOKEN) and what the workers count
 }
 
 // linkKey returns the key for signed links: CRIER_LINK_KEY, or one generated on first use
@@ -167,11 +170,13 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	if err := a.wireSMS(ctx, e, d, channels, hookAddr, useSandbox); err != nil {
 		return nil, err
 	}
+	e.metrics = metrics.New(d.DB, metrics.Config{Token: a.Config.MetricsToken})
 	e.dispatcher = dispatch.New(dispatch.Config{Instance: a.Config.Instance, Poll: time.Second, Lease: a.Config.OutboxLease,
-		Channels: channels, Logger: a.logger()}, outbox.NewStore(d.DB), campaign.NewStore(d.DB, a.logger()))
+		Channels: channels, Logger: a.logger(), Observer: e.metrics}, outbox.NewStore(d.DB), campaign.NewStore(d.DB, a.logger()))
 	var hooks *web.TwilioHooks
 	if e.smsSender != nil {
-		hooks = &web.TwilioHooks{AuthToken: a.Config.TwilioAuthToken, PublicURL: e.publicURL, Inbox: e.inbox, Outbox: outbox.NewStore(d.DB)}
+		hooks = &web.TwilioHooks{AuthToken: a.Config.TwilioAuthToken, PublicURL: e.publicURL, Inbox: e.inbox, Outbox: outbox.NewStore(d.DB),
+			OnStatus: e.metrics.DeliveryReport}
 		if e.twilio != nil {
 			// The sandbox calls this process directly and signs what it calls.
 			hooks.AuthToken, hooks.PublicURL = sandboxToken, e.hookURL
@@ -294,7 +299,7 @@ func (a *App) wireSMS(ctx context.Context, e *engine, d *database, channels map[
 
 // run serves HTTP on ln and runs the dispatcher until ctx ends, then shuts both down.
 func (e *engine) run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: e.web.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: e.metrics.Wrap(e.web.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
