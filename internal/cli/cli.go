@@ -279,9 +279,15 @@ func lockWriter(w io.Writer) io.Writer {
 	return &lockedWriter{w: w}
 }
 
+// logger logs to standard error at CRIER_LOG_LEVEL, as text or (CRIER_LOG_FORMAT=json)
+// one JSON object a line.
 func (a *App) logger() *slog.Logger {
 	level, _ := a.Config.Level()
-	return slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	if a.Config.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(a.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.Stderr, opts))
 }
 
 // database is an open pool plus the private server to stop when the command ends.

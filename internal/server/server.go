@@ -31,6 +31,7 @@ import (
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/inbox"
 	"github.com/crierhq/crier/internal/lang"
+	"github.com/crierhq/crier/internal/metrics"
 	"github.com/crierhq/crier/internal/outbox"
 	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/rights"
@@ -79,6 +80,8 @@ type Engine struct {
 	rights    *rights.Store
 	retention rights.Policy
 	instance  string
+
+	metrics *metrics.Metrics // /metrics (CRIER_METRICS_TOKEN) and what the workers count
 }
 
 // linkKey returns the key for signed links: CRIER_LINK_KEY, or one generated on first use
@@ -194,11 +197,13 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if err := e.wireSMS(ctx, o, channels); err != nil {
 		return nil, err
 	}
+	e.metrics = metrics.New(pool, metrics.Config{Token: cfg.MetricsToken})
 	e.dispatcher = dispatch.New(dispatch.Config{Instance: cfg.Instance, Poll: time.Second, Lease: cfg.OutboxLease,
-		Channels: channels, Logger: logger}, outbox.NewStore(pool), campaign.NewStore(pool, logger))
+		Channels: channels, Logger: logger, Observer: e.metrics}, outbox.NewStore(pool), campaign.NewStore(pool, logger))
 	var hooks *web.TwilioHooks
 	if e.smsSender != nil {
-		hooks = &web.TwilioHooks{AuthToken: cfg.TwilioAuthToken, PublicURL: e.publicURL, Inbox: e.inbox, Outbox: outbox.NewStore(pool)}
+		hooks = &web.TwilioHooks{AuthToken: cfg.TwilioAuthToken, PublicURL: e.publicURL, Inbox: e.inbox, Outbox: outbox.NewStore(pool),
+			OnStatus: e.metrics.DeliveryReport}
 		if e.twilio != nil {
 			// The sandbox calls this process directly and signs what it calls.
 			hooks.AuthToken, hooks.PublicURL = sandboxToken, e.hookURL
@@ -323,7 +328,7 @@ func (e *Engine) wireSMS(ctx context.Context, o Options, channels map[dispatch.C
 
 // Run serves HTTP on ln and runs the dispatcher until ctx ends, then shuts both down.
 func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: e.web.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: e.metrics.Wrap(e.web.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
