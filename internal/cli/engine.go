@@ -216,7 +216,8 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	e.rights, e.retention, e.instance = rights.NewStore(d.DB, supKey, a.logger()), rights.Policy{Replies: replies, Bodies: bodies}, a.Config.Instance
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Suppression: supKey, Composer: e.composer, Branding: brand,
 		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays,
-		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://"), Instance: a.Config.Instance, Languages: languages})
+		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://"), Instance: a.Config.Instance, Languages: languages,
+		DefaultRegion: a.Config.DefaultRegion})
 	if err != nil {
 		return nil, err
 	}
