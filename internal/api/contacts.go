@@ -201,7 +201,8 @@ type contactIn struct {
 
 // pushIn is POST /contacts' body.
 type pushIn struct {
-	Contacts []contactIn `json:"contacts"`
+	// Contacts are decoded one by one (contactIn), so that a problem names its item.
+	Contacts []json.RawMessage `json:"contacts"`
 	// Topic is the topic the consents are for; default general.
 	Topic string `json:"topic"`
 	// Conflicts: report (default), skip or new — as `crier contacts import --conflicts`.
@@ -235,6 +236,13 @@ var pushColumns = []struct {
 	{contact.FieldPostConsent, func(c *contactIn) string { return yesNo(c.PostConsent) }},
 	{contact.FieldTags, func(c *contactIn) string { return strings.Join(c.Tags, ";") }},
 	{contact.FieldDeliveryNotes, func(c *contactIn) string { return c.DeliveryNotes }},
+}
+
+func indexOf(e FieldError) int {
+	if e.Index == nil {
+		return -1
+	}
+	return *e.Index
 }
 
 func yesNo(b *bool) string {
@@ -279,6 +287,27 @@ func (a *API) handleContactsPush(w http.ResponseWriter, r *http.Request, t *apit
 			FieldError{Field: "contacts", Detail: fmt.Sprintf("%d contacts", len(in.Contacts))})
 		return
 	}
+	contacts := make([]contactIn, len(in.Contacts))
+	var errs []FieldError
+	for i, raw := range in.Contacts {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(&contacts[i])
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case err == nil:
+		case errors.As(err, &typeErr):
+			errs = append(errs, FieldError{Index: &i, Field: typeErr.Field, Detail: fmt.Sprintf("must be %s, not %s", typeErr.Type, typeErr.Value)})
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			errs = append(errs, FieldError{Index: &i, Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Detail: "unknown field"})
+		default:
+			errs = append(errs, FieldError{Index: &i, Detail: err.Error()})
+		}
+	}
+	if len(errs) > 0 {
+		problem(w, http.StatusUnprocessableEntity, typeValidation, "Some contacts have fields of the wrong type or name, so nothing was saved.", errs...)
+		return
+	}
 	policy, err := contact.ParseConflictPolicy(in.Conflicts)
 	if err != nil {
 		problem(w, http.StatusUnprocessableEntity, typeValidation, "conflicts must be report, skip or new.", FieldError{Field: "conflicts", Detail: err.Error()})
@@ -291,7 +320,7 @@ func (a *API) handleContactsPush(w http.ResponseWriter, r *http.Request, t *apit
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "contacts.csv")
-	byLine, header, err := writePushCSV(path, in.Contacts)
+	byLine, header, err := writePushCSV(path, contacts)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -308,19 +337,35 @@ func (a *API) handleContactsPush(w http.ResponseWriter, r *http.Request, t *apit
 		}
 		return fe
 	}
-	name := "api:" + t.Name
+	opts := contact.ImportOptions{Path: path, Name: "api:" + t.Name, Region: a.region,
+		Topic: in.Topic, DryRun: in.DryRun, Actor: t.Actor(), Conflicts: policy, Suppression: a.key,
+		RejectsPath: filepath.Join(dir, "rejects.csv")}
 	actx := audit.Within(r.Context(), audit.Entry{Actor: t.Actor(), Action: audit.ContactsImport, SubjectType: "import",
 		Detail: map[string]any{"via": "api"}})
-	res, err := contact.NewStore(a.db, a.log).Import(actx, contact.ImportOptions{Path: path, Name: name, Region: a.region,
-		Topic: in.Topic, DryRun: in.DryRun, Actor: t.Actor(), Conflicts: policy, Suppression: a.key,
-		RejectsPath: filepath.Join(dir, "rejects.csv")})
+	st := contact.NewStore(a.db, a.log)
+	res, err := st.Import(actx, opts)
 	var inputErr *contact.InputError
 	switch {
 	case errors.Is(err, contact.ErrRejected):
-		errs := make([]FieldError, len(res.Errors))
-		for i, e := range res.Errors {
-			errs[i] = fieldOf(e)
+		// The importer checks identities (a conflict: one email under two names) only
+		// once every row is valid. A dry run past the invalid rows finds those too, so
+		// one answer lists every problem in the batch.
+		seen := map[string]bool{}
+		all := res.Errors
+		opts.DryRun, opts.SkipInvalid = true, true
+		if more, err := st.Import(r.Context(), opts); err == nil || errors.Is(err, contact.ErrRejected) {
+			all = append(all, more.Errors...)
 		}
+		errs := []FieldError{}
+		for _, e := range all {
+			key := fmt.Sprintf("%d:%d:%s", e.Line, e.Col, e.Err)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			errs = append(errs, fieldOf(e))
+		}
+		slices.SortStableFunc(errs, func(x, y FieldError) int { return indexOf(x) - indexOf(y) })
 		problem(w, http.StatusUnprocessableEntity, typeValidation,
 			fmt.Sprintf("%d of %d contacts are invalid, so nothing was saved. Fix them and send the batch again (or conflicts: skip).", res.Rejected, res.Rows), errs...)
 		return
