@@ -43,23 +43,23 @@ func (a *API) handleSegments(w http.ResponseWriter, r *http.Request, _ *apitoken
 
 // campaignOut is a campaign as the API shows it; Counts only on GET /campaigns/{id}.
 type campaignOut struct {
-	ID           int64            `json:"id"`
-	Name         string           `json:"name"`
-	State        campaign.State   `json:"state"`
-	Purpose      string           `json:"purpose"`
-	Topic        string           `json:"topic"`
-	SegmentID    *int64           `json:"segment_id"`
-	Channels     []string         `json:"channels"`
-	Languages    []string         `json:"languages"`
-	ScheduleKind string           `json:"schedule_kind"`
-	Recurrence   string           `json:"recurrence"`
-	SendAt       *time.Time       `json:"send_at"`
-	NextRunAt    *time.Time       `json:"next_run_at"`
-	CreatedBy    string           `json:"created_by"`
-	CreatedAt    time.Time        `json:"created_at"`
-	UpdatedAt    time.Time        `json:"updated_at"`
-	Totals       map[string]int   `json:"totals,omitempty"`
-	Counts       []countOut       `json:"counts,omitempty"`
+	ID           int64          `json:"id"`
+	Name         string         `json:"name"`
+	State        campaign.State `json:"state"`
+	Purpose      string         `json:"purpose"`
+	Topic        string         `json:"topic"`
+	SegmentID    *int64         `json:"segment_id"`
+	Channels     []string       `json:"channels"`
+	Languages    []string       `json:"languages"`
+	ScheduleKind string         `json:"schedule_kind"`
+	Recurrence   string         `json:"recurrence"`
+	SendAt       *time.Time     `json:"send_at"`
+	NextRunAt    *time.Time     `json:"next_run_at"`
+	CreatedBy    string         `json:"created_by"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+	Totals       map[string]int `json:"totals,omitempty"`
+	Counts       []countOut     `json:"counts,omitempty"`
 }
 
 // countOut is a number of a run's messages in one channel, state and reason.
