@@ -141,20 +141,28 @@ type createIn struct {
 	File string `json:"file"`
 }
 
-var fileLineRE = regexp.MustCompile(`^campaign\.md:(\d+)`)
+// fileLineRE finds the file's line in the parser's errors: "campaign.md:7: …", or
+// "… line 7: …" in the front matter's.
+var fileLineRE = regexp.MustCompile(`^campaign\.md:(\d+)|\bline (\d+)\b`)
 
-// fileErrors turns the campaign file parser's errors into field errors with lines.
-func fileErrors(err error) []FieldError {
+// fileErrors turns the campaign file parser's errors, or the content checks' (with def,
+// the file they came from), into field errors naming the file's line.
+func fileErrors(err error, def *campaign.Definition) []FieldError {
 	var out []FieldError
 	for _, e := range unjoin(err) {
 		msg := e.Error()
 		fe := FieldError{Field: "file", Detail: msg}
-		if m := fileLineRE.FindStringSubmatch(msg); m != nil {
-			fe.Line, _ = strconv.Atoi(m[1])
-		}
 		var ce *email.ContentError
 		if errors.As(e, &ce) {
+			// Its line counts from the start of the part, not of the file.
 			fe.Field = "file." + ce.Part
+			if def != nil {
+				l := def.Lines
+				start := map[string]int{"body": l.Body, "subject": l.Subject, "sms": l.SMS, "leaflet": l.LeafletBody}[ce.Part]
+				fe.Line = l.Line(start, ce.Line)
+			}
+		} else if m := fileLineRE.FindStringSubmatch(msg); m != nil {
+			fe.Line, _ = strconv.Atoi(m[1] + m[2])
 		}
 		out = append(out, fe)
 	}
@@ -174,7 +182,7 @@ func (a *API) handleCampaignCreate(w http.ResponseWriter, r *http.Request, t *ap
 	}
 	def, err := campaign.ParseFile("campaign.md", []byte(in.File))
 	if err != nil {
-		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign file has problems.", fileErrors(err)...)
+		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign file has problems.", fileErrors(err, nil)...)
 		return
 	}
 	c := &def.Campaign
@@ -192,14 +200,14 @@ func (a *API) handleCampaignCreate(w http.ResponseWriter, r *http.Request, t *ap
 		c.SegmentID = &seg.ID
 	}
 	if err := checkContent(c); err != nil {
-		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign's texts have problems.", fileErrors(err)...)
+		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign's texts have problems.", fileErrors(err, def)...)
 		return
 	}
 	actx := audit.Within(r.Context(), audit.Entry{Actor: t.Actor(), Action: audit.CampaignCreate, SubjectType: "campaign",
 		Detail: map[string]any{"channels": c.Channels(), "via": "api"}})
 	err = campaign.NewStore(a.db, a.log).Create(actx, c, def.Topic, t.Actor())
 	if errors.Is(err, campaign.ErrInvalid) {
-		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign can't be created.", fileErrors(err)...)
+		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign can't be created.", fileErrors(err, def)...)
 		return
 	}
 	if err != nil {
@@ -306,7 +314,7 @@ func (a *API) handleCampaignSchedule(w http.ResponseWriter, r *http.Request, t *
 		problem(w, http.StatusNotFound, typeNotFound, fmt.Sprintf("There is no campaign %d.", c.ID))
 		return
 	case errors.Is(err, campaign.ErrInvalid) || errors.As(err, &ce):
-		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign can't be scheduled.", fileErrors(err)...)
+		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign can't be scheduled.", fileErrors(err, nil)...)
 		return
 	case err != nil:
 		a.fail(w, r, err)
