@@ -117,9 +117,14 @@ func (a *API) Routes() []string { return append([]string(nil), a.routes...) }
 
 // ServeHTTP serves the API; mount it at /api/.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !utf8.ValidString(r.URL.RawQuery) || strings.Contains(r.URL.RawQuery, "%00") {
-		problem(w, http.StatusBadRequest, typeBadRequest, "The query holds a NUL byte or text that is not UTF-8.")
-		return
+	for k, vs := range r.URL.Query() {
+		for _, v := range append(vs, k) {
+			if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+				problem(w, http.StatusBadRequest, typeBadRequest, "The query holds a NUL byte or text that is not UTF-8, which crier can't store.",
+					FieldError{Field: strings.ToValidUTF8(k, "\uFFFD"), Detail: "not UTF-8 text"})
+				return
+			}
+		}
 	}
 	a.mux.ServeHTTP(w, r)
 }

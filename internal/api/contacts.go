@@ -325,6 +325,15 @@ func (a *API) handleContactsPush(w http.ResponseWriter, r *http.Request, t *apit
 		a.fail(w, r, err)
 		return
 	}
+	// The importer refuses a file none of whose columns can reach anybody; say so in the
+	// API's words.
+	if !slices.ContainsFunc(header, func(h string) bool {
+		return slices.Contains([]string{"email", "mobile", "phone", "street"}, h)
+	}) {
+		problem(w, http.StatusUnprocessableEntity, typeValidation, "No contact has an email, mobile, phone or street: nobody could be reached.",
+			FieldError{Field: "contacts", Detail: "give email, mobile, phone or street"})
+		return
+	}
 	fieldOf := func(e *contact.InputError) FieldError {
 		fe := FieldError{Field: e.Field, Detail: e.Err.Error()}
 		if key, ok := strings.CutPrefix(e.Field, string(contact.FieldAttr)); ok {
@@ -377,10 +386,6 @@ func (a *API) handleContactsPush(w http.ResponseWriter, r *http.Request, t *apit
 		return
 	case errors.Is(err, suppression.ErrNoKey):
 		problem(w, http.StatusServiceUnavailable, typeUnavailable, "crier has no suppression key (CRIER_LINK_KEY), so it can't check contacts against the erasure list.")
-		return
-	case err != nil && strings.Contains(err.Error(), "no column holds"):
-		problem(w, http.StatusUnprocessableEntity, typeValidation, "No contact has an email, mobile, phone or street: nobody could be reached.",
-			FieldError{Field: "contacts", Detail: "give email, mobile, phone or street"})
 		return
 	case err != nil:
 		a.fail(w, r, err)

@@ -53,6 +53,16 @@ func TestContactPush(t *testing.T) {
 		t.Errorf("wrong type: %+v", pr.Errors)
 	}
 	r.do("POST", "/api/v1/contacts", crm, `{"contacts": []}`).problem(t, http.StatusUnprocessableEntity)
+	pr = r.do("POST", "/api/v1/contacts", crm, `{"topic": "potholes", "contacts": [{"email": "x@example.org"}]}`).problem(t, http.StatusUnprocessableEntity)
+	if len(pr.Errors) != 1 || pr.Errors[0].Field != "topic" {
+		t.Errorf("unknown topic: %+v", pr)
+	}
+	pr = r.do("POST", "/api/v1/contacts", crm, `{"contacts": [{"email": "x@example.org", "first_name": "A\u0000"}]}`).problem(t, http.StatusUnprocessableEntity)
+	if len(pr.Errors) != 1 || pr.Errors[0].Field != "first_name" || *pr.Errors[0].Index != 0 {
+		t.Errorf("NUL byte: %+v", pr)
+	}
+	r.do("GET", "/api/v1/contacts?email=%FF%00", crm, nil).problem(t, http.StatusBadRequest)
+	r.do("POST", "/api/v1/contacts", crm, nil).problem(t, http.StatusUnsupportedMediaType)
 	r.do("POST", "/api/v1/contacts", crm, `{"contacts": [{"first_name": "Nobody"}]}`).problem(t, http.StatusUnprocessableEntity)
 
 	good := strings.Replace(strings.Replace(bad, `"0770"`, `"+44 7700 900124"`, 1), `"amara.okafor@example.org"`, `"cerys@example.org"`, 1)
