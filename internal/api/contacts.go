@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -266,6 +267,10 @@ type pushResult struct {
 	ConsentsWithdrawn int          `json:"consents_withdrawn"`
 	WithdrawalsKept   int          `json:"withdrawals_kept"`
 	Skipped           []FieldError `json:"skipped"`
+	// IDs are the contact ids of the items, by index: null for an item skipped, added
+	// as a new person beside a conflict, or with neither email nor phone number; none
+	// on a dry run.
+	IDs []*int64 `json:"ids"`
 }
 
 // handleContactsPush upserts a batch of contacts ({"contacts": [...]}) through the CSV
@@ -394,12 +399,58 @@ func (a *API) handleContactsPush(w http.ResponseWriter, r *http.Request, t *apit
 	out := pushResult{ImportID: res.ImportID, DryRun: res.DryRun, Rows: res.Rows, ContactsCreated: res.ContactsCreated,
 		ContactsUpdated: res.ContactsUpdated, ConsentsGranted: res.ConsentsGranted, ConsentsWithdrawn: res.ConsentsWithdrawn,
 		WithdrawalsKept: res.WithdrawalsKept, Skipped: []FieldError{}}
+	left := map[int]bool{}
 	for _, e := range append(append([]*contact.InputError{}, res.Conflicts...), res.Suppressed...) {
-		out.Skipped = append(out.Skipped, fieldOf(e))
+		fe := fieldOf(e)
+		out.Skipped = append(out.Skipped, fe)
+		left[indexOf(fe)] = true
+	}
+	if !res.DryRun {
+		if out.IDs, err = a.pushedIDs(r.Context(), st, contacts, left); err != nil {
+			a.fail(w, r, err)
+			return
+		}
 	}
 	a.log.InfoContext(r.Context(), "api contacts pushed", "token_id", t.ID, "import_id", res.ImportID, "rows", res.Rows,
 		"created", res.ContactsCreated, "updated", res.ContactsUpdated, "dry_run", res.DryRun)
 	writeJSON(w, http.StatusOK, out)
+}
+
+// pushedIDs finds the contact id of each pushed item by its email, else its mobile,
+// else its phone (normalised as the importer did): null for the items in left, and for
+// those with none of them.
+func (a *API) pushedIDs(ctx context.Context, st *contact.Store, contacts []contactIn, left map[int]bool) ([]*int64, error) {
+	keys := make([][]string, len(contacts))
+	var emails, phones []string
+	for i, c := range contacts {
+		if left[i] {
+			continue
+		}
+		if e, err := contact.NormalizeEmail(c.Email); err == nil && c.Email != "" {
+			keys[i] = append(keys[i], strings.ToLower(e))
+			emails = append(emails, e)
+		}
+		for _, raw := range []string{c.Mobile, c.Phone} {
+			if p, err := contact.NormalizePhone(raw, a.region); err == nil && raw != "" {
+				keys[i] = append(keys[i], p.E164)
+				phones = append(phones, p.E164)
+			}
+		}
+	}
+	ids, err := st.IDsByPoint(ctx, emails, phones)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*int64, len(contacts))
+	for i, ks := range keys {
+		for _, k := range ks {
+			if id, ok := ids[k]; ok {
+				out[i] = &id
+				break
+			}
+		}
+	}
+	return out, nil
 }
 
 // writePushCSV writes contacts as an import file with a column for each field any of

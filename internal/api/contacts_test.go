@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,8 +71,9 @@ func TestContactPush(t *testing.T) {
 	if res.code != http.StatusOK {
 		t.Fatalf("good batch: %d %s", res.code, res.body)
 	}
-	if m := res.json(t); m["contacts_created"] != 3.0 || m["rows"] != 3.0 {
-		t.Errorf("push result %v", m)
+	pushed := res.json(t)
+	if pushed["contacts_created"] != 3.0 || pushed["rows"] != 3.0 || len(pushed["ids"].([]any)) != 3 || slices.Contains(pushed["ids"].([]any), nil) {
+		t.Errorf("push result %v", pushed)
 	}
 	// The same batch again changes nobody.
 	if m := r.do("POST", "/api/v1/contacts", crm, good).json(t); m["contacts_created"] != 0.0 {
@@ -85,6 +87,9 @@ func TestContactPush(t *testing.T) {
 		t.Fatalf("by phone: %v", list)
 	}
 	id := int64(items[0].(map[string]any)["id"].(float64))
+	if pushed["ids"].([]any)[0] != float64(id) {
+		t.Errorf("ids %v: item 0 is contact %d", pushed["ids"], id)
+	}
 	if l := r.do("GET", "/api/v1/contacts?email=AMARA.okafor@example.org", crm, nil).json(t)["contacts"].([]any); len(l) != 1 {
 		t.Errorf("by email: %v", l)
 	}

@@ -50,7 +50,7 @@ func TestDataRights(t *testing.T) {
 	}
 
 	res := r.do("POST", "/api/v1/contacts", crm, push).json(t)
-	if res["contacts_created"] != 0.0 || !strings.Contains(mustJSON(res["skipped"]), `"index":0`) {
+	if res["contacts_created"] != 0.0 || !strings.Contains(mustJSON(res["skipped"]), `"index":0`) || mustJSON(res["ids"]) != `[null]` {
 		t.Errorf("pushing an erased resident again: %v", res)
 	}
 	if n := count(t, r, `SELECT count(*) FROM contacts`); n != 0 {
