@@ -76,6 +76,7 @@ func (a *App) commands() []command {
 		{"leaflets", "print a campaign's leaflets and round sheets (PDF) in delivery rounds", (*App).runLeaflets},
 		{"rounds", "delivery rounds: list, show, assign to volunteers, record deliveries", (*App).runRounds},
 		{"user", "accounts for officers, admins and volunteers: add, passwd, list, disable, enable, role, reset", (*App).runUser},
+		{"token", "HTTP API tokens for integrations: add (shows the secret once), list, revoke", (*App).runToken},
 		{"audit", "show or export the audit log: sign-ins, exports, imports, campaign and account changes", (*App).runAudit},
 		{"demo", "set up a demo borough with ~5,000 residents", (*App).runDemo},
 		{"serve", "run the web server, Twilio's webhooks, the scheduler and the senders", (*App).runServe},

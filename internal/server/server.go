@@ -248,7 +248,8 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	e.rights, e.retention, e.instance = rights.NewStore(pool, supKey, logger), rights.Policy{Replies: replies, Bodies: bodies}, cfg.Instance
 	e.web, err = web.New(web.Config{DB: pool, Signer: signer, Suppression: supKey, Composer: e.composer, Branding: brand,
 		Logger: logger, Version: o.Version, Twilio: hooks, App: app, PreferencesLinkDays: cfg.PreferencesLinkDays,
-		TrustedProxies: proxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), Instance: cfg.Instance, Languages: languages})
+		TrustedProxies: proxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), Instance: cfg.Instance, Languages: languages,
+		DefaultRegion: cfg.DefaultRegion})
 	if err != nil {
 		return nil, err
 	}
