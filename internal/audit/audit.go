@@ -53,13 +53,17 @@ const (
 	SubjectAccess  = "contacts.subject_access" // everything held about one resident, exported (internal/rights)
 	ContactErase   = "contacts.erase"          // a resident erased, their email and numbers suppressed
 	Retention      = "rights.retention"        // old texts' words removed under the retention policy
+	// ContactBounced: an email address marked bounced after a bounce report (internal/bounce).
+	ContactBounced = "contacts.bounced"
+	// ContactComplaint: an email address's consent withdrawn after a spam complaint.
+	ContactComplaint = "contacts.complaint"
 )
 
 // Actions lists the actions, for the admin page's filter.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordReset, ContactsExport, ContactsImport, ConsentChanged,
 	CampaignCreate, CampaignSched, CampaignPause, CampaignResume, CampaignCancel, CampaignResend, LeafletsPrint,
 	RoundAssign, RoundUnassign, RoundDoor, RoundRest, UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport,
-	CampaignUpdate, CampaignCopy, CampaignDelete, SubjectAccess, ContactErase, Retention}
+	CampaignUpdate, CampaignCopy, CampaignDelete, SubjectAccess, ContactErase, Retention, ContactBounced, ContactComplaint}
 
 // ErrInvalid is an entry that can't be recorded as it is.
 var ErrInvalid = errors.New("invalid audit entry")
