@@ -54,6 +54,7 @@ type Server struct {
 	hsts           bool             // served over https: tell browsers to stay on it
 	languages      []lang.Language  // residents can choose among them (more than one: a choice)
 	suppression    *suppression.Key // erased residents' emails and numbers (imports, sign-ups); nil: none can be checked
+	bounces        *BounceHooks     // providers' bounce webhooks; nil: none
 }
 
 // Config configures the Server.
@@ -81,6 +82,8 @@ type Config struct {
 	// Suppression checks imports and sign-ups against the erasure suppression list; nil:
 	// imports are refused once the list holds anything (suppression.ErrNoKey).
 	Suppression *suppression.Key
+	// Bounces are the providers' bounce and complaint webhooks (bounces.go); nil: none.
+	Bounces *BounceHooks
 }
 
 // defaultInstance is config's default instance name: the host and process id.
@@ -106,7 +109,7 @@ func New(cfg Config) (*Server, error) {
 		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App,
 		imports:      newImportJobs(cfg.DB, cfg.Logger, cmp.Or(cfg.Instance, defaultInstance())),
 		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64](),
-		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS, languages: cfg.Languages, suppression: cfg.Suppression}
+		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS, languages: cfg.Languages, suppression: cfg.Suppression, bounces: cfg.Bounces}
 	if cfg.Twilio != nil {
 		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
 			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")
@@ -140,6 +143,9 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("POST "+InboundPath, s.handleInbound)
 		mux.HandleFunc("POST "+StatusPath, s.handleStatus)
 	}
+	if s.bounces != nil {
+		mux.HandleFunc("POST "+BouncePath+"{provider}", s.handleBounceWebhook)
+	}
 	return s.secure(mux)
 }
 
@@ -166,12 +172,16 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		if r.URL.Path == importPath {
 			limit = maxImportBytes // an officer's CSV (importLimit answers 413 above it)
 		}
+		bounceHook := strings.HasPrefix(r.URL.Path, BouncePath)
+		if bounceHook {
+			limit = bounceLimit
+		}
 		if r.ContentLength > limit && r.URL.Path != importPath {
 			s.refuseTooBig(w, limit)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		webhook := r.URL.Path == InboundPath || r.URL.Path == StatusPath
+		webhook := r.URL.Path == InboundPath || r.URL.Path == StatusPath || bounceHook
 		if !webhook && r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			if err := r.ParseForm(); err != nil {
 				var tooBig *http.MaxBytesError
