@@ -19,6 +19,7 @@ import (
 
 	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
+	"github.com/crierhq/crier/internal/bounce"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
@@ -55,6 +56,12 @@ type engine struct {
 	rights    *rights.Store
 	retention rights.Policy
 	instance  string
+
+	// Bounces: the store the webhooks and the mailbox record into; mailbox is read
+	// every bouncePoll when CRIER_BOUNCE_POP3_URL is set.
+	bounces    *bounce.Store
+	mailbox    *bounce.MailboxConfig
+	bouncePoll time.Duration
 }
 
 // linkKey returns the key for signed links: CRIER_LINK_KEY, or one generated on first use
@@ -214,9 +221,14 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 		return nil, err
 	}
 	e.rights, e.retention, e.instance = rights.NewStore(d.DB, supKey, a.logger()), rights.Policy{Replies: replies, Bodies: bodies}, a.Config.Instance
+	bounceHooks, err := a.wireBounces(e, d)
+	if err != nil {
+		return nil, err
+	}
 	e.web, err = web.New(web.Config{DB: d.DB, Signer: signer, Suppression: supKey, Composer: e.composer, Branding: brand,
 		Logger: a.logger(), Version: version, Twilio: hooks, App: app, PreferencesLinkDays: a.Config.PreferencesLinkDays,
-		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://"), Instance: a.Config.Instance, Languages: languages})
+		TrustedProxies: proxies, HSTS: strings.HasPrefix(a.Config.PublicURL, "https://"), Instance: a.Config.Instance, Languages: languages,
+		Bounces: bounceHooks})
 	if err != nil {
 		return nil, err
 	}
@@ -306,6 +318,9 @@ func (e *engine) run(ctx context.Context, ln net.Listener) error {
 	g.Go(func() error {
 		return e.rights.RunRetention(gctx, e.retention, 24*time.Hour, audit.Entry{Actor: "serve:" + e.instance})
 	})
+	if e.mailbox != nil {
+		g.Go(func() error { return e.bounces.Poll(gctx, *e.mailbox, e.bouncePoll) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
