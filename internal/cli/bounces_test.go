@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -83,4 +84,61 @@ func crierWith(t *testing.T, cfg config.Config, args ...string) run {
 	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: cfg}
 	code := app.Run(context.Background(), args)
 	return run{code, out.String(), errb.String()}
+}
+
+// crier serve reads the bounce mailbox when CRIER_BOUNCE_POP3_URL is set, says which
+// webhooks are on (never their secrets), and stops cleanly.
+func TestServePollsTheBounceMailbox(t *testing.T) {
+	_, dsn := dbtest.NewURL(t)
+	d, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	pop, err := sandbox.StartPOP3(context.Background(), sandbox.POP3Config{Username: "bounces", Password: "pop-secret-9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pop.Close()
+	b, err := os.ReadFile("../bounce/testdata/arf_abuse.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop.Add([]byte(strings.ReplaceAll(string(b), "OUTBOX_ID", "0")))
+	cfg := testConfig(t, dsn, func(c *config.Config) {
+		withCouncil(c)
+		c.Bounce.POP3URL = "pop3://bounces:pop-secret-9@" + pop.Addr() + "?tls=none"
+		c.Bounce.PostmarkToken = "postmark-secret-0123456789"
+	})
+	var out, errb lockedBuffer
+	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: cfg}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- app.Run(ctx, []string{"serve"}) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for len(pop.UIDs()) > 0 {
+		select {
+		case code := <-done:
+			t.Fatalf("crier serve stopped (exit %d):\n%s", code, errb.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mailbox was not read after 15s:\n%s", errb.String())
+		}
+	}
+	stop()
+	if code := <-done; code != cli.ExitOK {
+		t.Fatalf("crier serve: exit %d:\n%s", code, errb.String())
+	}
+	var n int
+	if err := d.Get(&n, `SELECT count(*) FROM bounce_events WHERE kind = 'complaint'`); err != nil || n != 1 {
+		t.Errorf("%d complaints recorded (%v)", n, err)
+	}
+	logs := errb.String()
+	if !strings.Contains(logs, "bounces: webhooks for postmark at https://crier.council.example/webhooks/bounces/{provider}") {
+		t.Errorf("serve did not say which webhooks are on:\n%s", logs)
+	}
+	if strings.Contains(logs, "pop-secret-9") || strings.Contains(logs, "postmark-secret") || strings.Contains(logs, "complainer@") {
+		t.Errorf("a secret or an address in the log:\n%s", logs)
+	}
 }
