@@ -55,13 +55,18 @@ const (
 	Retention      = "rights.retention"        // old texts' words removed under the retention policy
 	APITokenAdd    = "api_token.add"           // an API token made for an integration (internal/apitoken)
 	APITokenRevoke = "api_token.revoke"
+	// ContactBounced: an email address marked bounced after a bounce report (internal/bounce).
+	ContactBounced = "contacts.bounced"
+	// ContactComplaint: an email address's consent withdrawn after a spam complaint.
+	ContactComplaint = "contacts.complaint"
 )
 
 // Actions lists the actions, for the admin page's filter.
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordReset, ContactsExport, ContactsImport, ConsentChanged,
 	CampaignCreate, CampaignSched, CampaignPause, CampaignResume, CampaignCancel, CampaignResend, LeafletsPrint,
 	RoundAssign, RoundUnassign, RoundDoor, RoundRest, UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport,
-	CampaignUpdate, CampaignCopy, CampaignDelete, SubjectAccess, ContactErase, Retention, APITokenAdd, APITokenRevoke}
+	CampaignUpdate, CampaignCopy, CampaignDelete, SubjectAccess, ContactErase, Retention, APITokenAdd, APITokenRevoke,
+	ContactBounced, ContactComplaint}
 
 // ErrInvalid is an entry that can't be recorded as it is.
 var ErrInvalid = errors.New("invalid audit entry")

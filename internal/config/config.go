@@ -87,6 +87,8 @@ type Config struct {
 	// `crier serve` removes older ones daily. Read with Retention.
 	RetentionReplies string
 	RetentionBodies  string
+
+	Bounce BounceConfig // CRIER_BOUNCE_*: bounce mailbox, soft-bounce policy, providers' webhooks (bounce.go)
 }
 
 // The demo identity: what Default fills in when CRIER_ORG_NAME and CRIER_ORG_ADDRESS are
@@ -143,6 +145,7 @@ func Default() Config {
 		BrandColor:             envOr("CRIER_BRAND_COLOUR", "#0b3d59"),
 		RetentionReplies:       envOr("CRIER_RETENTION_REPLIES", "off"),
 		RetentionBodies:        envOr("CRIER_RETENTION_BODIES", "off"),
+		Bounce:                 DefaultBounce(),
 	}
 }
 
@@ -282,6 +285,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("CRIER_PREFERENCES_LINK_DAYS %d must be at least 1 day", c.PreferencesLinkDays))
 	}
 	if _, _, err := c.Retention(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Bounce.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://") {

@@ -103,7 +103,22 @@ type Export struct {
 	Messages          []Message      `json:"messages"`
 	Conversations     []Conversation `json:"conversations"`
 	LeafletDeliveries []Delivery     `json:"leaflet_deliveries"`
+	Bounces           []Bounce       `json:"bounces"`
 	AuditEntries      []AuditEntry   `json:"audit_entries"`
+}
+
+// Bounce is a bounce or complaint reported about one of the resident's email addresses
+// (internal/bounce), by ids: the report's diagnostic has addresses replaced.
+type Bounce struct {
+	ID             int64      `db:"id" json:"id"`
+	ContactPointID int64      `db:"contact_point_id" json:"contact_point_id"`
+	MessageID      *int64     `db:"outbox_id" json:"message_id"`
+	Kind           string     `db:"kind" json:"kind"` // hard, soft, complaint
+	Source         string     `db:"source" json:"source"`
+	Status         string     `db:"status_code" json:"status"`
+	Diagnostic     string     `db:"diagnostic" json:"diagnostic"`
+	ReportedAt     *time.Time `db:"reported_at" json:"reported_at"`
+	ReceivedAt     time.Time  `db:"received_at" json:"received_at"`
 }
 
 // Person is the contacts row.
@@ -281,26 +296,28 @@ type AuditEntry struct {
 // Access and Erase do about it. A test compares it with the database's foreign keys
 // and key columns, so a new table holding residents' data can't be missed.
 var Covered = map[string]string{
-	"contacts.household_id":         "exported (household); erased: the contact row is deleted",
-	"households.address_id":         "exported (the household's door); kept: a door is not personal data",
-	"contact_points.contact_id":     "exported; erased (deleted)",
-	"contact_points.address_id":     "exported (postal points' doors); erased (the point is deleted)",
-	"consents.contact_point_id":     "exported; erased (deleted with the point)",
-	"signups.contact_id":            "exported; erased (deleted, also those with the same email or mobile)",
-	"signup_mobile_codes.signup_id": "not exported (only a hash of a code); erased with the sign-up",
-	"outbox.contact_id":             "exported; erased: anonymised (contact id negated, point and provider id cleared), kept for campaign counts",
-	"outbox.contact_point_id":       "exported; erased: cleared",
-	"message_events.outbox_id":      "exported; kept with the anonymised message (no personal data; emails and numbers scrubbed)",
-	"conversations.contact_id":      "exported; erased (deleted, with the texts)",
-	"sms_messages.conversation_id":  "exported; erased (deleted with the conversation)",
-	"sms_messages.outbox_id":        "exported; erased with the conversation",
-	"round_stops.outbox_ids":        "exported; kept: they name anonymised messages",
-	"round_stops.address_id":        "exported (deliveries to the resident's doors); kept: a door is not personal data",
-	"provider_statuses.provider_id": "exported; erased (deleted)",
-	"audit_log.subject_id":          "exported (entries about the resident); kept: append-only, ids and counts only",
-	"conversations.phone":           "exported; erased (deleted, also a conversation with the number but no contact)",
-	"signups.email":                 "exported; erased (deleted)",
-	"signups.mobile":                "exported; erased (deleted)",
+	"contacts.household_id":          "exported (household); erased: the contact row is deleted",
+	"households.address_id":          "exported (the household's door); kept: a door is not personal data",
+	"contact_points.contact_id":      "exported; erased (deleted)",
+	"contact_points.address_id":      "exported (postal points' doors); erased (the point is deleted)",
+	"consents.contact_point_id":      "exported; erased (deleted with the point)",
+	"signups.contact_id":             "exported; erased (deleted, also those with the same email or mobile)",
+	"signup_mobile_codes.signup_id":  "not exported (only a hash of a code); erased with the sign-up",
+	"outbox.contact_id":              "exported; erased: anonymised (contact id negated, point and provider id cleared), kept for campaign counts",
+	"outbox.contact_point_id":        "exported; erased: cleared",
+	"message_events.outbox_id":       "exported; kept with the anonymised message (no personal data; emails and numbers scrubbed)",
+	"conversations.contact_id":       "exported; erased (deleted, with the texts)",
+	"sms_messages.conversation_id":   "exported; erased (deleted with the conversation)",
+	"sms_messages.outbox_id":         "exported; erased with the conversation",
+	"round_stops.outbox_ids":         "exported; kept: they name anonymised messages",
+	"round_stops.address_id":         "exported (deliveries to the resident's doors); kept: a door is not personal data",
+	"provider_statuses.provider_id":  "exported; erased (deleted)",
+	"audit_log.subject_id":           "exported (entries about the resident); kept: append-only, ids and counts only",
+	"conversations.phone":            "exported; erased (deleted, also a conversation with the number but no contact)",
+	"signups.email":                  "exported; erased (deleted)",
+	"signups.mobile":                 "exported; erased (deleted)",
+	"bounce_events.contact_point_id": "exported (bounces); erased (deleted with the point)",
+	"bounce_events.outbox_id":        "exported (bounces); erased with the point (the message is kept, anonymised)",
 }
 
 // Access gathers everything held about the resident with contact id id, in one
@@ -451,6 +468,15 @@ func gather(ctx context.Context, tx *sqlx.Tx, id int64) (*Export, error) {
 		    OR s.outbox_ids && $2::bigint[]
 		 ORDER BY s.id`, id, pq.Array(ids))); err != nil {
 		return nil, err
+	}
+	if err := step("bounces", tx.SelectContext(ctx, &x.Bounces, `SELECT b.id, b.contact_point_id, b.outbox_id, b.kind, b.source,
+		b.status_code, b.diagnostic, b.reported_at, b.received_at
+		  FROM bounce_events b JOIN contact_points cp ON cp.id = b.contact_point_id
+		 WHERE cp.contact_id = $1 ORDER BY b.received_at, b.id`, id)); err != nil {
+		return nil, err
+	}
+	if x.Bounces == nil {
+		x.Bounces = []Bounce{}
 	}
 	entries, err := auditAbout(ctx, tx, id)
 	if err := step("audit log", err); err != nil {

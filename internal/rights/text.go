@@ -95,6 +95,11 @@ func WriteText(w io.Writer, x *Export) error {
 		p("%s\tround %q (campaign %d)\t%s %s", at(d.UpdatedAt), d.Round, d.CampaignID, d.State, d.Reason)
 	}
 	p("")
+	p("== Bounces and complaints (%d)", len(x.Bounces))
+	for _, b := range x.Bounces {
+		p("%s\t%s from %s\t%s %s", at(b.ReceivedAt), b.Kind, b.Source, b.Status, b.Diagnostic)
+	}
+	p("")
 	p("== Audit log entries about this resident (%d)", len(x.AuditEntries))
 	for _, e := range x.AuditEntries {
 		p("%s\t%s\t%s", at(e.At), e.Action, e.Actor)

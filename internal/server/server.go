@@ -25,6 +25,7 @@ import (
 
 	"github.com/crierhq/crier/internal/audit"
 	"github.com/crierhq/crier/internal/auth"
+	"github.com/crierhq/crier/internal/bounce"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/config"
 	"github.com/crierhq/crier/internal/dispatch"
@@ -82,6 +83,12 @@ type Engine struct {
 	instance  string
 
 	metrics *metrics.Metrics // /metrics (CRIER_METRICS_TOKEN) and what the workers count
+
+	// Bounces: the store the webhooks and the mailbox record into; mailbox is read
+	// every bouncePoll when CRIER_BOUNCE_POP3_URL is set.
+	bounces    *bounce.Store
+	mailbox    *bounce.MailboxConfig
+	bouncePoll time.Duration
 }
 
 // linkKey returns the key for signed links: CRIER_LINK_KEY, or one generated on first use
@@ -246,10 +253,14 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e.rights, e.retention, e.instance = rights.NewStore(pool, supKey, logger), rights.Policy{Replies: replies, Bodies: bodies}, cfg.Instance
+	bounceHooks, err := e.wireBounces(o)
+	if err != nil {
+		return nil, err
+	}
 	e.web, err = web.New(web.Config{DB: pool, Signer: signer, Suppression: supKey, Composer: e.composer, Branding: brand,
 		Logger: logger, Version: o.Version, Twilio: hooks, App: app, PreferencesLinkDays: cfg.PreferencesLinkDays,
 		TrustedProxies: proxies, HSTS: strings.HasPrefix(cfg.PublicURL, "https://"), Instance: cfg.Instance, Languages: languages,
-		DefaultRegion: cfg.DefaultRegion})
+		DefaultRegion: cfg.DefaultRegion, Bounces: bounceHooks})
 	if err != nil {
 		return nil, err
 	}
@@ -341,6 +352,9 @@ func (e *Engine) Run(ctx context.Context, ln net.Listener) error {
 	g.Go(func() error {
 		return e.rights.RunRetention(gctx, e.retention, 24*time.Hour, audit.Entry{Actor: "serve:" + e.instance})
 	})
+	if e.mailbox != nil {
+		g.Go(func() error { return e.bounces.Poll(gctx, *e.mailbox, e.bouncePoll) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -56,6 +56,7 @@ type Server struct {
 	languages      []lang.Language  // residents can choose among them (more than one: a choice)
 	suppression    *suppression.Key // erased residents' emails and numbers (imports, sign-ups); nil: none can be checked
 	api            *api.API         // the HTTP API for integrations, under /api/
+	bounces        *BounceHooks     // providers' bounce webhooks; nil: none
 }
 
 // Config configures the Server.
@@ -86,6 +87,8 @@ type Config struct {
 	// DefaultRegion is the country of phone numbers without +code that the API reads
 	// (CRIER_DEFAULT_REGION); default GB.
 	DefaultRegion string
+	// Bounces are the providers' bounce and complaint webhooks (bounces.go); nil: none.
+	Bounces *BounceHooks
 }
 
 // defaultInstance is config's default instance name: the host and process id.
@@ -111,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 		tmpl: t, log: cfg.Logger, version: cfg.Version, twilio: cfg.Twilio, app: cfg.App,
 		imports:      newImportJobs(cfg.DB, cfg.Logger, cmp.Or(cfg.Instance, defaultInstance())),
 		prefLinkDays: cmp.Or(cfg.PreferencesLinkDays, DefaultPreferencesLinkDays), prefLinkMails: newSendLimiter[int64](),
-		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS, languages: cfg.Languages, suppression: cfg.Suppression}
+		trustedProxies: cfg.TrustedProxies, hsts: cfg.HSTS, languages: cfg.Languages, suppression: cfg.Suppression, bounces: cfg.Bounces}
 	if cfg.Twilio != nil {
 		if cfg.Twilio.AuthToken == "" || cfg.Twilio.Inbox == nil || cfg.Twilio.Outbox == nil {
 			return nil, errors.New("web: Twilio webhooks need the auth token, the inbox and the outbox")
@@ -151,6 +154,9 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("POST "+InboundPath, s.handleInbound)
 		mux.HandleFunc("POST "+StatusPath, s.handleStatus)
 	}
+	if s.bounces != nil {
+		mux.HandleFunc("POST "+BouncePath+"{provider}", s.handleBounceWebhook)
+	}
 	return s.secure(mux)
 }
 
@@ -181,12 +187,16 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		if r.URL.Path == importPath {
 			limit = maxImportBytes // an officer's CSV (importLimit answers 413 above it)
 		}
+		bounceHook := strings.HasPrefix(r.URL.Path, BouncePath)
+		if bounceHook {
+			limit = bounceLimit
+		}
 		if r.ContentLength > limit && r.URL.Path != importPath {
 			s.refuseTooBig(w, limit)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		webhook := r.URL.Path == InboundPath || r.URL.Path == StatusPath
+		webhook := r.URL.Path == InboundPath || r.URL.Path == StatusPath || bounceHook
 		if !webhook && r.Method == http.MethodPost && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 			if err := r.ParseForm(); err != nil {
 				var tooBig *http.MaxBytesError

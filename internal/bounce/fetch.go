@@ -1,0 +1,99 @@
+package bounce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// FetchResult is what one read of the bounce mailbox did.
+type FetchResult struct {
+	Messages int      // in the mailbox
+	Reports  int      // bounce or complaint reports read (and deleted)
+	Kept     []string // unique ids of messages that are not reports: left in the mailbox for a person
+	Summary
+}
+
+// Fetch reads the bounce mailbox once: each message is fetched and parsed; a report's
+// events are recorded and the message deleted; anything else (an auto-reply, a
+// resident writing back) is kept and named in Kept. A message is deleted only once its
+// events are committed, and deletions happen at the end (POP3 QUIT): a failure half way
+// leaves every message not yet recorded in the mailbox, and reading again counts
+// nothing twice.
+func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, error) {
+	var res FetchResult
+	p, err := DialPOP3(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer p.Close()
+	msgs, err := p.UIDL()
+	if err != nil {
+		return res, err
+	}
+	res.Messages = len(msgs)
+	for _, m := range msgs {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		raw, err := p.Retr(m.Num)
+		if err != nil {
+			return res, err
+		}
+		events, err := ParseMail(raw)
+		if errors.Is(err, ErrNotReport) {
+			res.Kept = append(res.Kept, m.UID)
+			continue
+		}
+		if err != nil {
+			return res, err
+		}
+		sum, err := s.RecordAll(ctx, events)
+		if err != nil {
+			return res, fmt.Errorf("bounce mailbox message %s: %w", m.UID, err)
+		}
+		res.Summary.Recorded += sum.Recorded
+		res.Summary.Duplicates += sum.Duplicates
+		res.Summary.Unmatched += sum.Unmatched
+		res.Summary.Suppressed += sum.Suppressed
+		res.Summary.Withdrawn += sum.Withdrawn
+		res.Reports++
+		if err := p.Dele(m.Num); err != nil {
+			return res, err
+		}
+	}
+	if err := p.Quit(); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// Poll reads the mailbox every interval until ctx ends (crier serve). A failed read is
+// logged and tried again at the next tick: a mailbox down for a while loses nothing.
+func (s *Store) Poll(ctx context.Context, cfg MailboxConfig, interval time.Duration) error {
+	if interval <= 0 {
+		interval = 5 * time.Minute
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		res, err := s.Fetch(ctx, cfg)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			s.logger.WarnContext(ctx, "bounce mailbox not read", slog.String("error", Scrub(err.Error())))
+		case res.Reports > 0 || len(res.Kept) > 0:
+			s.logger.InfoContext(ctx, "bounce mailbox read", slog.Int("reports", res.Reports), slog.Int("recorded", res.Recorded),
+				slog.Int("duplicates", res.Duplicates), slog.Int("suppressed", res.Suppressed),
+				slog.Int("withdrawn", res.Withdrawn), slog.Int("kept", len(res.Kept)))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
