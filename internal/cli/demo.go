@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"text/tabwriter"
 
@@ -88,6 +89,9 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	if err := a.demoLeaflets(ctx, d); err != nil {
 		return fmt.Errorf("demo leaflets: %w", err)
 	}
+	if hint := crierHint(); hint != "" {
+		fmt.Fprintln(a.Stdout, hint)
+	}
 	if !*serve {
 		fmt.Fprintln(a.Stdout, "Next: crier serve --sandbox, crier campaign list, or crier contacts export --out borough.csv.")
 		return nil
@@ -95,4 +99,14 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	fmt.Fprintf(a.Stdout, "\nThe demo is running at %s/login — residents sign up at %s/signup. Press Ctrl-C to stop.\n",
 		a.webBase(), a.webBase())
 	return a.serve(ctx, d, true)
+}
+
+// crierHint says how to get the crier command when there is none on PATH: after `go run
+// ./cmd/crier demo`, the commands the demo suggests would answer "command not found".
+func crierHint() string {
+	if _, err := exec.LookPath("crier"); err == nil {
+		return ""
+	}
+	return "\nThe crier commands above need a crier binary: `make build` makes ./crier here (run ./crier replies list), " +
+		"`go install ./cmd/crier` puts crier in $(go env GOPATH)/bin for your PATH."
 }
