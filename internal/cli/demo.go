@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os/exec"
 
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/demoapp"
@@ -41,6 +42,9 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if hint := crierHint(); hint != "" {
+		fmt.Fprintln(a.Stdout, hint)
+	}
 	if !*serve {
 		fmt.Fprintln(a.Stdout, "Next: crier serve --sandbox, crier campaign list, or crier contacts export --out borough.csv.")
 		return nil
@@ -49,4 +53,14 @@ func (a *App) runDemo(ctx context.Context, args []string) error {
 		a.webBase(), a.webBase())
 	a.Config = demoapp.Sandboxed(a.Config)
 	return a.serve(ctx, d, true)
+}
+
+// crierHint says how to get the crier command when there is none on PATH: after `go run
+// ./cmd/crier demo`, the commands the demo suggests would answer "command not found".
+func crierHint() string {
+	if _, err := exec.LookPath("crier"); err == nil {
+		return ""
+	}
+	return "\nThe crier commands above need a crier binary: `make build` makes ./crier here (run ./crier replies list), " +
+		"`go install ./cmd/crier` puts crier in $(go env GOPATH)/bin for your PATH."
 }
