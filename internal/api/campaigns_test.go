@@ -95,6 +95,19 @@ func TestCampaignLifecycle(t *testing.T) {
 	if c["state"] != "sending" || mustJSON(c["totals"]) != `{"pending":2}` || !strings.Contains(mustJSON(c["counts"]), `"channel":"email"`) {
 		t.Errorf("status: %v", c)
 	}
+	// A message to a resident in a worker's hands: erasing them now is refused (409).
+	var cid int64
+	if err := r.d.Get(&cid, `UPDATE outbox SET state = 'sending', locked_by = 'test', lease_until = now() + interval '5 minutes'
+		WHERE id = (SELECT min(id) FROM outbox) RETURNING contact_id`); err != nil {
+		t.Fatal(err)
+	}
+	res = r.do("DELETE", fmt.Sprintf("/api/v1/contacts/%d?reason=SAR-1", cid), ops, nil)
+	if pr := res.problem(t, http.StatusConflict); !strings.Contains(pr.Detail, "nothing was erased") || res.header.Get("Retry-After") == "" {
+		t.Errorf("erase while sending: %+v %v", pr, res.header)
+	}
+	if _, err := r.d.Exec(`UPDATE outbox SET state = 'pending', locked_by = NULL, lease_until = NULL WHERE state = 'sending'`); err != nil {
+		t.Fatal(err)
+	}
 	if c := r.do("POST", path+"/pause", ops, nil).json(t); c["state"] != "paused" {
 		t.Errorf("pause: %v", c)
 	}
