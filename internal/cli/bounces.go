@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/crierhq/crier/internal/bounce"
 	"github.com/crierhq/crier/internal/campaign"
@@ -29,7 +31,10 @@ func (a *App) bounceHooks() (*bounce.Hooks, error) {
 	if len(b.Webhooks()) == 0 {
 		return nil, nil
 	}
-	h := &bounce.Hooks{SES: bounce.SESConfig{Topics: b.TopicARNs()}, PostmarkToken: b.PostmarkToken, MailgunKey: b.MailgunKey}
+	// One certificate fetcher for the process, so SNS's few certificates are fetched once.
+	client := &http.Client{Timeout: 10 * time.Second}
+	h := &bounce.Hooks{SES: bounce.SESConfig{Topics: b.TopicARNs(), Fetch: bounce.HTTPCertFetcher(client), Client: client},
+		PostmarkToken: b.PostmarkToken, MailgunKey: b.MailgunKey}
 	if b.SendGridKey != "" {
 		k, err := bounce.ParseSendGridKey(b.SendGridKey)
 		if err != nil {
