@@ -369,3 +369,36 @@ func TestErasureDeletesBounces(t *testing.T) {
 		t.Errorf("%d bounce events left after erasure", n)
 	}
 }
+
+// A provider retrying while the first delivery is still being recorded: the report is
+// recorded once however the deliveries interleave.
+func TestConcurrentDuplicatesRecordOnce(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	s := bounce.NewStore(w.d, bounce.Policy{SoftThreshold: 2}, nil)
+	e := bounce.Event{Kind: bounce.Soft, Source: bounce.SourceMailgun, Ref: "same-event", Recipient: "soft.bounce@residents.example.org"}
+	results := make(chan bounce.Outcome, 8)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			o, err := s.Record(ctx, e)
+			results <- o
+			errs <- err
+		}()
+	}
+	fresh := 0
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if o := <-results; !o.Duplicate {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d deliveries recorded, want 1", fresh)
+	}
+	if st := pointStatus(t, w.d, w.point["soft.bounce"]); st != "active" {
+		t.Errorf("point %q: one soft bounce counted more than once", st)
+	}
+}
