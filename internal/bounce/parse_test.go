@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
@@ -386,5 +387,15 @@ func TestProviderEvents(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// An Event in a log line shows no address.
+func TestEventLogValue(t *testing.T) {
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "event", bounce.Event{Kind: bounce.Hard, Source: "dsn", Status: "5.1.1",
+		Recipient: "someone@residents.example.org", Diagnostic: "550 <someone@residents.example.org> unknown"})
+	if strings.Contains(b.String(), "@") || !strings.Contains(b.String(), "event.kind=hard") {
+		t.Errorf("%s", b.String())
 	}
 }

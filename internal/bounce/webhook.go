@@ -1,6 +1,7 @@
 package bounce
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/hmac"
@@ -129,7 +130,7 @@ var postmarkKinds = map[string]string{
 
 func parsePostmark(body []byte) ([]Event, error) {
 	var e postmarkEvent
-	d := json.NewDecoder(strings.NewReader(string(body)))
+	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	if err := d.Decode(&e); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -191,7 +192,7 @@ func (h *Hooks) parseMailgun(r Request) ([]Event, error) {
 		return nil, ErrNotConfigured
 	}
 	var w mailgunWebhook
-	d := json.NewDecoder(strings.NewReader(string(r.Body)))
+	d := json.NewDecoder(bytes.NewReader(r.Body))
 	d.UseNumber()
 	if err := d.Decode(&w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
@@ -304,7 +305,7 @@ func (h *Hooks) parseSendGrid(r Request) ([]Event, error) {
 		return nil, ErrBadSignature
 	}
 	var evs []sendGridEvent
-	d := json.NewDecoder(strings.NewReader(string(r.Body)))
+	d := json.NewDecoder(bytes.NewReader(r.Body))
 	d.UseNumber()
 	if err := d.Decode(&evs); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
