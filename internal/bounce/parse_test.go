@@ -399,3 +399,18 @@ func TestEventLogValue(t *testing.T) {
 		t.Errorf("%s", b.String())
 	}
 }
+
+// A DSN about two recipients, its status part base64-encoded (Exchange): only the failed
+// one is an event, with a comment after its status dropped.
+func TestParseMailSeveralRecipients(t *testing.T) {
+	evs, err := bounce.ParseMail(fixture(t, "dsn_two_recipients.eml"))
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%+v %v", evs, err)
+	}
+	e := evs[0]
+	if e.Kind != bounce.Hard || e.Recipient != "first@residents.example.org" || e.Status != "5.4.1" ||
+		e.MessageID != "outbox-5.crier@crier.example" || e.Ref != "two-rcpt-1@exchange.example.net#1" ||
+		e.Diagnostic != "550 5.4.1 Recipient address rejected: Access denied" {
+		t.Errorf("%+v", e)
+	}
+}
