@@ -38,12 +38,22 @@ func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, erro
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		if s.isKept(m.UID) {
+			res.Kept = append(res.Kept, m.UID) // read before: not fetched again every poll
+			continue
+		}
 		raw, err := p.Retr(m.Num)
+		if errors.Is(err, ErrTooLarge) {
+			s.keep(m.UID)
+			res.Kept = append(res.Kept, m.UID)
+			continue
+		}
 		if err != nil {
 			return res, err
 		}
 		events, err := ParseMail(raw)
 		if errors.Is(err, ErrNotReport) {
+			s.keep(m.UID)
 			res.Kept = append(res.Kept, m.UID)
 			continue
 		}
@@ -68,6 +78,26 @@ func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, erro
 		return res, err
 	}
 	return res, nil
+}
+
+// keep remembers, for the life of the process, a message left in the mailbox, so that
+// polling does not download it again every few minutes. (POP3 unique ids are stable
+// across sessions, RFC 1939.)
+func (s *Store) keep(uid string) {
+	s.keptMu.Lock()
+	defer s.keptMu.Unlock()
+	if s.kept == nil {
+		s.kept = map[string]bool{}
+	}
+	if len(s.kept) < 100000 {
+		s.kept[uid] = true
+	}
+}
+
+func (s *Store) isKept(uid string) bool {
+	s.keptMu.Lock()
+	defer s.keptMu.Unlock()
+	return s.kept[uid]
 }
 
 // Poll reads the mailbox every interval until ctx ends (crier serve). A failed read is

@@ -78,9 +78,13 @@ func TestFetchMailboxEndToEnd(t *testing.T) {
 	if st := pointStatus(t, w.d, w.point["hard.bounce"]); st != "bounced" {
 		t.Errorf("hard bounce point %q", st)
 	}
+	retrs := pop.Retrieved()
 	res, err = s.Fetch(ctx, cfg)
 	if err != nil || res.Messages != 1 || res.Reports != 0 || res.Recorded != 0 || len(res.Kept) != 1 {
 		t.Fatalf("second read: %+v %v", res, err)
+	}
+	if pop.Retrieved() != retrs {
+		t.Errorf("the kept reply was downloaded again")
 	}
 	// The same DSN arriving again (a relay resending it) is a duplicate, and deleted.
 	pop.Add(fixture(t, "dsn_hard.eml", "OUTBOX_ID", w.id("hard.bounce")))

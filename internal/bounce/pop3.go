@@ -201,12 +201,27 @@ func (p *POP3) UIDL() ([]Message, error) {
 	return out, nil
 }
 
+// MaxMessage is the largest message Retr returns whole; a bounce report is a few
+// kilobytes, even with the original message attached.
+const MaxMessage = 16 << 20
+
+// ErrTooLarge is returned by Retr for a message over MaxMessage (the rest is read and
+// dropped, so the session goes on).
+var ErrTooLarge = errors.New("pop3: message too large to be a bounce report")
+
 // Retr returns message n, with CRLF line endings.
 func (p *POP3) Retr(n int) ([]byte, error) {
 	if _, err := p.cmd("RETR " + strconv.Itoa(n)); err != nil {
 		return nil, fmt.Errorf("pop3: RETR %d: %w", n, err)
 	}
-	b, err := p.multiline()
+	p.conn.SetDeadline(time.Now().Add(p.timeout * 4))
+	dr := p.tp.DotReader()
+	b, err := io.ReadAll(io.LimitReader(dr, MaxMessage+1))
+	if err == nil && len(b) > MaxMessage {
+		if _, err = io.Copy(io.Discard, dr); err == nil {
+			err = ErrTooLarge
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pop3: RETR %d: %w", n, err)
 	}
