@@ -161,3 +161,38 @@ func TestParseMailboxURL(t *testing.T) {
 		}
 	}
 }
+
+// Poll reads at once, then every interval, and returns when cancelled.
+func TestPollReturnsWhenCancelled(t *testing.T) {
+	w := newWorld(t)
+	pop, err := sandbox.StartPOP3(context.Background(), sandbox.POP3Config{Username: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pop.Close() })
+	pop.Add(fixture(t, "dsn_hard.eml", "OUTBOX_ID", w.id("hard.bounce")))
+	cfg, err := bounce.ParseMailboxURL("pop3://u:p@" + pop.Addr() + "?tls=none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- bounce.NewStore(w.d, bounce.Policy{}, nil).Poll(ctx, cfg, time.Hour) }()
+	deadline := time.After(10 * time.Second)
+	for len(pop.UIDs()) > 0 {
+		select {
+		case <-deadline:
+			t.Fatal("the first poll did not read the mailbox")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Poll = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Poll did not return after cancellation")
+	}
+}

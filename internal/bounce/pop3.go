@@ -74,6 +74,7 @@ type POP3 struct {
 	conn    net.Conn
 	tp      *textproto.Conn
 	timeout time.Duration
+	stop    func() bool // stops closing the connection when the dial's ctx ends
 }
 
 // ErrPOP3 is a -ERR reply.
@@ -100,9 +101,11 @@ func DialPOP3(ctx context.Context, cfg MailboxConfig) (*POP3, error) {
 		return nil, fmt.Errorf("pop3: connect: %w", err)
 	}
 	p := &POP3{conn: conn, tp: textproto.NewConn(conn), timeout: cfg.Timeout}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	// Cancelling ctx ends the session wherever it is (closing, not a deadline: each
+	// command sets its own deadline). Nothing marked deleted is deleted then.
+	p.stop = context.AfterFunc(ctx, func() { conn.Close() })
 	fail := func(err error) (*POP3, error) {
+		p.stop()
 		conn.Close()
 		return nil, err
 	}
@@ -239,6 +242,7 @@ func (p *POP3) Dele(n int) error {
 // Quit ends the session, deleting the messages marked, and closes the connection.
 func (p *POP3) Quit() error {
 	_, err := p.cmd("QUIT")
+	p.stop()
 	cerr := p.conn.Close()
 	if err != nil {
 		return fmt.Errorf("pop3: QUIT: %w", err)
@@ -247,4 +251,7 @@ func (p *POP3) Quit() error {
 }
 
 // Close drops the connection without QUIT: nothing is deleted.
-func (p *POP3) Close() error { return p.conn.Close() }
+func (p *POP3) Close() error {
+	p.stop()
+	return p.conn.Close()
+}

@@ -327,14 +327,15 @@ func (h *Hooks) parseSendGrid(r Request) ([]Event, error) {
 		default:
 			continue // deferred (still trying), delivered, processed, open, click, unsubscribe…
 		}
-		if e.SGEventID == "" {
-			return nil, fmt.Errorf("%w: SendGrid event without sg_event_id", ErrMalformed)
+		ref := e.SGEventID
+		if ref == "" { // older events: the message, the event and its time say which it is
+			ref = e.SGMessage + "/" + e.Event + "/" + e.Timestamp.String()
 		}
 		var at time.Time
 		if n, err := strconv.ParseInt(e.Timestamp.String(), 10, 64); err == nil {
 			at = time.Unix(n, 0).UTC()
 		}
-		out = append(out, Event{Kind: kind, Source: SourceSendGrid, Ref: e.SGEventID, Recipient: e.Email,
+		out = append(out, Event{Kind: kind, Source: SourceSendGrid, Ref: ref, Recipient: e.Email,
 			MessageID: trimID(e.SMTPID), Status: e.Status, Diagnostic: e.Reason, At: at})
 	}
 	return out, nil
