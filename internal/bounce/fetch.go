@@ -24,12 +24,12 @@ type FetchResult struct {
 // nothing twice.
 func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, error) {
 	var res FetchResult
-	p, err := DialPOP3(ctx, cfg)
+	p, err := dialMailbox(ctx, cfg)
 	if err != nil {
 		return res, err
 	}
 	defer p.Close()
-	msgs, err := p.UIDL()
+	msgs, err := p.List()
 	if err != nil {
 		return res, err
 	}
@@ -42,7 +42,7 @@ func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, erro
 			res.Kept = append(res.Kept, m.UID) // read before: not fetched again every poll
 			continue
 		}
-		raw, err := p.Retr(m.Num)
+		raw, err := p.Get(m)
 		if errors.Is(err, ErrTooLarge) {
 			s.keep(m.UID)
 			res.Kept = append(res.Kept, m.UID)
@@ -70,7 +70,7 @@ func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, erro
 		res.Summary.Suppressed += sum.Suppressed
 		res.Summary.Withdrawn += sum.Withdrawn
 		res.Reports++
-		if err := p.Dele(m.Num); err != nil {
+		if err := p.Delete(m); err != nil {
 			return res, err
 		}
 	}
@@ -79,6 +79,42 @@ func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, erro
 	}
 	return res, nil
 }
+
+// mailbox is a bounce mailbox session, over POP3 or IMAP.
+type mailbox interface {
+	List() ([]Message, error)
+	Get(Message) ([]byte, error)
+	Delete(Message) error // takes effect at Quit
+	Quit() error
+	Close() error
+}
+
+func dialMailbox(ctx context.Context, cfg MailboxConfig) (mailbox, error) {
+	if cfg.Protocol == "imap" {
+		c, err := DialIMAP(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return imapMailbox{c}, nil
+	}
+	p, err := DialPOP3(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return pop3Mailbox{p}, nil
+}
+
+type pop3Mailbox struct{ *POP3 }
+
+func (p pop3Mailbox) List() ([]Message, error)      { return p.UIDL() }
+func (p pop3Mailbox) Get(m Message) ([]byte, error) { return p.Retr(m.Num) }
+func (p pop3Mailbox) Delete(m Message) error        { return p.Dele(m.Num) }
+
+type imapMailbox struct{ *IMAP }
+
+func (c imapMailbox) List() ([]Message, error)      { return c.UIDs() }
+func (c imapMailbox) Get(m Message) ([]byte, error) { return c.Fetch(m.Num) }
+func (c imapMailbox) Delete(m Message) error        { return c.IMAP.Delete(m.Num) }
 
 // keep remembers, for the life of the process, a message left in the mailbox, so that
 // polling does not download it again every few minutes. (POP3 unique ids are stable

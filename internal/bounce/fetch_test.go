@@ -11,6 +11,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -150,7 +151,9 @@ func TestParseMailboxURL(t *testing.T) {
 		{"pop3://u:p@mail.example.org?tls=none", "", "", false}, // a password in clear over the network
 		{"pop3://u:p@mail.example.org?tsl=none", "", "", false},
 		{"pop3s://mail.example.org", "", "", false},
-		{"imap://u:p@mail.example.org", "", "", false},
+		{"imap://u:p@mail.example.org", "mail.example.org:143", "starttls", true},
+		{"imaps://u:p@mail.example.org", "mail.example.org:993", "tls", true},
+		{"smtp://u:p@mail.example.org", "", "", false},
 	} {
 		c, err := bounce.ParseMailboxURL(tc.url)
 		if (err == nil) != tc.ok || (tc.ok && (c.Addr != tc.addr || c.TLS != tc.tls)) {
@@ -194,5 +197,50 @@ func TestPollReturnsWhenCancelled(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Poll did not return after cancellation")
+	}
+}
+
+// The same mailbox read over IMAP (STARTTLS, then imaps): reports recorded and expunged,
+// the reply kept, nothing counted twice.
+func TestFetchIMAP(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	srvTLS, cliTLS := loopbackTLS(t)
+	for _, implicit := range []bool{false, true} {
+		im, err := sandbox.StartIMAP(ctx, sandbox.IMAPConfig{Username: "bounces@crier.example", Password: `s3"cret\`, TLS: srvTLS, Implicit: implicit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { im.Close() })
+		im.Add(fixture(t, "dsn_hard.eml", "OUTBOX_ID", w.id("hard.bounce")))
+		im.Add(fixture(t, "arf_abuse.eml", "OUTBOX_ID", w.id("complainer")))
+		reply := im.Add(fixture(t, "autoreply.eml"))
+		u := "imap://bounces%40crier.example:" + url.QueryEscape(`s3"cret\`) + "@" + im.Addr()
+		if implicit {
+			u = "imaps" + strings.TrimPrefix(u, "imap")
+		}
+		cfg, err := bounce.ParseMailboxURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TLSConfig = cliTLS
+		res, err := bounce.NewStore(w.d, bounce.Policy{}, nil).Fetch(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRecorded := 2
+		if implicit {
+			wantRecorded = 0 // the same reports again: duplicates
+		}
+		if res.Messages != 3 || res.Reports != 2 || res.Recorded != wantRecorded || res.Recorded+res.Duplicates != 2 ||
+			!slices.Equal(res.Kept, []string{reply}) {
+			t.Fatalf("implicit=%v: %+v", implicit, res)
+		}
+		if got := im.UIDs(); !slices.Equal(got, []string{reply}) {
+			t.Fatalf("implicit=%v: INBOX holds %v, want only the reply", implicit, got)
+		}
+	}
+	if st := pointStatus(t, w.d, w.point["hard.bounce"]); st != "bounced" {
+		t.Errorf("hard bounce point %q", st)
 	}
 }

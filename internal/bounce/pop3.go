@@ -18,8 +18,9 @@ import (
 // MailboxConfig is the bounce mailbox, from CRIER_BOUNCE_POP3_URL:
 // pop3s://user:pass@host[:995] (implicit TLS), or pop3://user:pass@host[:110] with
 // ?tls=starttls (the default: STLS, refused if the server can't) or ?tls=none (a
-// loopback sandbox only).
+// loopback sandbox only); imaps://…[:993] and imap://…[:143] the same over IMAP (INBOX).
 type MailboxConfig struct {
+	Protocol string // "pop3" or "imap"
 	Addr     string // host:port
 	Host     string // for the certificate
 	Username string
@@ -35,13 +36,14 @@ type MailboxConfig struct {
 // ParseMailboxURL reads a pop3:// or pop3s:// URL. Errors never repeat the password.
 func ParseMailboxURL(raw string) (MailboxConfig, error) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "pop3" && u.Scheme != "pop3s") || u.Hostname() == "" {
-		return MailboxConfig{}, errors.New("CRIER_BOUNCE_POP3_URL must look like pop3s://user:password@host:995")
+	ports := map[string]string{"pop3": "110", "pop3s": "995", "imap": "143", "imaps": "993"}
+	if err != nil || ports[u.Scheme] == "" || u.Hostname() == "" {
+		return MailboxConfig{}, errors.New("CRIER_BOUNCE_POP3_URL must look like pop3s://user:password@host:995 (or imaps://…)")
 	}
-	c := MailboxConfig{Host: u.Hostname(), TLS: "starttls"}
-	port := "110"
-	if u.Scheme == "pop3s" {
-		c.TLS, port = "tls", "995"
+	c := MailboxConfig{Protocol: strings.TrimSuffix(u.Scheme, "s"), Host: u.Hostname(), TLS: "starttls"}
+	port := ports[u.Scheme]
+	if strings.HasSuffix(u.Scheme, "s") {
+		c.TLS = "tls"
 	}
 	if p := u.Port(); p != "" {
 		port = p
