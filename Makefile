@@ -27,7 +27,7 @@ fuzz:
 	$(GO) test ./internal/contact/ -run '^$$' -fuzz '^FuzzNormalizeEmail$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./internal/contact/ -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime $(FUZZTIME)
 
-## bench: the import and send benchmarks (tables as in README) and the Go micro-benchmarks.
+## bench: the import and send benchmarks (tables as in docs/benchmarks.md) and the Go micro-benchmarks.
 bench: build
 	./crier bench import
 	./crier bench send

@@ -42,7 +42,7 @@ func runCrier(t *testing.T, bin string, env []string, args ...string) (string, s
 	return out.String(), errb.String(), code
 }
 
-// TestDemoOnPrivateDatabase runs the README's first command the way a newcomer does:
+// TestDemoOnPrivateDatabase runs the README's first set-up command the way a newcomer does:
 // no DATABASE_URL, so crier starts its own PostgreSQL, seeds the borough and stops it.
 func TestDemoOnPrivateDatabase(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {

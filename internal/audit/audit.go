@@ -53,6 +53,8 @@ const (
 	SubjectAccess  = "contacts.subject_access" // everything held about one resident, exported (internal/rights)
 	ContactErase   = "contacts.erase"          // a resident erased, their email and numbers suppressed
 	Retention      = "rights.retention"        // old texts' words removed under the retention policy
+	APITokenAdd    = "api_token.add"           // an API token made for an integration (internal/apitoken)
+	APITokenRevoke = "api_token.revoke"
 	// ContactBounced: an email address marked bounced after a bounce report (internal/bounce).
 	ContactBounced = "contacts.bounced"
 	// ContactComplaint: an email address's consent withdrawn after a spam complaint.
@@ -63,7 +65,8 @@ const (
 var Actions = []string{SignIn, SignInFailed, SignOut, PasswordReset, ContactsExport, ContactsImport, ConsentChanged,
 	CampaignCreate, CampaignSched, CampaignPause, CampaignResume, CampaignCancel, CampaignResend, LeafletsPrint,
 	RoundAssign, RoundUnassign, RoundDoor, RoundRest, UserAdd, UserPassword, UserDisable, UserEnable, UserRole, UserResetLink, AuditExport,
-	CampaignUpdate, CampaignCopy, CampaignDelete, SubjectAccess, ContactErase, Retention, ContactBounced, ContactComplaint}
+	CampaignUpdate, CampaignCopy, CampaignDelete, SubjectAccess, ContactErase, Retention, APITokenAdd, APITokenRevoke,
+	ContactBounced, ContactComplaint}
 
 // ErrInvalid is an entry that can't be recorded as it is.
 var ErrInvalid = errors.New("invalid audit entry")

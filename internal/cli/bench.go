@@ -3,16 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"syscall"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
-	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/bench"
 	"github.com/crierhq/crier/internal/db"
-	"github.com/crierhq/crier/internal/demo"
 )
 
 func (a *App) runBench(ctx context.Context, args []string) error {
@@ -36,7 +30,19 @@ func (a *App) runBench(ctx context.Context, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		return nil
 	}
+	if len(args) > 0 {
+		return usagef("unknown benchmark %q%s: import, send, sms, leaflets or fresh", args[0],
+			didYouMean(args[0], []string{"import", "send", "sms", "leaflets", "fresh"}))
+	}
 	return usagef("bench needs a benchmark name: import, send, sms, leaflets or fresh")
+}
+
+// benchEnv is what the benchmarks get from the command line: its streams, progress bars,
+// scratch databases on the configured (or private) server and the campaign content check.
+func (a *App) benchEnv() *bench.Env {
+	return &bench.Env{Out: a.Stdout, Err: a.Stderr, Logger: a.logger(),
+		Progress: a.progressStart,
+		Scratch:  a.scratchDatabase, Check: checkContent}
 }
 
 func (a *App) runBenchImport(ctx context.Context, args []string) error {
@@ -46,106 +52,90 @@ func (a *App) runBenchImport(ctx context.Context, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	pool, done, err := a.scratchDB(ctx, false)
-	if err != nil {
+	return bench.Import(ctx, a.benchEnv(), *rows)
+}
+
+func (a *App) runBenchSend(ctx context.Context, args []string) error {
+	fs := a.flags("bench send", "[flags]", "Send a personalised e-bulletin the way an officer does, into a scratch database: import\n"+
+		"a mailing list, make a segment and a campaign, start `crier serve` as its own process with an\n"+
+		"SMTP sink in another (`crier bench sink`), then `campaign send` and time it to the last\n"+
+		"message recorded, and print a table. Nothing is ANALYZEd by hand.")
+	a.Config.RegisterFlags(fs)
+	var o bench.SendOptions
+	fs.IntVar(&o.Residents, "send", 100_000, "residents on the mailing list (every one gets the e-bulletin)")
+	fs.IntVar(&o.Workers, "workers", 0, "CRIER_EMAIL_WORKERS for crier serve (0: crier's default)")
+	fs.IntVar(&o.Conns, "conns", 0, "CRIER_SMTP_CONNECTIONS for crier serve (0: crier's default)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the scratch database (its URL is printed) for inspection")
+	fs.StringVar(&o.Profile, "profile", "", "write crier serve's CPU profile to this file (go tool pprof)")
+	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	defer done()
+	return bench.Send(ctx, a.benchEnv(), o)
+}
 
-	dir, err := os.MkdirTemp("", "crier-bench-")
-	if err != nil {
+func (a *App) runBenchSink(ctx context.Context, args []string) error {
+	fs := a.flags("bench sink", "[flags]", "An SMTP sink for bench send: prints \"listening on ADDR\", takes every message and\n"+
+		"discards it, and prints \"received N\" when its standard input closes.")
+	addr := fs.String("addr", "127.0.0.1:0", "where to listen")
+	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "messy.csv")
-	t0 := time.Now()
-	size, err := writeMessy(path, *rows)
-	if err != nil {
+	return bench.Sink(ctx, a.Stdin, a.Stdout, *addr)
+}
+
+func (a *App) runBenchSMS(ctx context.Context, args []string) error {
+	fs := a.flags("bench sms", "[flags]", "Send an SMS campaign through the real outbox, dispatcher and twilio-go sender to the\n"+
+		"Twilio-compatible sandbox (which answers 429 above --rate) with the web server taking its\n"+
+		"signed status callbacks, and measure the rate held over a window; then text a poll to as\n"+
+		"many more residents as there will be answers, and fire their signed answers (one each, and\n"+
+		"some from numbers crier doesn't know) at the webhook, measuring throughput and latency.\n"+
+		"Scratch database; prints a table.")
+	a.Config.RegisterFlags(fs)
+	var o bench.SMSOptions
+	fs.Float64Var(&o.Rate, "rate", 50, "configured texts per second (the sandbox allows exactly this many)")
+	fs.DurationVar(&o.Window, "window", 30*time.Second, "the window the rate is measured over (after a 2 s warm-up)")
+	fs.IntVar(&o.Inbound, "inbound", 10_000, "signed inbound texts to post (residents texted the poll answer once each; one in twenty is from an unknown number)")
+	fs.IntVar(&o.Clients, "clients", 32, "concurrent inbound clients")
+	profile := fs.String("profile", "", "write a CPU profile of the inbound phase to this file (go tool pprof)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the scratch database (its URL is printed) for inspection")
+	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	genTime := time.Since(t0)
-
-	store := contact.NewStore(pool, a.logger())
-	type result struct {
-		name string
-		res  *contact.ImportResult
-		rss  int64
+	if *profile != "" {
+		o.Profile = func() (func(), error) { return startCPUProfile(*profile) }
 	}
-	var results []result
-	for _, name := range []string{"first import (all new)", "re-import (all matched)"} {
-		bar := a.newByteProgress(size, name, "rows")
-		res, err := store.Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
-			Progress: func(p contact.Progress) { bar.set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
-		bar.finish()
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		results = append(results, result{name, res, peakRSS()})
-	}
-
-	fmt.Fprintf(a.Stdout, "crier bench import: %d rows, %.0f MB messy CSV (generated in %.1fs)\n\n", *rows, float64(size)/1e6, genTime.Seconds())
-	fmt.Fprintln(a.Stdout, "| run | rows | seconds | rows/s | peak RSS (MB) | target |")
-	fmt.Fprintln(a.Stdout, "|---|---:|---:|---:|---:|---|")
-	for _, r := range results {
-		secs := r.res.Duration.Seconds()
-		target := "1M rows ≤ 40 s, ≤ 200 MB"
-		if r.name != results[0].name {
-			target = "1M rows ≤ 30 s"
-		}
-		fmt.Fprintf(a.Stdout, "| %s | %d | %.1f | %.0f | %.0f | %s |\n",
-			r.name, r.res.Rows, secs, float64(r.res.Rows)/secs, float64(r.rss)/(1<<20), target)
-	}
-	return nil
+	return bench.SMS(ctx, a.benchEnv(), o)
 }
 
-func writeMessy(path string, rows int) (int64, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, err
+func (a *App) runBenchLeaflets(ctx context.Context, args []string) error {
+	fs := a.flags("bench leaflets", "[flags]", "Render personalised A5 leaflets (two per A4 sheet, QR code, address panel, embedded\n"+
+		"UTF-8 fonts) into one PDF, as a print run does, and print a table.")
+	var o bench.LeafletsOptions
+	fs.IntVar(&o.Leaflets, "leaflets", 10_000, "leaflets to render")
+	fs.StringVar(&o.Format, "format", "a5", "a5, a4 or large")
+	fs.StringVar(&o.Out, "out", "", "keep the PDF at this path")
+	fs.BoolVar(&o.SkipPrintRun, "skip-print-run", false, "render only; skip the full print run in a scratch database")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
 	}
-	if err := demo.WriteCSV(f, demo.Options{Rows: rows, Seed: 42, Messy: true, Full: true}); err != nil {
-		f.Close()
-		return 0, fmt.Errorf("generate: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, err
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return 0, err
-	}
-	return st.Size(), nil
+	return bench.Leaflets(ctx, a.benchEnv(), o)
 }
 
-// peakRSS is this process's maximum resident set size so far, in bytes.
-func peakRSS() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
+func (a *App) runBenchFresh(ctx context.Context, args []string) error {
+	fs := a.flags("bench fresh", "[flags]", "Import a mailing list into a scratch database with autovacuum off, then time the first\nexport, segment count and campaign snapshot, and print a table.")
+	a.Config.RegisterFlags(fs)
+	rows := fs.Int("rows", 200_000, "residents in the mailing list")
+	keep := fs.Bool("keep", false, "keep the scratch database (its URL is printed) for inspection")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
 	}
-	return ru.Maxrss * 1024 // Linux reports kilobytes
+	return bench.Fresh(ctx, a.benchEnv(), *rows, *keep)
 }
 
-// scratchDB opens the configured (or private) server, creates a migrated scratch
-// database on it for a benchmark, and returns it with a function that closes it and
-// drops it (unless keep, in which case its URL is printed).
-func (a *App) scratchDB(ctx context.Context, keep bool) (*sqlx.DB, func(), error) {
-	sc, err := a.scratchDatabase(ctx, keep)
-	if err != nil {
-		return nil, nil, err
-	}
-	return sc.pool, sc.done, nil
-}
-
-// scratch is a benchmark's scratch database: its pool, its URL (for child processes) and
-// the function that closes and drops it.
-type scratch struct {
-	pool *sqlx.DB
-	url  string
-	done func()
-}
-
-func (a *App) scratchDatabase(ctx context.Context, keep bool) (*scratch, error) {
+// scratchDatabase opens the configured (or private) server and creates a migrated scratch
+// database on it for a benchmark; its Done closes it and drops it (unless keep, in which
+// case its URL is printed).
+func (a *App) scratchDatabase(ctx context.Context, keep bool) (*bench.Scratch, error) {
 	d, err := a.openDB(ctx, schemaAny)
 	if err != nil {
 		return nil, err
@@ -182,5 +172,5 @@ func (a *App) scratchDatabase(ctx context.Context, keep bool) (*scratch, error) 
 		done()
 		return nil, err
 	}
-	return &scratch{pool: pool, url: scratchURL, done: done}, nil
+	return &bench.Scratch{Pool: pool, URL: scratchURL, Done: done}, nil
 }

@@ -5,44 +5,17 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/crierhq/crier/internal/bounce"
 	"github.com/crierhq/crier/internal/campaign"
-	"github.com/crierhq/crier/internal/web"
+	"github.com/crierhq/crier/internal/server"
 )
 
 // bounceStore returns the bounce store with the soft-bounce policy of CRIER_BOUNCE_*.
 func (a *App) bounceStore(d *database) (*bounce.Store, error) {
-	window, err := a.Config.Bounce.Window()
-	if err != nil {
-		return nil, err
-	}
-	return bounce.NewStore(d.DB, bounce.Policy{SoftThreshold: a.Config.Bounce.SoftThreshold, SoftWindow: window}, a.logger()), nil
-}
-
-// bounceHooks returns the providers' webhooks configured by CRIER_BOUNCE_*; nil when
-// none is.
-func (a *App) bounceHooks() (*bounce.Hooks, error) {
-	b := a.Config.Bounce
-	if len(b.Webhooks()) == 0 {
-		return nil, nil
-	}
-	// One certificate fetcher for the process, so SNS's few certificates are fetched once.
-	client := &http.Client{Timeout: 10 * time.Second}
-	h := &bounce.Hooks{SES: bounce.SESConfig{Topics: b.TopicARNs(), Fetch: bounce.HTTPCertFetcher(client), Client: client},
-		PostmarkToken: b.PostmarkToken, MailgunKey: b.MailgunKey}
-	if b.SendGridKey != "" {
-		k, err := bounce.ParseSendGridKey(b.SendGridKey)
-		if err != nil {
-			return nil, err
-		}
-		h.SendGridKey = k
-	}
-	return h, nil
+	return server.BounceStore(a.Config, d.DB, a.logger())
 }
 
 // runBounces: crier bounces fetch | list
@@ -173,29 +146,4 @@ func (a *App) runBouncesList(ctx context.Context, args []string) error {
 			b.Kind, b.Source, id(b.ContactID), id(b.OutboxID), b.Status, diag)
 	}
 	return tw.Flush()
-}
-
-// wireBounces sets up bounce processing for crier serve: the store, the mailbox to poll
-// (CRIER_BOUNCE_POP3_URL) and the providers' webhooks, saying which are on (never their
-// secrets). It returns nil hooks when no provider is configured.
-func (a *App) wireBounces(e *engine, d *database) (*web.BounceHooks, error) {
-	s, err := a.bounceStore(d)
-	if err != nil {
-		return nil, err
-	}
-	e.bounces = s
-	if a.Config.Bounce.POP3URL != "" {
-		mb, err := bounce.ParseMailboxURL(a.Config.Bounce.POP3URL)
-		if err != nil {
-			return nil, err
-		}
-		e.mailbox, e.bouncePoll = &mb, a.Config.Bounce.PollInterval
-		fmt.Fprintf(a.Stderr, "bounces: reading the bounce mailbox on %s every %s\n", mb.Addr, e.bouncePoll)
-	}
-	h, err := a.bounceHooks()
-	if err != nil || h == nil {
-		return nil, err
-	}
-	fmt.Fprintf(a.Stderr, "bounces: webhooks for %s at %s%s{provider}\n", strings.Join(a.Config.Bounce.Webhooks(), ", "), e.publicURL, web.BouncePath)
-	return &web.BounceHooks{Hooks: h, Store: s}, nil
 }

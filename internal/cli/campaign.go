@@ -23,7 +23,6 @@ import (
 	"github.com/crierhq/crier/internal/printrun"
 	"github.com/crierhq/crier/internal/segment"
 	"github.com/crierhq/crier/internal/sms"
-	"github.com/crierhq/crier/internal/spell"
 )
 
 // campaignCommands are campaign's subcommands: their arguments and what they do, for
@@ -62,9 +61,7 @@ func (a *App) runCampaign(ctx context.Context, args []string) error {
 		for _, c := range campaignCommands {
 			names = append(names, c.name)
 		}
-		if near, d := spell.Nearest(sub, names); near != "" && d <= 2 {
-			msg += fmt.Sprintf(" (did you mean %q?)", near)
-		}
+		msg += didYouMean(sub, names)
 		return usagef("%s\n%s", msg, usage)
 	}
 	cmd := campaignCommands[i]

@@ -18,6 +18,7 @@ import (
 
 	"github.com/crierhq/crier/internal/config"
 	"github.com/crierhq/crier/internal/db"
+	"github.com/crierhq/crier/internal/spell"
 )
 
 // Exit codes. Scripts can tell "your file is wrong" from "something broke".
@@ -75,6 +76,7 @@ func (a *App) commands() []command {
 		{"leaflets", "print a campaign's leaflets and round sheets (PDF) in delivery rounds", (*App).runLeaflets},
 		{"rounds", "delivery rounds: list, show, assign to volunteers, record deliveries", (*App).runRounds},
 		{"user", "accounts for officers, admins and volunteers: add, passwd, list, disable, enable, role, reset", (*App).runUser},
+		{"token", "HTTP API tokens for integrations: add (shows the secret once), list, revoke", (*App).runToken},
 		{"bounces", "bounces and complaints after sending: read the bounce mailbox, list what was recorded", (*App).runBounces},
 		{"audit", "show or export the audit log: sign-ins, exports, imports, campaign and account changes", (*App).runAudit},
 		{"demo", "set up a demo borough with ~5,000 residents", (*App).runDemo},
@@ -110,9 +112,22 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		err := c.run(a, ctx, args[1:])
 		return a.report(err)
 	}
-	fmt.Fprintf(a.Stderr, "crier: unknown command %q\n\n", args[0])
+	var names []string
+	for _, c := range a.commands() {
+		names = append(names, c.name)
+	}
+	fmt.Fprintf(a.Stderr, "crier: unknown command %q%s\n\n", args[0], didYouMean(args[0], names))
 	a.usage(a.Stderr)
 	return ExitUsage
+}
+
+// didYouMean is " (did you mean "NAME"?)" for the name nearest to word, when one is close
+// enough to be a slip of the keyboard, and "" otherwise.
+func didYouMean(word string, names []string) string {
+	if near, d := spell.Nearest(word, names); near != "" && d <= 2 {
+		return fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	return ""
 }
 
 // checkArgs refuses arguments that are not UTF-8 text: PostgreSQL can't store them, and
@@ -188,10 +203,12 @@ var envGroups = [][2]string{
 	{"", "CRIER_DKIM_DOMAIN, CRIER_DKIM_SELECTOR, CRIER_DKIM_KEY_FILE, CRIER_LIST_DOMAIN"},
 	{"texts", "CRIER_TWILIO_ACCOUNT_SID, CRIER_TWILIO_AUTH_TOKEN, CRIER_TWILIO_FROM or CRIER_TWILIO_MESSAGING_SERVICE_SID,"},
 	{"", "CRIER_SMS_RATE, CRIER_QUIET_HOURS, CRIER_SMS_HELP, CRIER_SMS_PRICE"},
-	{"bounces", "CRIER_BOUNCE_POP3_URL, CRIER_BOUNCE_POLL_INTERVAL, CRIER_BOUNCE_SOFT_THRESHOLD, CRIER_BOUNCE_SOFT_WINDOW, CRIER_BOUNCE_*_TOKEN|KEY|TOPIC_ARNS"},
+	{"bounces", "CRIER_BOUNCE_POP3_URL, CRIER_BOUNCE_POLL_INTERVAL, CRIER_BOUNCE_SOFT_THRESHOLD, CRIER_BOUNCE_SOFT_WINDOW,"},
+	{"", "CRIER_BOUNCE_SES_TOPIC_ARNS, CRIER_BOUNCE_POSTMARK_TOKEN, CRIER_BOUNCE_MAILGUN_KEY, CRIER_BOUNCE_SENDGRID_KEY"},
 	{"identity", "CRIER_ORG_NAME, CRIER_ORG_ADDRESS, CRIER_LOGO_URL, CRIER_LOGO_FILE, CRIER_BRAND_COLOUR"},
 	{"residents", "CRIER_DEFAULT_REGION, CRIER_LANGUAGES, CRIER_PREFERENCES_LINK_DAYS, CRIER_RETENTION_REPLIES, CRIER_RETENTION_BODIES"},
-	{"running", "CRIER_LOG_LEVEL, CRIER_INSTANCE, CRIER_OUTBOX_LEASE, CRIER_EMAIL_WORKERS, CRIER_SMS_WORKERS"},
+	{"running", "CRIER_LOG_LEVEL, CRIER_LOG_FORMAT (text|json), CRIER_METRICS_TOKEN, CRIER_INSTANCE, CRIER_OUTBOX_LEASE,"},
+	{"", "CRIER_EMAIL_WORKERS, CRIER_SMS_WORKERS"},
 }
 
 // flags returns a FlagSet for a command that prints its usage on --help and reports
@@ -267,9 +284,15 @@ func lockWriter(w io.Writer) io.Writer {
 	return &lockedWriter{w: w}
 }
 
+// logger logs to standard error at CRIER_LOG_LEVEL, as text or (CRIER_LOG_FORMAT=json)
+// one JSON object a line.
 func (a *App) logger() *slog.Logger {
 	level, _ := a.Config.Level()
-	return slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	if a.Config.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(a.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.Stderr, opts))
 }
 
 // database is an open pool plus the private server to stop when the command ends.

@@ -40,7 +40,7 @@ func TestCampaignCommandsSayWhatTheyDid(t *testing.T) {
 	if r := crier(t, dsn, "contacts", "import", csv); r.code != 0 {
 		t.Fatalf("import: %d\n%s", r.code, r.stderr)
 	}
-	// The README's own example: three channels, content for one.
+	// The campaign file example (docs/campaigns.md): three channels, content for one.
 	file := filepath.Join(dir, "bins.md")
 	os.WriteFile(file, []byte("---\nname: Bin collection changes\npurpose: service\nchannels: [email, sms, post]\n"+
 		"subject: \"{{first_name}}, your bin day is changing\"\n---\n# Your bin day is changing\n\nFrom January we collect on a Tuesday.\n"), 0o600)

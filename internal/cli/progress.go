@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	report "github.com/crierhq/crier/internal/progress"
 )
 
 // progress shows how far long work has gone: a bar with rate and ETA on a terminal, a
@@ -106,3 +108,14 @@ func (p *progress) finish() {
 		fmt.Fprintln(p.w)
 	}
 }
+
+// progressStart starts a progress bar for work in another package (a benchmark, the
+// demo's set-up) that reports through internal/progress.
+func (a *App) progressStart(total int64, what, unit string, bytes bool) report.Reporter {
+	return reporter{a.startProgress(total, what, unit, bytes)}
+}
+
+type reporter struct{ p *progress }
+
+func (r reporter) Set(done, total, rows int64, phase string) { r.p.set(done, total, rows, phase) }
+func (r reporter) Finish()                                   { r.p.finish() }

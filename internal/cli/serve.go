@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"runtime/pprof"
+
+	"github.com/crierhq/crier/internal/server"
 )
 
 func (a *App) runServe(ctx context.Context, args []string) error {
@@ -47,7 +49,7 @@ func (a *App) serve(ctx context.Context, d *database, sandbox bool) error {
 		ln.Close()
 		return err
 	}
-	defer e.close()
+	defer e.Close()
 	if path := os.Getenv("CRIER_CPU_PROFILE"); path != "" {
 		// For profiling on the user's path (crier bench send sets it with --profile).
 		stop, err := startCPUProfile(path)
@@ -57,12 +59,21 @@ func (a *App) serve(ctx context.Context, d *database, sandbox bool) error {
 		defer stop()
 	}
 	fmt.Fprintf(a.Stderr, "serving on http://%s (instance %s)\n", ln.Addr(), a.Config.Instance)
-	if err := e.run(ctx, ln); err != nil {
+	if err := e.Run(ctx, ln); err != nil {
 		return err
 	}
 	fmt.Fprintln(a.Stderr, "stopped")
 	return nil
 }
+
+// newEngine wires what serve runs from the command's configuration (internal/server).
+func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr string, sandbox bool) (*server.Engine, error) {
+	return server.New(ctx, server.Options{Config: a.Config, DB: d.DB, Logger: a.logger(), Notices: a.Stderr,
+		Version: version, ListenAddr: listenAddr, HookAddr: hookAddr, Sandbox: sandbox})
+}
+
+// linkKey is the key for signed links (CRIER_LINK_KEY, or the one kept in the data directory).
+func (a *App) linkKey() ([]byte, error) { return server.LinkKey(a.Config) }
 
 func (a *App) runVersion(ctx context.Context, args []string) error {
 	fs := a.flags("version", "", "Print crier's version.")

@@ -35,6 +35,10 @@ type Config struct {
 	Languages     string
 	DefaultRegion string // CRIER_DEFAULT_REGION; phone numbers without a country code
 	LogLevel      string // CRIER_LOG_LEVEL: debug, info, warn, error
+	LogFormat     string // CRIER_LOG_FORMAT: text (default) or json, one JSON object a line
+	// CRIER_METRICS_TOKEN: the bearer token Prometheus sends to scrape /metrics (secret);
+	// unset = /metrics is off (404).
+	MetricsToken string
 
 	PublicURL string // CRIER_PUBLIC_URL: where residents reach crier (links in messages); default http://HTTPAddr
 	LinkKey   string // CRIER_LINK_KEY: secret for signed links (hex or base64, ≥ 32 bytes); unset = generated and kept in DataDir
@@ -106,6 +110,8 @@ func Default() Config {
 		Languages:      envOr("CRIER_LANGUAGES", "en"),
 		DefaultRegion:  envOr("CRIER_DEFAULT_REGION", "GB"),
 		LogLevel:       envOr("CRIER_LOG_LEVEL", "info"),
+		LogFormat:      envOr("CRIER_LOG_FORMAT", "text"),
+		MetricsToken:   os.Getenv("CRIER_METRICS_TOKEN"),
 
 		PublicURL:              os.Getenv("CRIER_PUBLIC_URL"),
 		LinkKey:                os.Getenv("CRIER_LINK_KEY"),
@@ -254,6 +260,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.Level(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("CRIER_LOG_FORMAT %q must be text or json", c.LogFormat))
 	}
 	if _, err := lang.ParseList(c.Languages); err != nil {
 		errs = append(errs, fmt.Errorf("CRIER_LANGUAGES %q: %w", c.Languages, err))

@@ -201,3 +201,31 @@ func TestRetention(t *testing.T) {
 		})
 	}
 }
+
+func TestLogFormatAndMetricsToken(t *testing.T) {
+	for _, tc := range []struct {
+		env     string
+		want    string
+		invalid bool
+	}{
+		{"", "text", false},
+		{"text", "text", false},
+		{"json", "json", false},
+		{"JSON", "JSON", true},
+		{"logfmt", "logfmt", true},
+	} {
+		t.Setenv("CRIER_LOG_FORMAT", tc.env)
+		c := Default()
+		if c.LogFormat != tc.want {
+			t.Errorf("CRIER_LOG_FORMAT=%q: LogFormat %q, want %q", tc.env, c.LogFormat, tc.want)
+		}
+		err := c.Validate()
+		if got := err != nil && strings.Contains(err.Error(), "CRIER_LOG_FORMAT"); got != tc.invalid {
+			t.Errorf("CRIER_LOG_FORMAT=%q: Validate() = %v, want an error: %v", tc.env, err, tc.invalid)
+		}
+	}
+	t.Setenv("CRIER_METRICS_TOKEN", "s3cret")
+	if c := Default(); c.MetricsToken != "s3cret" {
+		t.Errorf("MetricsToken = %q", c.MetricsToken)
+	}
+}

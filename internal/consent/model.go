@@ -3,7 +3,7 @@ package consent
 // Model is the consent rules written once more, as plain Go over plain values, with no
 // SQL: the tests drive the real code (imports, texts, web pages, provider reports) and
 // this model with the same events and require that what Crier would send equals what
-// the model allows. README's table of the rules is this file in words.
+// the model allows. docs/consent.md's table of the rules is this file in words.
 type Model struct {
 	seq    int
 	points map[int64]*modelPoint

@@ -6,7 +6,7 @@ import (
 	"github.com/crierhq/crier/internal/consent"
 )
 
-// The model's rules, case by case: these are README's table.
+// The model's rules, case by case: these are docs/consent.md's table.
 func TestModelRules(t *testing.T) {
 	const p, general, roads = 1, 10, 20
 	type step func(m *consent.Model)

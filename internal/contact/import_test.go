@@ -235,7 +235,7 @@ func TestImportWindows1252AndDryRun(t *testing.T) {
 
 // BenchmarkImport imports a messy 20,000-row council file end to end (the first round
 // creates everyone, later rounds match them all). `crier bench import` runs the
-// million-row version and prints the table kept in README.
+// million-row version and prints the table kept in docs/benchmarks.md.
 func BenchmarkImport(b *testing.B) {
 	d := dbtest.New(b)
 	s := contact.NewStore(d, nil)

@@ -52,6 +52,16 @@ type Config struct {
 	// DownPause is how long a channel's workers hold off after a send finds the channel
 	// down (its relay or API unreachable) before trying again (default 15s).
 	DownPause time.Duration
+	// Observer, if set, is told how each message a worker settles ended (metrics).
+	Observer Observer
+}
+
+// Observer is told the outcome of every message a worker settles: each send's (err is
+// the sender's error, nil when the provider accepted it) and each that could not be
+// composed (err nil). It is called on the workers' goroutines, so it must be quick and
+// safe for concurrent use. err may quote an address: use only its class and code.
+type Observer interface {
+	Settled(ch Channel, outcome outbox.Outcome, err error)
 }
 
 // Dispatcher runs the scheduler, the rescuer and the workers of every configured channel.
@@ -232,6 +242,9 @@ func (d *Dispatcher) workOnce(ctx context.Context, id string, l *lane, batch int
 	if err != nil {
 		return 0, fmt.Errorf("compose: %w", err) // the lease expires and the rescuer requeues them
 	}
+	for _, r := range results {
+		d.observe(l.ch, r, nil)
+	}
 	select {
 	case l.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -290,13 +303,22 @@ func (d *Dispatcher) sendBatch(ctx, dbctx context.Context, id string, l *lane, m
 			l.th.hold(pause)
 			d.log.WarnContext(ctx, "provider throttling: holding the channel", "channel", l.ch, "pause", pause)
 		}
-		results = append(results, classify(m.OutboxID, rcpt, err))
+		r := classify(m.OutboxID, rcpt, err)
+		d.observe(l.ch, r, err)
+		results = append(results, r)
 	}
 	if len(results) == 0 {
 		return nil
 	}
 	_, err := l.rec.record(dbctx, outbox.Step{Worker: id, Results: results})
 	return err
+}
+
+// observe tells the Observer, if any, how a message ended.
+func (d *Dispatcher) observe(ch Channel, r outbox.Result, err error) {
+	if d.cfg.Observer != nil {
+		d.cfg.Observer.Settled(ch, r.Outcome, err)
+	}
 }
 
 // heldBack is the result of a claimed message that was never handed to the provider.

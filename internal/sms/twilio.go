@@ -404,7 +404,7 @@ func twParseRetryAfter(v string, now time.Time) time.Duration {
 type ErrorCode struct {
 	Code     int
 	Meaning  string // short, free of personal data: it becomes the stored reason
-	Handling string // what Crier does, for the README
+	Handling string // what Crier does, for docs/sms.md
 	// Kind classifies a refused create: one of dispatch.ErrTemporary, ErrPermanent,
 	// ErrOptedOut or ErrThrottled. Nil for codes that only arrive in status callbacks.
 	Kind error
@@ -416,7 +416,7 @@ type ErrorCode struct {
 
 // ErrorCodes is the single source of truth for Twilio error codes, sorted by code: the
 // sender classifies refused creates with it, CallbackOutcome takes reasons from it, and
-// MarkdownTable renders it for the README.
+// MarkdownTable renders it for docs/sms.md.
 //
 // The rules behind it: a code that shows the resident's number is bad (21211, 21614, and
 // in callbacks 30005, 30006) marks the point invalid; 21610 records the resident's

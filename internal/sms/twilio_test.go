@@ -839,7 +839,7 @@ func TestErrorCodes(t *testing.T) {
 		t.Error("LookupCode(99999) found a row")
 	}
 
-	// The decisions the README promises.
+	// The decisions docs/sms.md promises.
 	want := []struct {
 		code  int
 		kind  error
@@ -980,14 +980,14 @@ func TestStatusRank(t *testing.T) {
 	}
 }
 
-// TestREADMEHasTheErrorTable keeps the README's table of Twilio codes the same as the one
+// TestDocsHaveTheErrorTable keeps docs/sms.md's table of Twilio codes the same as the one
 // the classifier uses.
-func TestREADMEHasTheErrorTable(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+func TestDocsHaveTheErrorTable(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/sms.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(readme), MarkdownTable()) {
-		t.Error("README.md's SMS error table differs from sms.MarkdownTable(): paste the new table into README.md")
+	if !strings.Contains(string(doc), MarkdownTable()) {
+		t.Error("docs/sms.md's SMS error table differs from sms.MarkdownTable(): paste the new table into docs/sms.md")
 	}
 }

@@ -45,7 +45,7 @@ Eve,Bounce,eve@bounce.example,07700 900005,4,Acre Lane,London,SW2 1RW,Millbrook,
 
 const e2eFrom = "Millbrook Council <news@millbrook.example>"
 
-// e2eRig is crier as `crier serve --demo` wires it (internal/cli/engine.go): PostgreSQL,
+// e2eRig is crier as `crier serve --demo` wires it (internal/server): PostgreSQL,
 // the sandbox SMTP server behind go-mail's SMTP sender and the e-bulletin composer, the
 // sandbox Twilio behind twilio-go, the inbox, the dispatcher running, and the web server
 // taking officers and the sandbox's signed webhooks.

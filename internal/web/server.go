@@ -23,6 +23,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/twilio/twilio-go/client"
 
+	"github.com/crierhq/crier/internal/api"
 	"github.com/crierhq/crier/internal/auth"
 	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/db"
@@ -54,6 +55,7 @@ type Server struct {
 	hsts           bool             // served over https: tell browsers to stay on it
 	languages      []lang.Language  // residents can choose among them (more than one: a choice)
 	suppression    *suppression.Key // erased residents' emails and numbers (imports, sign-ups); nil: none can be checked
+	api            *api.API         // the HTTP API for integrations, under /api/
 	bounces        *BounceHooks     // providers' bounce webhooks; nil: none
 }
 
@@ -82,6 +84,9 @@ type Config struct {
 	// Suppression checks imports and sign-ups against the erasure suppression list; nil:
 	// imports are refused once the list holds anything (suppression.ErrNoKey).
 	Suppression *suppression.Key
+	// DefaultRegion is the country of phone numbers without +code that the API reads
+	// (CRIER_DEFAULT_REGION); default GB.
+	DefaultRegion string
 	// Bounces are the providers' bounce and complaint webhooks (bounces.go); nil: none.
 	Bounces *BounceHooks
 }
@@ -117,6 +122,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Twilio.PublicURL = strings.TrimRight(cfg.Twilio.PublicURL, "/")
 		s.validator = newValidator(cfg.Twilio.AuthToken)
 	}
+	s.api, err = api.New(api.Config{DB: cfg.DB, Logger: cfg.Logger, Region: cfg.DefaultRegion, Suppression: cfg.Suppression,
+		ScheduleCheck: s.scheduleCheck})
+	if err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -136,6 +146,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /p/{token}/sent", s.handlePreferencesNewLinkSent)
 	s.registerSignup(mux)
 	mux.HandleFunc("GET /c/{id}", s.handleCampaignPage)
+	mux.Handle("/api/", s.api)
 	if s.app != nil {
 		s.registerApp(mux)
 	}
@@ -167,6 +178,10 @@ func (s *Server) secure(next http.Handler) http.Handler {
 		h.Set("Cache-Control", "private, no-store")
 		if s.hsts {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r) // the API bounds its own bodies and answers in JSON (internal/api)
+			return
 		}
 		limit := int64(formLimit)
 		if r.URL.Path == importPath {

@@ -28,6 +28,9 @@ type TwilioHooks struct {
 	PublicURL string
 	Inbox     *inbox.Store
 	Outbox    *outbox.Store
+	// OnStatus, if set, is told of each delivery report stored: Twilio's status and its
+	// ErrorCode (0 for none). For metrics; it must be quick.
+	OnStatus func(status string, errorCode int)
 }
 
 // The webhook paths, relative to the public URL.
@@ -168,6 +171,9 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		s.log.ErrorContext(r.Context(), "status callback not stored", "err", err)
 		http.Error(w, "not stored, try again", http.StatusInternalServerError)
 		return
+	}
+	if s.twilio.OnStatus != nil {
+		s.twilio.OnStatus(status, code)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -1,4 +1,4 @@
-package cli
+package demoapp
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/leaflet"
 	"github.com/crierhq/crier/internal/printrun"
+	"github.com/crierhq/crier/internal/progress"
 	"github.com/crierhq/crier/internal/segment"
 )
 
@@ -27,11 +28,11 @@ var demoLogins = []struct{ email, name, role string }{
 	{"volunteer@crier.example", "Val Volunteer", auth.Volunteer},
 }
 
-// demoPeople creates (once) the demo's officer and volunteer with random passwords,
+// people creates (once) the demo's officer and volunteer with random passwords,
 // kept in DATA_DIR/demo-logins.txt (mode 0600) so a second run can show them again.
-func (a *App) demoPeople(ctx context.Context, d *database, serving bool) error {
-	path := filepath.Join(a.Config.DataDir, "demo-logins.txt")
-	st := auth.NewStore(d.DB)
+func (r *run) people(ctx context.Context) error {
+	path := filepath.Join(r.cfg.DataDir, "demo-logins.txt")
+	st := auth.NewStore(r.DB)
 	saved, _ := os.ReadFile(path)
 	var lines []string
 	for _, l := range demoLogins {
@@ -48,7 +49,7 @@ func (a *App) demoPeople(ctx context.Context, d *database, serving bool) error {
 	}
 	if len(lines) > 0 {
 		saved = []byte(strings.Join(lines, "\n") + "\n")
-		if err := os.MkdirAll(a.Config.DataDir, 0o700); err != nil {
+		if err := os.MkdirAll(r.cfg.DataDir, 0o700); err != nil {
 			return err
 		}
 		if err := os.WriteFile(path, saved, 0o600); err != nil {
@@ -56,33 +57,33 @@ func (a *App) demoPeople(ctx context.Context, d *database, serving bool) error {
 		}
 	}
 	how := " (run crier serve --sandbox)"
-	if serving {
+	if r.Serving {
 		how = ""
 	}
-	fmt.Fprintf(a.Stdout, "\nSign in at %s/login%s:\n", a.webBase(), how)
+	fmt.Fprintf(r.Out, "\nSign in at %s/login%s:\n", r.WebBase, how)
 	if len(saved) == 0 {
-		fmt.Fprintln(a.Stdout, "  the demo accounts exist; set a password with crier user passwd officer@crier.example")
+		fmt.Fprintln(r.Out, "  the demo accounts exist; set a password with crier user passwd officer@crier.example")
 		return nil
 	}
 	for _, l := range strings.Split(strings.TrimSpace(string(saved)), "\n") {
-		fmt.Fprintf(a.Stdout, "  %s\n", l)
+		fmt.Fprintf(r.Out, "  %s\n", l)
 	}
 	return nil
 }
 
-// demoLeaflets prints (once) a leaflet for Millbrook's residents on paper and gives the
+// leaflets prints (once) a leaflet for Millbrook's residents on paper and gives the
 // first round to the demo volunteer, so "My rounds" has something to walk.
-func (a *App) demoLeaflets(ctx context.Context, d *database) error {
-	cs := campaign.NewStore(d.DB, a.logger())
+func (r *run) leaflets(ctx context.Context) error {
+	cs := campaign.NewStore(r.DB, r.logger())
 	if c, err := cs.Get(ctx, demoLeafletName); err == nil {
-		fmt.Fprintf(a.Stdout, "\nDemo leaflet: campaign %d %q is %s already (crier rounds list).\n", c.ID, c.Name, c.State)
+		fmt.Fprintf(r.Out, "\nDemo leaflet: campaign %d %q is %s already (crier rounds list).\n", c.ID, c.Name, c.State)
 		return nil
 	} else if !errors.Is(err, campaign.ErrNotFound) {
 		return err
 	}
 	// The e-bulletin and the poll have reached everyone in Millbrook we can email or
 	// text: the leaflet goes to the others, on paper only, so nobody hears twice.
-	ss := segment.NewStore(d.DB)
+	ss := segment.NewStore(r.DB)
 	seg, err := ss.Get(ctx, demoPaperSegment)
 	if errors.Is(err, segment.ErrNotFound) {
 		rules, perr := segment.Parse([]byte(`{"all": [{"field": "ward", "op": "eq", "value": "Millbrook"},
@@ -101,39 +102,39 @@ func (a *App) demoLeaflets(ctx context.Context, d *database) error {
 	if err := cs.Create(ctx, c, "general", "demo"); err != nil {
 		return err
 	}
-	if err := cs.Schedule(ctx, c.ID, time.Time{}, "demo", checkContent); err != nil {
+	if err := cs.Schedule(ctx, c.ID, time.Time{}, "demo", r.Check); err != nil {
 		return err
 	}
 	if _, err := cs.StartDue(ctx, time.Now()); err != nil {
 		return err
 	}
-	var bar *progress
-	res, err := printrun.NewStore(d.DB).Print(ctx, printrun.Request{CampaignID: c.ID, Format: leaflet.A5, RoundSize: 60,
-		OutDir: filepath.Join(a.Config.DataDir, "leaflets"), Actor: "demo", Content: a.leafletContent(c),
+	var bar progress.Reporter
+	res, err := printrun.NewStore(r.DB).Print(ctx, printrun.Request{CampaignID: c.ID, Format: leaflet.A5, RoundSize: 60,
+		OutDir: filepath.Join(r.cfg.DataDir, "leaflets"), Actor: "demo", Content: r.LeafletContent(c),
 		Progress: func(done, total int) {
 			if bar == nil {
-				bar = a.newProgress(int64(total), "printing the demo leaflets", "leaflets")
+				bar = r.Progress.Units(int64(total), "printing the demo leaflets", "leaflets")
 			}
-			bar.set(int64(done), int64(total), int64(done), "")
+			bar.Set(int64(done), int64(total), int64(done), "")
 		}})
 	if bar != nil {
-		bar.finish()
+		bar.Finish()
 	}
 	if err != nil {
 		return err
 	}
-	rounds, err := printrun.NewStore(d.DB).Rounds(ctx, c.ID)
+	rounds, err := printrun.NewStore(r.DB).Rounds(ctx, c.ID)
 	if err != nil {
 		return err
 	}
 	if len(rounds) > 0 {
-		if err := printrun.NewStore(d.DB).Assign(ctx, rounds[0].ID, demoLogins[1].email); err != nil {
+		if err := printrun.NewStore(r.DB).Assign(ctx, rounds[0].ID, demoLogins[1].email); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(a.Stdout, "\nPrinted %d leaflets for Millbrook's residents on paper in %d delivery rounds: %s\n", res.Leaflets, res.Rounds, res.Dir)
+	fmt.Fprintf(r.Out, "\nPrinted %d leaflets for Millbrook's residents on paper in %d delivery rounds: %s\n", res.Leaflets, res.Rounds, res.Dir)
 	if len(rounds) > 0 {
-		fmt.Fprintf(a.Stdout, "Round %d (%s) is assigned to %s.\n", rounds[0].ID, rounds[0].Name, demoLogins[1].name)
+		fmt.Fprintf(r.Out, "Round %d (%s) is assigned to %s.\n", rounds[0].ID, rounds[0].Name, demoLogins[1].name)
 	}
 	return nil
 }

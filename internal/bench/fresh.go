@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"bufio"
@@ -14,36 +14,26 @@ import (
 	"github.com/crierhq/crier/internal/segment"
 )
 
-// runBenchFresh measures what an officer does right after an import, on the path they
+// Fresh measures what an officer does right after an import, on the path they
 // take: a council's mailing list imported into a scratch database whose tables
 // autovacuum never analyses (as on any server in the minutes after a bulk load), then at
 // once an export, a segment count and a campaign's snapshot. Nothing is ANALYZEd by
 // hand: only what the importer does itself.
-func (a *App) runBenchFresh(ctx context.Context, args []string) error {
-	fs := a.flags("bench fresh", "[flags]", "Import a mailing list into a scratch database with autovacuum off, then time the first\nexport, segment count and campaign snapshot, and print a table.")
-	a.Config.RegisterFlags(fs)
-	rows := fs.Int("rows", 200_000, "residents in the mailing list")
-	keep := fs.Bool("keep", false, "keep the scratch database (its URL is printed) for inspection")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	pool, done, err := a.scratchDB(ctx, *keep)
+func Fresh(ctx context.Context, e *Env, rows int, keep bool) error {
+	sc, err := e.scratch(ctx, keep)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer sc.Done()
+	pool := sc.Pool
 	for _, tbl := range []string{"contacts", "contact_points", "consents", "addresses", "households", "outbox", "message_events"} {
 		if _, err := pool.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s SET (autovacuum_enabled = false)`, tbl)); err != nil {
 			return err
 		}
 	}
-	dir, err := os.MkdirTemp("", "crier-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	dir := sc.Dir
 	path := filepath.Join(dir, "mailing-list.csv")
-	if err := writeMailingList(path, *rows); err != nil {
+	if err := writeMailingList(path, rows); err != nil {
 		return err
 	}
 
@@ -63,7 +53,7 @@ func (a *App) runBenchFresh(ctx context.Context, args []string) error {
 		steps = append(steps, step{name, n, time.Since(t0).Seconds(), target})
 		return nil
 	}
-	store := contact.NewStore(pool, a.logger())
+	store := contact.NewStore(pool, e.logger())
 	if err := timed("import (email, name, first and last name, email consent)", "", func() (int, error) {
 		res, err := store.Import(ctx, contact.ImportOptions{Path: path, Actor: "bench"})
 		if err != nil {
@@ -90,7 +80,7 @@ func (a *App) runBenchFresh(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cs := campaign.NewStore(pool, a.logger())
+	cs := campaign.NewStore(pool, e.logger())
 	c := &campaign.Campaign{Name: "Newsletter", Purpose: "marketing", SegmentID: &seg.ID, ChannelOrder: []string{"email"},
 		EmailSubject: "News", EmailBody: "Hello {{first_name}}."}
 	if err := cs.Create(ctx, c, "general", "bench"); err != nil {
@@ -109,13 +99,13 @@ func (a *App) runBenchFresh(ctx context.Context, args []string) error {
 	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Stdout, "crier bench fresh: %d residents imported, autovacuum off, nothing analysed by hand\n\n", *rows)
-	fmt.Fprintln(a.Stdout, "| step | rows | seconds | target |")
-	fmt.Fprintln(a.Stdout, "|---|---:|---:|---|")
+	fmt.Fprintf(e.Out, "crier bench fresh: %d residents imported, autovacuum off, nothing analysed by hand\n\n", rows)
+	fmt.Fprintln(e.Out, "| step | rows | seconds | target |")
+	fmt.Fprintln(e.Out, "|---|---:|---:|---|")
 	for _, s := range steps {
-		fmt.Fprintf(a.Stdout, "| %s | %d | %.2f | %s |\n", s.name, s.n, s.secs, s.target)
+		fmt.Fprintf(e.Out, "| %s | %d | %.2f | %s |\n", s.name, s.n, s.secs, s.target)
 	}
-	fmt.Fprintf(a.Stdout, "\npeak RSS %.0f MB\n", float64(peakRSS())/(1<<20))
+	fmt.Fprintf(e.Out, "\npeak RSS %.0f MB\n", float64(peakRSS())/(1<<20))
 	return nil
 }
 

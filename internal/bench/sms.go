@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"bufio"
@@ -62,46 +62,44 @@ func writeSMSList(path string, first, n int, ward string) error {
 	return f.Close()
 }
 
-func (a *App) runBenchSMS(ctx context.Context, args []string) error {
-	fs := a.flags("bench sms", "[flags]", "Send an SMS campaign through the real outbox, dispatcher and twilio-go sender to the\n"+
-		"Twilio-compatible sandbox (which answers 429 above --rate) with the web server taking its\n"+
-		"signed status callbacks, and measure the rate held over a window; then text a poll to as\n"+
-		"many more residents as there will be answers, and fire their signed answers (one each, and\n"+
-		"some from numbers crier doesn't know) at the webhook, measuring throughput and latency.\n"+
-		"Scratch database; prints a table.")
-	a.Config.RegisterFlags(fs)
-	ratePerSec := fs.Float64("rate", 50, "configured texts per second (the sandbox allows exactly this many)")
-	window := fs.Duration("window", 30*time.Second, "the window the rate is measured over (after a 2 s warm-up)")
-	inbound := fs.Int("inbound", 10_000, "signed inbound texts to post (residents texted the poll answer once each; one in twenty is from an unknown number)")
-	clients := fs.Int("clients", 32, "concurrent inbound clients")
-	profile := fs.String("profile", "", "write a CPU profile of the inbound phase to this file (go tool pprof)")
-	keep := fs.Bool("keep", false, "keep the scratch database (its URL is printed) for inspection")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
+// SMSOptions are bench sms's settings.
+type SMSOptions struct {
+	Rate    float64       // configured texts per second (the sandbox allows exactly this many)
+	Window  time.Duration // the window the rate is measured over (after a 2 s warm-up)
+	Inbound int           // signed inbound texts to post
+	Clients int           // concurrent inbound clients
+	// Profile, if set, starts a CPU profile of the inbound phase and returns its stop.
+	Profile func() (func(), error)
+	Keep    bool // keep the scratch database
+}
+
+// SMS sends an SMS campaign through the real outbox, dispatcher and twilio-go sender to
+// the Twilio-compatible sandbox (which answers 429 above the rate) with the web server
+// taking its signed status callbacks, and measures the rate held over a window; then it
+// texts a poll to as many more residents as there will be answers, and fires their
+// signed answers (one each, and some from numbers crier doesn't know) at the webhook,
+// measuring throughput and latency. Scratch database; prints a table.
+func SMS(ctx context.Context, e *Env, o SMSOptions) error {
 	warm := 2 * time.Second
-	residents := int(math.Ceil(*ratePerSec*(window.Seconds()+warm.Seconds()+3))) + 10
-	pool, done, err := a.scratchDB(ctx, *keep)
+	residents := int(math.Ceil(o.Rate*(o.Window.Seconds()+warm.Seconds()+3))) + 10
+	sc, err := e.scratch(ctx, o.Keep)
 	if err != nil {
 		return err
 	}
-	defer done()
-	dir, err := os.MkdirTemp("", "crier-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	defer sc.Done()
+	pool := sc.Pool
+	dir := sc.Dir
 	list := filepath.Join(dir, "mobiles.csv")
 	if err := writeSMSList(list, 1, residents, benchSendWard); err != nil {
 		return err
 	}
 	// Imported as an officer imports them (the importer analyses what it wrote; nothing
 	// is ANALYZEd by hand).
-	if _, err := contact.NewStore(pool, a.logger()).Import(ctx, contact.ImportOptions{Path: list, Actor: "bench"}); err != nil {
+	if _, err := contact.NewStore(pool, e.logger()).Import(ctx, contact.ImportOptions{Path: list, Actor: "bench"}); err != nil {
 		return fmt.Errorf("bench setup: import: %w", err)
 	}
 
-	tw, err := sandbox.StartTwilio(ctx, sandbox.TwilioConfig{AccountSID: benchTwAccount, AuthToken: benchTwToken, RatePerSec: *ratePerSec})
+	tw, err := sandbox.StartTwilio(ctx, sandbox.TwilioConfig{AccountSID: benchTwAccount, AuthToken: benchTwToken, RatePerSec: o.Rate})
 	if err != nil {
 		return err
 	}
@@ -136,22 +134,22 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 	c := &campaign.Campaign{Name: "Bin day poll (bench)", Purpose: "service", ChannelOrder: []string{"sms"},
 		SMSBody: "Hi {{first_name}}, we're changing bin day in Millbrook.",
 		Poll:    &reply.Poll{Question: "Which day?", Options: []reply.PollOption{{Key: "1", Label: "Tuesday"}, {Key: "2", Label: "Wednesday"}}}}
-	runID, _, _, err := benchStart(ctx, cs, c)
+	runID, err := e.start(ctx, cs, c)
 	if err != nil {
 		return err
 	}
-	batch := max(1, min(50, int(*ratePerSec)))
+	batch := max(1, min(50, int(o.Rate)))
 	disp := dispatch.New(dispatch.Config{Instance: "bench", Poll: 100 * time.Millisecond,
 		Channels: map[dispatch.Channel]dispatch.ChannelConfig{dispatch.SMS: {Sender: sender, Composer: sms.NewComposer(pool),
-			Workers: 4, Batch: batch, Rate: *ratePerSec}}}, ob, cs)
+			Workers: 4, Batch: batch, Rate: o.Rate}}}, ob, cs)
 	rctx, stop := context.WithCancel(ctx)
 	defer stop()
 	dispDone := make(chan error, 1)
 	start := time.Now()
 	go func() { dispDone <- disp.Run(rctx) }()
-	ticks := int64((warm + *window + time.Second).Seconds() * 10)
-	bar := a.newProgress(ticks, "bench sms: sending at a held rate", "texts accepted")
-	for t := time.Now(); time.Since(start) < warm+*window+time.Second; t = time.Now() {
+	ticks := int64((warm + o.Window + time.Second).Seconds() * 10)
+	bar := e.Progress.Units(ticks, "bench sms: sending at a held rate", "texts accepted")
+	for t := time.Now(); time.Since(start) < warm+o.Window+time.Second; t = time.Now() {
 		select {
 		case <-ctx.Done():
 			stop()
@@ -160,21 +158,21 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 		case <-time.After(100*time.Millisecond - time.Since(t)%(100*time.Millisecond)):
 		}
 		n := min(ticks, int64(time.Since(start)/(100*time.Millisecond)))
-		bar.set(n, ticks, int64(len(tw.Messages())), "")
+		bar.Set(n, ticks, int64(len(tw.Messages())), "")
 	}
-	bar.finish()
+	bar.Finish()
 	stop()
 	if err := <-dispDone; err != nil {
 		return err
 	}
-	from, to := start.Add(warm), start.Add(warm+*window)
+	from, to := start.Add(warm), start.Add(warm+o.Window)
 	inWindow := 0
 	for _, m := range tw.Messages() {
 		if !m.At.Before(from) && m.At.Before(to) {
 			inWindow++
 		}
 	}
-	held := float64(inWindow) / window.Seconds()
+	held := float64(inWindow) / o.Window.Seconds()
 	var throttled int
 	if err := pool.GetContext(ctx, &throttled, `SELECT count(*) FROM message_events e JOIN outbox o ON o.id = e.outbox_id
 		WHERE o.run_id = $1 AND e.event = 'retry' AND e.detail LIKE '%20429%'`, runID); err != nil {
@@ -187,37 +185,37 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 	// campaign: a second campaign to as many residents as there will be answers, sent
 	// through the same outbox, dispatcher and twilio-go sender to a sandbox without a
 	// rate limit (and without status callbacks, which would land during the measurement).
-	answering := *inbound - *inbound/20
+	answering := o.Inbound - o.Inbound/20
 	pollFirst := residents + 1
-	if err := a.benchTextPoll(ctx, pool, cs, dir, pollFirst, answering); err != nil {
+	if err := e.textPoll(ctx, pool, cs, dir, pollFirst, answering); err != nil {
 		return err
 	}
 	// Each answers once (a poll answer, an unclear reply, a question); one text in
 	// twenty is from a number crier doesn't know.
-	if *profile != "" {
-		stopProfile, err := startCPUProfile(*profile)
+	if o.Profile != nil {
+		stopProfile, err := o.Profile()
 		if err != nil {
 			return err
 		}
 		defer stopProfile()
 	}
-	res, err := benchInbound(ctx, pool, base, *inbound, *clients, pollFirst)
+	res, err := benchInbound(ctx, pool, base, o.Inbound, o.Clients, pollFirst)
 	if err != nil {
 		return err
 	}
 
-	fmt.Fprintf(a.Stdout, "crier bench sms: %d residents texted at %g/s over %s; %d more texted a poll, %d answers and %d texts from unknown numbers from %d clients\n\n",
-		residents, *ratePerSec, *window, answering, answering, *inbound-answering, *clients)
-	fmt.Fprintln(a.Stdout, "| measure | result | target | notes |")
-	fmt.Fprintln(a.Stdout, "|---|---:|---|---|")
-	fmt.Fprintf(a.Stdout, "| send rate held over %s | %.2f texts/s (%+.2f%%) | within 2%% of %g/s | %d accepted in the window |\n",
-		*window, held, 100*(held-*ratePerSec) / *ratePerSec, *ratePerSec, inWindow)
-	fmt.Fprintf(a.Stdout, "| 429s from the sandbox | %d | 0 | sandbox bucket = the configured rate |\n", throttled)
-	fmt.Fprintf(a.Stdout, "| inbound webhook throughput | %.0f req/s | ≥ 2,000 req/s | %d signed requests validated and stored |\n",
+	fmt.Fprintf(e.Out, "crier bench sms: %d residents texted at %g/s over %s; %d more texted a poll, %d answers and %d texts from unknown numbers from %d clients\n\n",
+		residents, o.Rate, o.Window, answering, answering, o.Inbound-answering, o.Clients)
+	fmt.Fprintln(e.Out, "| measure | result | target | notes |")
+	fmt.Fprintln(e.Out, "|---|---:|---|---|")
+	fmt.Fprintf(e.Out, "| send rate held over %s | %.2f texts/s (%+.2f%%) | within 2%% of %g/s | %d accepted in the window |\n",
+		o.Window, held, 100*(held-o.Rate)/o.Rate, o.Rate, inWindow)
+	fmt.Fprintf(e.Out, "| 429s from the sandbox | %d | 0 | sandbox bucket = the configured rate |\n", throttled)
+	fmt.Fprintf(e.Out, "| inbound webhook throughput | %.0f req/s | ≥ 2,000 req/s | %d signed requests validated and stored |\n",
 		res.rate, res.stored)
-	fmt.Fprintf(a.Stdout, "| inbound latency p50 / p99 | %.1f / %.1f ms | p99 ≤ 50 ms | max %.1f ms |\n",
+	fmt.Fprintf(e.Out, "| inbound latency p50 / p99 | %.1f / %.1f ms | p99 ≤ 50 ms | max %.1f ms |\n",
 		ms(res.p50), ms(res.p99), ms(res.max))
-	fmt.Fprintf(a.Stdout, "| peak RSS | %.0f MB | | |\n", float64(peakRSS())/(1<<20))
+	fmt.Fprintf(e.Out, "| peak RSS | %.0f MB | | |\n", float64(peakRSS())/(1<<20))
 	return nil
 }
 
@@ -232,13 +230,13 @@ type benchInboundResult struct {
 // benchTextPoll imports n residents of another ward (mobiles from +447400000000 + first)
 // and texts them a poll through the outbox and dispatcher, returning once every text is
 // sent.
-func (a *App) benchTextPoll(ctx context.Context, pool *sqlx.DB, cs *campaign.Store, dir string, first, n int) error {
+func (e *Env) textPoll(ctx context.Context, pool *sqlx.DB, cs *campaign.Store, dir string, first, n int) error {
 	const ward = "Riverside"
 	list := filepath.Join(dir, "poll.csv")
 	if err := writeSMSList(list, first, n, ward); err != nil {
 		return err
 	}
-	if _, err := contact.NewStore(pool, a.logger()).Import(ctx, contact.ImportOptions{Path: list, Actor: "bench"}); err != nil {
+	if _, err := contact.NewStore(pool, e.logger()).Import(ctx, contact.ImportOptions{Path: list, Actor: "bench"}); err != nil {
 		return fmt.Errorf("bench setup: import: %w", err)
 	}
 	seg, err := segment.NewStore(pool).Create(ctx, ward+" ward", "", segment.Rule{Field: "ward", Op: "eq", Value: ward}, "bench")
@@ -258,7 +256,7 @@ func (a *App) benchTextPoll(ctx context.Context, pool *sqlx.DB, cs *campaign.Sto
 	c := &campaign.Campaign{Name: "Riverside bin day poll (bench)", Purpose: "service", ChannelOrder: []string{"sms"}, SegmentID: &seg.ID,
 		SMSBody: "Hi {{first_name}}, which day suits you for bin collection?",
 		Poll:    &reply.Poll{Question: "Which day?", Options: []reply.PollOption{{Key: "1", Label: "Tuesday"}, {Key: "2", Label: "Wednesday"}}}}
-	runID, _, _, err := benchStart(ctx, cs, c)
+	runID, err := e.start(ctx, cs, c)
 	if err != nil {
 		return err
 	}
@@ -270,7 +268,7 @@ func (a *App) benchTextPoll(ctx context.Context, pool *sqlx.DB, cs *campaign.Sto
 	defer stop()
 	done := make(chan error, 1)
 	go func() { done <- disp.Run(rctx) }()
-	bar := a.newProgress(int64(n), "bench sms: texting the poll", "texts")
+	bar := e.Progress.Units(int64(n), "bench sms: texting the poll", "texts")
 	for {
 		var left, sent int
 		if err := pool.GetContext(ctx, &left, `SELECT count(*) FROM outbox WHERE run_id = $1 AND state IN ('pending', 'sending')`, runID); err != nil {
@@ -279,7 +277,7 @@ func (a *App) benchTextPoll(ctx context.Context, pool *sqlx.DB, cs *campaign.Sto
 			return err
 		}
 		sent = n - left
-		bar.set(int64(sent), int64(n), int64(sent), "sending")
+		bar.Set(int64(sent), int64(n), int64(sent), "sending")
 		if left == 0 {
 			break
 		}
@@ -291,7 +289,7 @@ func (a *App) benchTextPoll(ctx context.Context, pool *sqlx.DB, cs *campaign.Sto
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	bar.finish()
+	bar.Finish()
 	stop()
 	if err := <-done; err != nil {
 		return err

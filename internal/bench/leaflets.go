@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"context"
@@ -30,19 +30,18 @@ From **Monday 4 January**, bins in Millbrook are collected on a **Tuesday** inst
 
 If you need help moving your bin, call 020 7946 0000. Croeso i bawb — Ŵyn a Llŷr.`
 
-// runBenchLeaflets renders personalised A5 leaflets with a QR code, as a print run does,
-// and reports time, memory and file size.
-func (a *App) runBenchLeaflets(ctx context.Context, args []string) error {
-	fs := a.flags("bench leaflets", "[flags]", "Render personalised A5 leaflets (two per A4 sheet, QR code, address panel, embedded\n"+
-		"UTF-8 fonts) into one PDF, as a print run does, and print a table.")
-	n := fs.Int("leaflets", 10_000, "leaflets to render")
-	format := fs.String("format", "a5", "a5, a4 or large")
-	keep := fs.String("out", "", "keep the PDF at this path")
-	skipRun := fs.Bool("skip-print-run", false, "render only; skip the full print run in a scratch database")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	rcpts := make([]leaflet.Recipient, *n)
+// LeafletsOptions are bench leaflets' settings.
+type LeafletsOptions struct {
+	Leaflets     int    // leaflets to render
+	Format       string // a5, a4 or large
+	Out          string // keep the PDF at this path
+	SkipPrintRun bool   // render only; skip the full print run in a scratch database
+}
+
+// Leaflets renders personalised A5 leaflets with a QR code, as a print run does, and
+// reports time, memory and file size; then (unless skipped) times a whole print run.
+func Leaflets(ctx context.Context, e *Env, o LeafletsOptions) error {
+	rcpts := make([]leaflet.Recipient, o.Leaflets)
 	streets := []string{"Acre Lane", "Brixton Hill", "Coldharbour Lane", "Ffordd Llŷr", "Heol Ŵyn"}
 	for i := range rcpts {
 		rcpts[i] = leaflet.Recipient{Name: fmt.Sprintf("Resident %d", i+1), Lines: []string{
@@ -55,7 +54,7 @@ func (a *App) runBenchLeaflets(ctx context.Context, args []string) error {
 		QRURL:        "https://crier.example/c/42"}
 	var w io.Writer = io.Discard
 	var f *os.File
-	path := *keep
+	path := o.Out
 	if path == "" {
 		dir, err := os.MkdirTemp("", "crier-bench-leaflets-")
 		if err != nil {
@@ -70,13 +69,13 @@ func (a *App) runBenchLeaflets(ctx context.Context, args []string) error {
 	}
 	defer f.Close()
 	w = f
-	bar := a.newProgress(int64(*n), "bench leaflets", "leaflets")
+	bar := e.Progress.Units(int64(o.Leaflets), "bench leaflets", "leaflets")
 	runtime.GC()
 	start := time.Now()
-	err = leaflet.Render(w, content, rcpts, leaflet.Options{Format: leaflet.Format(*format), Personalised: true,
-		Progress: func(done, total int) { bar.set(int64(done), int64(total), int64(done), "") }})
+	err = leaflet.Render(w, content, rcpts, leaflet.Options{Format: leaflet.Format(o.Format), Personalised: true,
+		Progress: func(done, total int) { bar.Set(int64(done), int64(total), int64(done), "") }})
 	dur := time.Since(start)
-	bar.finish()
+	bar.Finish()
 	if err != nil {
 		return err
 	}
@@ -102,19 +101,19 @@ func (a *App) runBenchLeaflets(ctx context.Context, args []string) error {
 	// parallel), and the run, rounds, doors and messages recorded.
 	var run *printrun.Result
 	var runDur time.Duration
-	if !*skipRun {
-		run, runDur, err = a.benchPrintRun(ctx, *n, leaflet.Format(*format), content)
+	if !o.SkipPrintRun {
+		run, runDur, err = e.printRun(ctx, o.Leaflets, leaflet.Format(o.Format), content)
 		if err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(a.Stdout, "crier bench leaflets: %d personalised %s leaflets with a QR code and address panel\n\n", *n, *format)
-	fmt.Fprintln(a.Stdout, "| step | leaflets | seconds | leaflets/s | output | peak RSS (MB) | target |")
-	fmt.Fprintln(a.Stdout, "|---|---:|---:|---:|---|---:|---|")
-	fmt.Fprintf(a.Stdout, "| render one PDF | %d | %.2f | %.0f | %s pages, %.1f MB | %.0f | 10,000 A5 ≤ 10 s, ≤ 300 MB |\n", *n, dur.Seconds(),
-		float64(*n)/dur.Seconds(), pages, float64(st.Size())/1e6, float64(renderRSS)/(1<<20))
+	fmt.Fprintf(e.Out, "crier bench leaflets: %d personalised %s leaflets with a QR code and address panel\n\n", o.Leaflets, o.Format)
+	fmt.Fprintln(e.Out, "| step | leaflets | seconds | leaflets/s | output | peak RSS (MB) | target |")
+	fmt.Fprintln(e.Out, "|---|---:|---:|---:|---|---:|---|")
+	fmt.Fprintf(e.Out, "| render one PDF | %d | %.2f | %.0f | %s pages, %.1f MB | %.0f | 10,000 A5 ≤ 10 s, ≤ 300 MB |\n", o.Leaflets, dur.Seconds(),
+		float64(o.Leaflets)/dur.Seconds(), pages, float64(st.Size())/1e6, float64(renderRSS)/(1<<20))
 	if run != nil {
-		fmt.Fprintf(a.Stdout, "| print run: DB → rounds → PDFs → DB | %d | %.2f | %.0f | %d rounds, %d files | %.0f | |\n", run.Leaflets,
+		fmt.Fprintf(e.Out, "| print run: DB → rounds → PDFs → DB | %d | %.2f | %.0f | %d rounds, %d files | %.0f | |\n", run.Leaflets,
 			runDur.Seconds(), float64(run.Leaflets)/runDur.Seconds(), run.Rounds, len(run.Files), float64(peakRSS())/(1<<20))
 	}
 	return nil
@@ -133,12 +132,13 @@ var benchPrintRunSQL = []string{
 	`INSERT INTO contact_points (contact_id, kind, address_id) SELECT id, 'postal', id FROM contacts`,
 }
 
-func (a *App) benchPrintRun(ctx context.Context, n int, format leaflet.Format, content leaflet.Content) (*printrun.Result, time.Duration, error) {
-	pool, done, err := a.scratchDB(ctx, false)
+func (e *Env) printRun(ctx context.Context, n int, format leaflet.Format, content leaflet.Content) (*printrun.Result, time.Duration, error) {
+	sc, err := e.scratch(ctx, false)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer done()
+	defer sc.Done()
+	pool := sc.Pool
 	for _, q := range benchPrintRunSQL {
 		args := []any{}
 		if strings.Contains(q, "$1") {
@@ -150,7 +150,7 @@ func (a *App) benchPrintRun(ctx context.Context, n int, format leaflet.Format, c
 	}
 	c := &campaign.Campaign{Name: "Bin day leaflet (bench)", Purpose: "service", ChannelOrder: []string{"post"},
 		LeafletTitle: content.Title, LeafletBody: content.Body}
-	if _, _, _, err := benchStart(ctx, campaign.NewStore(pool, nil), c); err != nil {
+	if _, err := e.start(ctx, campaign.NewStore(pool, nil), c); err != nil {
 		return nil, 0, err
 	}
 	dir, err := os.MkdirTemp("", "crier-bench-print-")
@@ -158,11 +158,11 @@ func (a *App) benchPrintRun(ctx context.Context, n int, format leaflet.Format, c
 		return nil, 0, err
 	}
 	defer os.RemoveAll(dir)
-	bar := a.newProgress(int64(n), "bench print run", "leaflets")
+	bar := e.Progress.Units(int64(n), "bench print run", "leaflets")
 	start := time.Now()
 	res, err := printrun.NewStore(pool).Print(ctx, printrun.Request{CampaignID: c.ID, Format: format, RoundSize: 150, OutDir: dir,
-		Actor: "bench", Content: content, Progress: func(d, t int) { bar.set(int64(d), int64(t), int64(d), "") }})
+		Actor: "bench", Content: content, Progress: func(d, t int) { bar.Set(int64(d), int64(t), int64(d), "") }})
 	dur := time.Since(start)
-	bar.finish()
+	bar.Finish()
 	return res, dur, err
 }

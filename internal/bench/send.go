@@ -1,4 +1,4 @@
-package cli
+package bench
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/contact"
+	"github.com/crierhq/crier/internal/progress"
 	"github.com/crierhq/crier/internal/sandbox"
 	"github.com/crierhq/crier/internal/segment"
 )
@@ -46,45 +47,41 @@ Collections move by one day in the week after a bank holiday. The [full calendar
 
 Thank you for recycling, {{first_name | "neighbour"}}.`
 
-func (a *App) runBenchSend(ctx context.Context, args []string) error {
-	fs := a.flags("bench send", "[flags]", "Send a personalised e-bulletin the way an officer does, into a scratch database: import\n"+
-		"a mailing list, make a segment and a campaign, start `crier serve` as its own process with an\n"+
-		"SMTP sink in another (`crier bench sink`), then `campaign send` and time it to the last\n"+
-		"message recorded, and print a table. Nothing is ANALYZEd by hand.")
-	a.Config.RegisterFlags(fs)
-	send := fs.Int("send", 100_000, "residents on the mailing list (every one gets the e-bulletin)")
-	workers := fs.Int("workers", 0, "CRIER_EMAIL_WORKERS for crier serve (0: crier's default)")
-	conns := fs.Int("conns", 0, "CRIER_SMTP_CONNECTIONS for crier serve (0: crier's default)")
-	keep := fs.Bool("keep", false, "keep the scratch database (its URL is printed) for inspection")
-	profile := fs.String("profile", "", "write crier serve's CPU profile to this file (go tool pprof)")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	sc, err := a.scratchDatabase(ctx, *keep)
+// SendOptions are bench send's settings.
+type SendOptions struct {
+	Residents int    // on the mailing list; every one gets the e-bulletin
+	Workers   int    // CRIER_EMAIL_WORKERS for crier serve (0: crier's default)
+	Conns     int    // CRIER_SMTP_CONNECTIONS for crier serve (0: crier's default)
+	Keep      bool   // keep the scratch database
+	Profile   string // write crier serve's CPU profile here
+}
+
+// Send sends a personalised e-bulletin the way an officer does, into a scratch database:
+// import a mailing list, make a segment and a campaign, start `crier serve` as its own
+// process with an SMTP sink in another (`crier bench sink`), then `campaign send`, time it
+// to the last message recorded, and print a table. Nothing is ANALYZEd by hand.
+func Send(ctx context.Context, e *Env, o SendOptions) error {
+	sc, err := e.scratch(ctx, o.Keep)
 	if err != nil {
 		return err
 	}
-	defer sc.done()
-	pool := sc.pool
-	dir, err := os.MkdirTemp("", "crier-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	defer sc.Done()
+	pool := sc.Pool
+	dir := sc.Dir
 
 	// The mailing list, imported as an officer imports it.
 	path := filepath.Join(dir, "mailing-list.csv")
-	if err := writeSendList(path, *send); err != nil {
+	if err := writeSendList(path, o.Residents); err != nil {
 		return err
 	}
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	bar := a.newByteProgress(st.Size(), "import", "rows")
-	imp, err := contact.NewStore(pool, a.logger()).Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
-		Progress: func(p contact.Progress) { bar.set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
-	bar.finish()
+	bar := e.Progress.Bytes(st.Size(), "import", "rows")
+	imp, err := contact.NewStore(pool, e.logger()).Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
+		Progress: func(p contact.Progress) { bar.Set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
+	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
@@ -101,42 +98,42 @@ func (a *App) runBenchSend(ctx context.Context, args []string) error {
 		return err
 	}
 
-	sink, err := a.startBenchSink(ctx)
+	sink, err := e.startSink(ctx)
 	if err != nil {
 		return err
 	}
 	defer sink.stop()
-	env := []string{"DATABASE_URL=" + sc.url, "CRIER_SMTP_URL=smtp://" + sink.addr + "?tls=none",
+	env := []string{"DATABASE_URL=" + sc.URL, "CRIER_SMTP_URL=smtp://" + sink.addr + "?tls=none",
 		"CRIER_HTTP_ADDR=127.0.0.1:0", "CRIER_DATA_DIR=" + dir, "CRIER_INSTANCE=bench", "CRIER_LOG_LEVEL=warn",
 		"CRIER_PUBLIC_URL=https://crier.council.example", "CRIER_ORG_NAME=Millbrook Council",
 		"CRIER_ORG_ADDRESS=Town Hall, High Street, Millbrook MB1 1AA", "CRIER_FROM=Millbrook Council <news@council.example>",
 		"CRIER_LIST_DOMAIN=news.council.example", "CRIER_LINK_KEY=" + strings.Repeat("6b", 32)}
-	if *workers > 0 {
-		env = append(env, "CRIER_EMAIL_WORKERS="+strconv.Itoa(*workers))
+	if o.Workers > 0 {
+		env = append(env, "CRIER_EMAIL_WORKERS="+strconv.Itoa(o.Workers))
 	}
-	if *conns > 0 {
-		env = append(env, "CRIER_SMTP_CONNECTIONS="+strconv.Itoa(*conns))
+	if o.Conns > 0 {
+		env = append(env, "CRIER_SMTP_CONNECTIONS="+strconv.Itoa(o.Conns))
 	}
-	if *profile != "" {
-		p, err := filepath.Abs(*profile)
+	if o.Profile != "" {
+		p, err := filepath.Abs(o.Profile)
 		if err != nil {
 			return err
 		}
 		env = append(env, "CRIER_CPU_PROFILE="+p)
 	}
-	srv, err := startBenchServe(ctx, env)
+	srv, err := e.startServe(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer srv.stop()
 
 	// campaign send, then watch the outbox until the last message is recorded.
-	fmt.Fprintf(a.Stderr, "crier serve (pid %d) and the SMTP sink (pid %d) are running; sending\n", srv.cmd.Process.Pid, sink.cmd.Process.Pid)
+	fmt.Fprintf(e.Err, "crier serve (pid %d) and the SMTP sink (pid %d) are running; sending\n", srv.cmd.Process.Pid, sink.cmd.Process.Pid)
 	t0 := time.Now()
-	if err := cs.Schedule(ctx, c.ID, time.Time{}, "bench", checkContent); err != nil {
+	if err := cs.Schedule(ctx, c.ID, time.Time{}, "bench", e.Check); err != nil {
 		return err
 	}
-	run, err := watchSend(ctx, pool, c.ID, t0, a.newProgress(int64(imp.ContactsCreated), "send", "messages"), srv)
+	run, err := watchSend(ctx, pool, c.ID, t0, e.Progress.Units(int64(imp.ContactsCreated), "send", "messages"), srv)
 	if err != nil {
 		return err
 	}
@@ -148,19 +145,19 @@ func (a *App) runBenchSend(ctx context.Context, args []string) error {
 	}
 
 	total := run.last.Sub(t0).Seconds()
-	fmt.Fprintf(a.Stdout, "crier bench send: %d residents imported, an e-bulletin to each; crier serve and the SMTP sink each in their own process\n\n", *send)
-	fmt.Fprintln(a.Stdout, "| step | messages | seconds | rate | peak RSS (MB) | target |")
-	fmt.Fprintln(a.Stdout, "|---|---:|---:|---:|---:|---|")
-	fmt.Fprintf(a.Stdout, "| import the mailing list | %d | %.1f | %.0f rows/s | %.0f | |\n", imp.Rows, imp.Duration.Seconds(),
+	fmt.Fprintf(e.Out, "crier bench send: %d residents imported, an e-bulletin to each; crier serve and the SMTP sink each in their own process\n\n", o.Residents)
+	fmt.Fprintln(e.Out, "| step | messages | seconds | rate | peak RSS (MB) | target |")
+	fmt.Fprintln(e.Out, "|---|---:|---:|---:|---:|---|")
+	fmt.Fprintf(e.Out, "| import the mailing list | %d | %.1f | %.0f rows/s | %.0f | |\n", imp.Rows, imp.Duration.Seconds(),
 		float64(imp.Rows)/imp.Duration.Seconds(), float64(peakRSS())/(1<<20))
-	fmt.Fprintf(a.Stdout, "| campaign send → snapshot in the outbox | %d | %.1f | | | |\n", run.total, run.snapshot.Sub(t0).Seconds())
+	fmt.Fprintf(e.Out, "| campaign send → snapshot in the outbox | %d | %.1f | | | |\n", run.total, run.snapshot.Sub(t0).Seconds())
 	for i, q := range run.quarters {
-		fmt.Fprintf(a.Stdout, "| sending, %s quarter | %d | %.1f | %.0f msgs/s | | no decay |\n", []string{"first", "second", "third", "last"}[i],
+		fmt.Fprintf(e.Out, "| sending, %s quarter | %d | %.1f | %.0f msgs/s | | no decay |\n", []string{"first", "second", "third", "last"}[i],
 			q.n, q.secs, float64(q.n)/q.secs)
 	}
-	fmt.Fprintf(a.Stdout, "| **campaign send → last message recorded** | %d | %.1f | **%.0f msgs/s** | %.0f (crier serve) | ≥ 10,000 msgs/s, ≤ 150 MB |\n",
+	fmt.Fprintf(e.Out, "| **campaign send → last message recorded** | %d | %.1f | **%.0f msgs/s** | %.0f (crier serve) | ≥ 10,000 msgs/s, ≤ 150 MB |\n",
 		run.sent, total, float64(run.sent)/total, float64(rss)/(1<<20))
-	fmt.Fprintf(a.Stdout, "\nrecorded: %d sent, %d unknown, %d failed, %d other; the sink received %d\n", run.sent, run.unknown, run.failed,
+	fmt.Fprintf(e.Out, "\nrecorded: %d sent, %d unknown, %d failed, %d other; the sink received %d\n", run.sent, run.unknown, run.failed,
 		run.total-run.sent-run.unknown-run.failed, received)
 	if run.sent != run.total || received != int64(run.sent) {
 		return fmt.Errorf("bench send: %d messages, %d recorded sent, %d received: every message must be sent once and recorded", run.total, run.sent, received)
@@ -206,7 +203,7 @@ type quarter struct {
 // watchSend polls the campaign's outbox rows until none is waiting, and works out when
 // the snapshot landed, how fast each quarter of the messages went, and when the last one
 // was recorded (its updated_at).
-func watchSend(ctx context.Context, pool *sqlx.DB, campaignID int64, t0 time.Time, bar *progress, srv *benchProc) (sendRun, error) {
+func watchSend(ctx context.Context, pool *sqlx.DB, campaignID int64, t0 time.Time, bar progress.Reporter, srv *benchProc) (sendRun, error) {
 	var run sendRun
 	type sample struct {
 		at   time.Time
@@ -233,7 +230,7 @@ func watchSend(ctx context.Context, pool *sqlx.DB, campaignID int64, t0 time.Tim
 			run.snapshot = now
 		}
 		samples = append(samples, sample{now, total - open})
-		bar.set(int64(total-open), int64(max(total, 1)), int64(total-open), "sending")
+		bar.Set(int64(total-open), int64(max(total, 1)), int64(total-open), "sending")
 		if total > 0 && open == 0 {
 			break
 		}
@@ -241,7 +238,7 @@ func watchSend(ctx context.Context, pool *sqlx.DB, campaignID int64, t0 time.Tim
 			return run, fmt.Errorf("bench send: %d of %d messages still waiting after 30 minutes", open, total)
 		}
 	}
-	bar.finish()
+	bar.Finish()
 	if err := pool.QueryRowxContext(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 'sent'),
 		count(*) FILTER (WHERE state = 'unknown'), count(*) FILTER (WHERE state = 'failed'), max(updated_at)
 		FROM outbox WHERE campaign_id = $1`, campaignID).Scan(&run.total, &run.sent, &run.unknown, &run.failed, &run.last); err != nil {
@@ -322,8 +319,8 @@ func (p *benchProc) stop() {
 
 // startBenchServe runs `crier serve` (this binary) with env added to the environment and
 // waits until it serves.
-func startBenchServe(ctx context.Context, env []string) (*benchProc, error) {
-	exe, err := os.Executable()
+func (e *Env) startServe(ctx context.Context, env []string) (*benchProc, error) {
+	exe, err := e.exe()
 	if err != nil {
 		return nil, err
 	}
@@ -375,8 +372,8 @@ type benchSink struct {
 }
 
 // startBenchSink runs the SMTP sink in its own process, as a mail server elsewhere is.
-func (a *App) startBenchSink(ctx context.Context) (*benchSink, error) {
-	exe, err := os.Executable()
+func (e *Env) startSink(ctx context.Context) (*benchSink, error) {
+	exe, err := e.exe()
 	if err != nil {
 		return nil, err
 	}
@@ -422,24 +419,18 @@ func (s *benchSink) stop() (int64, error) {
 	return n, err
 }
 
-// runBenchSink is `crier bench sink`: an SMTP server that takes every message and throws
+// Sink is `crier bench sink`: an SMTP server on addr that takes every message and throws
 // it away, counting, for bench send to send to from another process. It prints
-// "listening on ADDR", and "received N" when its standard input closes.
-func (a *App) runBenchSink(ctx context.Context, args []string) error {
-	fs := a.flags("bench sink", "[flags]", "An SMTP sink for bench send: prints \"listening on ADDR\", takes every message and\n"+
-		"discards it, and prints \"received N\" when its standard input closes.")
-	addr := fs.String("addr", "127.0.0.1:0", "where to listen")
-	if err := parse(fs, args[1:]); err != nil {
-		return err
-	}
-	sink, err := sandbox.StartSink(ctx, *addr)
+// "listening on ADDR" to out, and "received N" when in closes.
+func Sink(ctx context.Context, in io.Reader, out io.Writer, addr string) error {
+	sink, err := sandbox.StartSink(ctx, addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Stdout, "listening on %s\n", sink.Addr())
+	fmt.Fprintf(out, "listening on %s\n", sink.Addr())
 	done := make(chan struct{})
 	go func() {
-		_, _ = io.Copy(io.Discard, a.Stdin)
+		_, _ = io.Copy(io.Discard, in)
 		close(done)
 	}()
 	select {
@@ -447,35 +438,6 @@ func (a *App) runBenchSink(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	}
 	sink.Close()
-	fmt.Fprintf(a.Stdout, "received %d\n", sink.Count())
+	fmt.Fprintf(out, "received %d\n", sink.Count())
 	return nil
-}
-
-// benchStart creates and schedules c and times the scheduler starting its run; it
-// returns the run, how long StartDue took and the outbox rows by state.
-func benchStart(ctx context.Context, cs *campaign.Store, c *campaign.Campaign) (int64, time.Duration, map[string]int, error) {
-	if err := cs.Create(ctx, c, "general", "bench"); err != nil {
-		return 0, 0, nil, err
-	}
-	if err := cs.Schedule(ctx, c.ID, time.Time{}, "bench", checkContent); err != nil {
-		return 0, 0, nil, err
-	}
-	t0 := time.Now()
-	runs, err := cs.StartDue(ctx, time.Now())
-	dur := time.Since(t0)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	if len(runs) != 1 {
-		return 0, 0, nil, fmt.Errorf("bench: started %d runs, want 1", len(runs))
-	}
-	counts, err := cs.Status(ctx, c.ID)
-	if err != nil {
-		return 0, 0, nil, err
-	}
-	tally := map[string]int{}
-	for _, n := range counts {
-		tally[n.State] += n.N
-	}
-	return runs[0], dur, tally, nil
 }

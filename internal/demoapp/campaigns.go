@@ -1,4 +1,4 @@
-package cli
+package demoapp
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/reply"
 	"github.com/crierhq/crier/internal/segment"
-	"github.com/crierhq/crier/internal/web"
+	"github.com/crierhq/crier/internal/server"
 )
 
 const demoCampaignName = "Bin collection day is changing (demo)"
@@ -67,13 +67,13 @@ const (
 // that reads like a wish to stop, and a STOP.
 var demoReplies = []string{" 1.", "Two please", "Depends, I work shifts", "please stop texting me", "STOP"}
 
-// sendDemoCampaign creates (once) an e-bulletin and an SMS poll to the Millbrook ward and
+// campaigns creates (once) an e-bulletin and an SMS poll to the Millbrook ward and
 // sends them through the real outbox: the e-bulletins with go-mail to the sandbox SMTP
 // server (written to DataDir/sandbox-mail so an officer can open them), the texts with
 // twilio-go to the Twilio-compatible sandbox. Then a few residents answer the poll on
 // the sandbox phone, through the signed webhook, and (at a terminal) you can text as one.
-func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
-	cs := campaign.NewStore(d.DB, a.logger())
+func (r *run) campaigns(ctx context.Context) error {
+	cs := campaign.NewStore(r.DB, r.logger())
 	var existing []*campaign.Campaign
 	for _, name := range []string{demoCampaignName, demoPollName} {
 		if c, err := cs.Get(ctx, name); err == nil {
@@ -84,14 +84,14 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 	}
 	if len(existing) == 2 {
 		for _, c := range existing {
-			fmt.Fprintf(a.Stdout, "\nDemo campaign %d %q is %s already.\n", c.ID, c.Name, c.State)
-			if err := a.printStatus(ctx, cs, c.ID); err != nil {
+			fmt.Fprintf(r.Out, "\nDemo campaign %d %q is %s already.\n", c.ID, c.Name, c.State)
+			if err := r.PrintStatus(ctx, cs, c.ID); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	ss := segment.NewStore(d.DB)
+	ss := segment.NewStore(r.DB)
 	seg, err := ss.Get(ctx, "Millbrook ward")
 	if errors.Is(err, segment.ErrNotFound) {
 		rules, perr := segment.Parse([]byte(`{"field": "ward", "op": "eq", "value": "Millbrook"}`))
@@ -117,7 +117,7 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 		if err := cs.Create(ctx, c, "general", "demo"); err != nil {
 			return err
 		}
-		if err := cs.Schedule(ctx, c.ID, time.Time{}, "demo", checkContent); err != nil {
+		if err := cs.Schedule(ctx, c.ID, time.Time{}, "demo", r.Check); err != nil {
 			return err
 		}
 	}
@@ -126,22 +126,18 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 		return err
 	}
 	// Links in the e-bulletins point where `crier serve` will answer them, not at this
-	// short-lived listener; the sandbox's webhooks come here. The sandbox phone wakes no
-	// one, so quiet hours don't hold the demo's texts.
-	a.Config.QuietHours = "off"
-	if a.Config.TwilioAccountSID == "" {
-		a.Config.SMSRate = max(a.Config.SMSRate, 50) // the sandbox takes texts as fast as Twilio's short codes
-	}
-	e, err := a.newEngine(ctx, d, a.Config.HTTPAddr, ln.Addr().String(), true)
+	// short-lived listener; the sandbox's webhooks come here.
+	r.cfg = Sandboxed(r.cfg)
+	e, err := r.engine(ctx, ln.Addr().String())
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer e.close()
+	defer e.Close()
 	rctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- e.run(rctx, ln) }()
-	werr := a.demoSend(ctx, e, cs, bulletin, poll)
+	go func() { done <- e.Run(rctx, ln) }()
+	werr := r.send(ctx, e, cs, bulletin, poll)
 	stop()
 	if err := <-done; err != nil && werr == nil {
 		werr = err
@@ -149,36 +145,36 @@ func (a *App) sendDemoCampaign(ctx context.Context, d *database) error {
 	return werr
 }
 
-// demoSend follows both campaigns to the end, then plays the residents' replies.
-func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulletin, poll *campaign.Campaign) error {
-	fmt.Fprintf(a.Stdout, "\nSending demo e-bulletin %q to Millbrook through the outbox, in English and in Welsh to those who read Welsh…\n", bulletin.Name)
-	if err := a.campaignStatus(ctx, cs, bulletin.ID, true); err != nil {
+// send follows both campaigns to the end, then plays the residents' replies.
+func (r *run) send(ctx context.Context, e *server.Engine, cs *campaign.Store, bulletin, poll *campaign.Campaign) error {
+	fmt.Fprintf(r.Out, "\nSending demo e-bulletin %q to Millbrook through the outbox, in English and in Welsh to those who read Welsh…\n", bulletin.Name)
+	if err := r.Follow(ctx, cs, bulletin.ID); err != nil {
 		return err
 	}
-	if e.sandbox == nil {
-		fmt.Fprintln(a.Stdout, "The e-bulletins went to the SMTP server in CRIER_SMTP_URL.")
+	if e.SandboxSMTP() == nil {
+		fmt.Fprintln(r.Out, "The e-bulletins went to the SMTP server in CRIER_SMTP_URL.")
 	} else {
-		fmt.Fprintf(a.Stdout, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", e.sandbox.Count(), a.sandboxMailDir())
+		fmt.Fprintf(r.Out, "%d e-bulletins arrived at the sandbox SMTP server; open them from %s\n", e.SandboxSMTP().Count(), server.SandboxMailDir(r.cfg))
 	}
 	if counts, err := cs.RunLanguages(ctx, bulletin); err == nil {
 		for _, line := range campaign.LanguageSummary(counts, false) {
-			fmt.Fprintf(a.Stdout, "  %s\n", line)
+			fmt.Fprintf(r.Out, "  %s\n", line)
 		}
 	}
 
-	fmt.Fprintf(a.Stdout, "\nTexting demo poll %q to Millbrook's mobiles at %g a second…\n", poll.Name, a.Config.SMSRate)
-	if err := a.campaignStatus(ctx, cs, poll.ID, true); err != nil {
+	fmt.Fprintf(r.Out, "\nTexting demo poll %q to Millbrook's mobiles at %g a second…\n", poll.Name, r.cfg.SMSRate)
+	if err := r.Follow(ctx, cs, poll.ID); err != nil {
 		return err
 	}
 	if _, err := cs.FinishRuns(ctx); err != nil { // settle the runs now rather than at the scheduler's next tick
 		return err
 	}
-	if e.twilio == nil {
-		fmt.Fprintln(a.Stdout, "The texts went to Twilio (CRIER_TWILIO_ACCOUNT_SID); replies arrive at crier serve's webhook.")
+	if e.SandboxPhone() == nil {
+		fmt.Fprintln(r.Out, "The texts went to Twilio (CRIER_TWILIO_ACCOUNT_SID); replies arrive at crier serve's webhook.")
 		return nil
 	}
-	texts := e.twilio.Messages()
-	fmt.Fprintf(a.Stdout, "%d texts reached the sandbox phone. The first reads:\n  %s\n", len(texts), texts[0].Body)
+	texts := e.SandboxPhone().Messages()
+	fmt.Fprintf(r.Out, "%d texts reached the sandbox phone. The first reads:\n  %s\n", len(texts), texts[0].Body)
 
 	// Residents answer on the sandbox phone: a signed inbound webhook, as Twilio sends it.
 	var numbers []string
@@ -190,59 +186,59 @@ func (a *App) demoSend(ctx context.Context, e *engine, cs *campaign.Store, bulle
 		}
 	}
 	slices.Sort(numbers) // the same residents reply on every run, whatever order the texts left in
-	fmt.Fprintln(a.Stdout, "\nOn the sandbox phone, residents reply:")
+	fmt.Fprintln(r.Out, "\nOn the sandbox phone, residents reply:")
 	for i, body := range demoReplies {
 		if i >= len(numbers) {
 			break
 		}
-		if err := a.demoText(ctx, e, numbers[i], body); err != nil {
+		if err := r.text(ctx, e, numbers[i], body); err != nil {
 			return err
 		}
 	}
-	if f, ok := a.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && len(numbers) > len(demoReplies) {
+	if f, ok := r.In.(*os.File); ok && term.IsTerminal(int(f.Fd())) && len(numbers) > len(demoReplies) {
 		from := numbers[len(demoReplies)]
-		fmt.Fprintf(a.Stdout, "\nYour turn: text the council as the resident on %s (an empty line ends).\n", from)
+		fmt.Fprintf(r.Out, "\nYour turn: text the council as the resident on %s (an empty line ends).\n", from)
 		sc := bufio.NewScanner(f)
-		for fmt.Fprint(a.Stdout, "> "); sc.Scan(); fmt.Fprint(a.Stdout, "> ") {
+		for fmt.Fprint(r.Out, "> "); sc.Scan(); fmt.Fprint(r.Out, "> ") {
 			body := strings.TrimSpace(sc.Text())
 			if body == "" {
 				break
 			}
-			if err := a.demoText(ctx, e, from, body); err != nil {
+			if err := r.text(ctx, e, from, body); err != nil {
 				return err
 			}
 		}
 	}
-	res, err := e.inbox.Poll(ctx, poll.ID)
+	res, err := e.Inbox().Poll(ctx, poll.ID)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.Stdout, "\nPoll so far: ")
+	fmt.Fprintf(r.Out, "\nPoll so far: ")
 	for i, c := range res.Counts {
 		if i > 0 {
-			fmt.Fprint(a.Stdout, ", ")
+			fmt.Fprint(r.Out, ", ")
 		}
-		fmt.Fprintf(a.Stdout, "%s %d", c.Label, c.Count)
+		fmt.Fprintf(r.Out, "%s %d", c.Label, c.Count)
 	}
-	fmt.Fprintf(a.Stdout, "; %d unclear.\nRead the replies: crier replies list; tally: crier poll results %d\n", res.Unclear, poll.ID)
+	fmt.Fprintf(r.Out, "; %d unclear.\nRead the replies: crier replies list; tally: crier poll results %d\n", res.Unclear, poll.ID)
 	return nil
 }
 
-// demoText sends body from a resident's number through the sandbox phone and prints
+// text sends body from a resident's number through the sandbox phone and prints
 // what crier made of it.
-func (a *App) demoText(ctx context.Context, e *engine, from, body string) error {
-	code, twiml, err := e.twilio.SendInbound(ctx, e.hookURL+web.InboundPath, from, e.smsFrom, body)
+func (r *run) text(ctx context.Context, e *server.Engine, from, body string) error {
+	code, twiml, err := e.TextAsResident(ctx, from, body)
 	if err != nil {
 		return err
 	}
 	if code != http.StatusOK {
 		return fmt.Errorf("the webhook answered %d", code)
 	}
-	fmt.Fprintf(a.Stdout, "  %s: %q", maskNumber(from), body)
+	fmt.Fprintf(r.Out, "  %s: %q", maskNumber(from), body)
 	if m := twimlMessage(twiml); m != "" {
-		fmt.Fprintf(a.Stdout, "  → crier answers %q", m)
+		fmt.Fprintf(r.Out, "  → crier answers %q", m)
 	}
-	fmt.Fprintln(a.Stdout)
+	fmt.Fprintln(r.Out)
 	return nil
 }
 
