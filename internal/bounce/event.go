@@ -18,6 +18,7 @@ package bounce
 
 import (
 	"errors"
+	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
@@ -57,7 +58,11 @@ type Event struct {
 	At         time.Time // when the provider says it happened; zero if unknown
 }
 
-// LogValue-free by design: an Event holds an address, so it is never logged whole.
+// LogValue keeps the recipient (an address) and the diagnostic (which may quote one)
+// out of any log line an Event finds its way into.
+func (e Event) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kind", e.Kind), slog.String("source", e.Source), slog.String("status", e.Status))
+}
 
 // outboxIDPattern finds the outbox row in a Message-ID crier gave an e-bulletin
 // (internal/email: "outbox-<id>.crier@<domain>").

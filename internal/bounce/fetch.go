@@ -24,12 +24,12 @@ type FetchResult struct {
 // nothing twice.
 func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, error) {
 	var res FetchResult
-	p, err := DialPOP3(ctx, cfg)
+	p, err := dialMailbox(ctx, cfg)
 	if err != nil {
 		return res, err
 	}
 	defer p.Close()
-	msgs, err := p.UIDL()
+	msgs, err := p.List()
 	if err != nil {
 		return res, err
 	}
@@ -38,12 +38,22 @@ func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, erro
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		raw, err := p.Retr(m.Num)
+		if s.isKept(m.UID) {
+			res.Kept = append(res.Kept, m.UID) // read before: not fetched again every poll
+			continue
+		}
+		raw, err := p.Get(m)
+		if errors.Is(err, ErrTooLarge) {
+			s.keep(m.UID)
+			res.Kept = append(res.Kept, m.UID)
+			continue
+		}
 		if err != nil {
 			return res, err
 		}
 		events, err := ParseMail(raw)
 		if errors.Is(err, ErrNotReport) {
+			s.keep(m.UID)
 			res.Kept = append(res.Kept, m.UID)
 			continue
 		}
@@ -60,7 +70,7 @@ func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, erro
 		res.Summary.Suppressed += sum.Suppressed
 		res.Summary.Withdrawn += sum.Withdrawn
 		res.Reports++
-		if err := p.Dele(m.Num); err != nil {
+		if err := p.Delete(m); err != nil {
 			return res, err
 		}
 	}
@@ -68,6 +78,62 @@ func (s *Store) Fetch(ctx context.Context, cfg MailboxConfig) (FetchResult, erro
 		return res, err
 	}
 	return res, nil
+}
+
+// mailbox is a bounce mailbox session, over POP3 or IMAP.
+type mailbox interface {
+	List() ([]Message, error)
+	Get(Message) ([]byte, error)
+	Delete(Message) error // takes effect at Quit
+	Quit() error
+	Close() error
+}
+
+func dialMailbox(ctx context.Context, cfg MailboxConfig) (mailbox, error) {
+	if cfg.Protocol == "imap" {
+		c, err := DialIMAP(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return imapMailbox{c}, nil
+	}
+	p, err := DialPOP3(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return pop3Mailbox{p}, nil
+}
+
+type pop3Mailbox struct{ *POP3 }
+
+func (p pop3Mailbox) List() ([]Message, error)      { return p.UIDL() }
+func (p pop3Mailbox) Get(m Message) ([]byte, error) { return p.Retr(m.Num) }
+func (p pop3Mailbox) Delete(m Message) error        { return p.Dele(m.Num) }
+
+type imapMailbox struct{ *IMAP }
+
+func (c imapMailbox) List() ([]Message, error)      { return c.UIDs() }
+func (c imapMailbox) Get(m Message) ([]byte, error) { return c.Fetch(m.Num) }
+func (c imapMailbox) Delete(m Message) error        { return c.IMAP.Delete(m.Num) }
+
+// keep remembers, for the life of the process, a message left in the mailbox, so that
+// polling does not download it again every few minutes. (POP3 unique ids are stable
+// across sessions, RFC 1939.)
+func (s *Store) keep(uid string) {
+	s.keptMu.Lock()
+	defer s.keptMu.Unlock()
+	if s.kept == nil {
+		s.kept = map[string]bool{}
+	}
+	if len(s.kept) < 100000 {
+		s.kept[uid] = true
+	}
+}
+
+func (s *Store) isKept(uid string) bool {
+	s.keptMu.Lock()
+	defer s.keptMu.Unlock()
+	return s.kept[uid]
 }
 
 // Poll reads the mailbox every interval until ctx ends (crier serve). A failed read is

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"math/big"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -78,9 +79,13 @@ func TestFetchMailboxEndToEnd(t *testing.T) {
 	if st := pointStatus(t, w.d, w.point["hard.bounce"]); st != "bounced" {
 		t.Errorf("hard bounce point %q", st)
 	}
+	retrs := pop.Retrieved()
 	res, err = s.Fetch(ctx, cfg)
 	if err != nil || res.Messages != 1 || res.Reports != 0 || res.Recorded != 0 || len(res.Kept) != 1 {
 		t.Fatalf("second read: %+v %v", res, err)
+	}
+	if pop.Retrieved() != retrs {
+		t.Errorf("the kept reply was downloaded again")
 	}
 	// The same DSN arriving again (a relay resending it) is a duplicate, and deleted.
 	pop.Add(fixture(t, "dsn_hard.eml", "OUTBOX_ID", w.id("hard.bounce")))
@@ -146,7 +151,9 @@ func TestParseMailboxURL(t *testing.T) {
 		{"pop3://u:p@mail.example.org?tls=none", "", "", false}, // a password in clear over the network
 		{"pop3://u:p@mail.example.org?tsl=none", "", "", false},
 		{"pop3s://mail.example.org", "", "", false},
-		{"imap://u:p@mail.example.org", "", "", false},
+		{"imap://u:p@mail.example.org", "mail.example.org:143", "starttls", true},
+		{"imaps://u:p@mail.example.org", "mail.example.org:993", "tls", true},
+		{"smtp://u:p@mail.example.org", "", "", false},
 	} {
 		c, err := bounce.ParseMailboxURL(tc.url)
 		if (err == nil) != tc.ok || (tc.ok && (c.Addr != tc.addr || c.TLS != tc.tls)) {
@@ -155,5 +162,85 @@ func TestParseMailboxURL(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), ":p@") {
 			t.Errorf("%s: the error repeats the password: %v", tc.url, err)
 		}
+	}
+}
+
+// Poll reads at once, then every interval, and returns when cancelled.
+func TestPollReturnsWhenCancelled(t *testing.T) {
+	w := newWorld(t)
+	pop, err := sandbox.StartPOP3(context.Background(), sandbox.POP3Config{Username: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pop.Close() })
+	pop.Add(fixture(t, "dsn_hard.eml", "OUTBOX_ID", w.id("hard.bounce")))
+	cfg, err := bounce.ParseMailboxURL("pop3://u:p@" + pop.Addr() + "?tls=none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- bounce.NewStore(w.d, bounce.Policy{}, nil).Poll(ctx, cfg, time.Hour) }()
+	deadline := time.After(10 * time.Second)
+	for len(pop.UIDs()) > 0 {
+		select {
+		case <-deadline:
+			t.Fatal("the first poll did not read the mailbox")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Poll = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Poll did not return after cancellation")
+	}
+}
+
+// The same mailbox read over IMAP (STARTTLS, then imaps): reports recorded and expunged,
+// the reply kept, nothing counted twice.
+func TestFetchIMAP(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	srvTLS, cliTLS := loopbackTLS(t)
+	for _, implicit := range []bool{false, true} {
+		im, err := sandbox.StartIMAP(ctx, sandbox.IMAPConfig{Username: "bounces@crier.example", Password: `s3"cret\`, TLS: srvTLS, Implicit: implicit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { im.Close() })
+		im.Add(fixture(t, "dsn_hard.eml", "OUTBOX_ID", w.id("hard.bounce")))
+		im.Add(fixture(t, "arf_abuse.eml", "OUTBOX_ID", w.id("complainer")))
+		reply := im.Add(fixture(t, "autoreply.eml"))
+		u := "imap://bounces%40crier.example:" + url.QueryEscape(`s3"cret\`) + "@" + im.Addr()
+		if implicit {
+			u = "imaps" + strings.TrimPrefix(u, "imap")
+		}
+		cfg, err := bounce.ParseMailboxURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TLSConfig = cliTLS
+		res, err := bounce.NewStore(w.d, bounce.Policy{}, nil).Fetch(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRecorded := 2
+		if implicit {
+			wantRecorded = 0 // the same reports again: duplicates
+		}
+		if res.Messages != 3 || res.Reports != 2 || res.Recorded != wantRecorded || res.Recorded+res.Duplicates != 2 ||
+			!slices.Equal(res.Kept, []string{reply}) {
+			t.Fatalf("implicit=%v: %+v", implicit, res)
+		}
+		if got := im.UIDs(); !slices.Equal(got, []string{reply}) {
+			t.Fatalf("implicit=%v: INBOX holds %v, want only the reply", implicit, got)
+		}
+	}
+	if st := pointStatus(t, w.d, w.point["hard.bounce"]); st != "bounced" {
+		t.Errorf("hard bounce point %q", st)
 	}
 }

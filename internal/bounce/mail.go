@@ -140,12 +140,10 @@ func parseDeliveryStatus(body []byte, ref, messageID string, at time.Time) ([]Ev
 		if kind == "" {
 			kind = Hard // "failed" without a usable status: the relay gave up
 		}
-		rcpt := trimAddr(rb.Get("Final-Recipient"))
+		// Original-Recipient is the address crier sent to, before any forwarding.
+		rcpt := trimAddr(rb.Get("Original-Recipient"))
 		if rcpt == "" {
-			rcpt = trimAddr(rb.Get("Original-Recipient"))
-		}
-		if o := trimAddr(rb.Get("Original-Recipient")); o != "" {
-			rcpt = o // the address crier sent to, before any forwarding
+			rcpt = trimAddr(rb.Get("Final-Recipient"))
 		}
 		when := at
 		if d := rb.Get("Last-Attempt-Date"); d != "" {

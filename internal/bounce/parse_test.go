@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
@@ -386,5 +387,30 @@ func TestProviderEvents(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
 			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
 		}
+	}
+}
+
+// An Event in a log line shows no address.
+func TestEventLogValue(t *testing.T) {
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("x", "event", bounce.Event{Kind: bounce.Hard, Source: "dsn", Status: "5.1.1",
+		Recipient: "someone@residents.example.org", Diagnostic: "550 <someone@residents.example.org> unknown"})
+	if strings.Contains(b.String(), "@") || !strings.Contains(b.String(), "event.kind=hard") {
+		t.Errorf("%s", b.String())
+	}
+}
+
+// A DSN about two recipients, its status part base64-encoded (Exchange): only the failed
+// one is an event, with a comment after its status dropped.
+func TestParseMailSeveralRecipients(t *testing.T) {
+	evs, err := bounce.ParseMail(fixture(t, "dsn_two_recipients.eml"))
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("%+v %v", evs, err)
+	}
+	e := evs[0]
+	if e.Kind != bounce.Hard || e.Recipient != "first@residents.example.org" || e.Status != "5.4.1" ||
+		e.MessageID != "outbox-5.crier@crier.example" || e.Ref != "two-rcpt-1@exchange.example.net#1" ||
+		e.Diagnostic != "550 5.4.1 Recipient address rejected: Access denied" {
+		t.Errorf("%+v", e)
 	}
 }

@@ -18,8 +18,9 @@ import (
 // MailboxConfig is the bounce mailbox, from CRIER_BOUNCE_POP3_URL:
 // pop3s://user:pass@host[:995] (implicit TLS), or pop3://user:pass@host[:110] with
 // ?tls=starttls (the default: STLS, refused if the server can't) or ?tls=none (a
-// loopback sandbox only).
+// loopback sandbox only); imaps://…[:993] and imap://…[:143] the same over IMAP (INBOX).
 type MailboxConfig struct {
+	Protocol string // "pop3" or "imap"
 	Addr     string // host:port
 	Host     string // for the certificate
 	Username string
@@ -35,13 +36,14 @@ type MailboxConfig struct {
 // ParseMailboxURL reads a pop3:// or pop3s:// URL. Errors never repeat the password.
 func ParseMailboxURL(raw string) (MailboxConfig, error) {
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "pop3" && u.Scheme != "pop3s") || u.Hostname() == "" {
-		return MailboxConfig{}, errors.New("CRIER_BOUNCE_POP3_URL must look like pop3s://user:password@host:995")
+	ports := map[string]string{"pop3": "110", "pop3s": "995", "imap": "143", "imaps": "993"}
+	if err != nil || ports[u.Scheme] == "" || u.Hostname() == "" {
+		return MailboxConfig{}, errors.New("CRIER_BOUNCE_POP3_URL must look like pop3s://user:password@host:995 (or imaps://…)")
 	}
-	c := MailboxConfig{Host: u.Hostname(), TLS: "starttls"}
-	port := "110"
-	if u.Scheme == "pop3s" {
-		c.TLS, port = "tls", "995"
+	c := MailboxConfig{Protocol: strings.TrimSuffix(u.Scheme, "s"), Host: u.Hostname(), TLS: "starttls"}
+	port := ports[u.Scheme]
+	if strings.HasSuffix(u.Scheme, "s") {
+		c.TLS = "tls"
 	}
 	if p := u.Port(); p != "" {
 		port = p
@@ -74,6 +76,7 @@ type POP3 struct {
 	conn    net.Conn
 	tp      *textproto.Conn
 	timeout time.Duration
+	stop    func() bool // stops closing the connection when the dial's ctx ends
 }
 
 // ErrPOP3 is a -ERR reply.
@@ -100,9 +103,11 @@ func DialPOP3(ctx context.Context, cfg MailboxConfig) (*POP3, error) {
 		return nil, fmt.Errorf("pop3: connect: %w", err)
 	}
 	p := &POP3{conn: conn, tp: textproto.NewConn(conn), timeout: cfg.Timeout}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	// Cancelling ctx ends the session wherever it is (closing, not a deadline: each
+	// command sets its own deadline). Nothing marked deleted is deleted then.
+	p.stop = context.AfterFunc(ctx, func() { conn.Close() })
 	fail := func(err error) (*POP3, error) {
+		p.stop()
 		conn.Close()
 		return nil, err
 	}
@@ -201,12 +206,27 @@ func (p *POP3) UIDL() ([]Message, error) {
 	return out, nil
 }
 
+// MaxMessage is the largest message Retr returns whole; a bounce report is a few
+// kilobytes, even with the original message attached.
+const MaxMessage = 16 << 20
+
+// ErrTooLarge is returned by Retr for a message over MaxMessage (the rest is read and
+// dropped, so the session goes on).
+var ErrTooLarge = errors.New("pop3: message too large to be a bounce report")
+
 // Retr returns message n, with CRLF line endings.
 func (p *POP3) Retr(n int) ([]byte, error) {
 	if _, err := p.cmd("RETR " + strconv.Itoa(n)); err != nil {
 		return nil, fmt.Errorf("pop3: RETR %d: %w", n, err)
 	}
-	b, err := p.multiline()
+	p.conn.SetDeadline(time.Now().Add(p.timeout * 4))
+	dr := p.tp.DotReader()
+	b, err := io.ReadAll(io.LimitReader(dr, MaxMessage+1))
+	if err == nil && len(b) > MaxMessage {
+		if _, err = io.Copy(io.Discard, dr); err == nil {
+			err = ErrTooLarge
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pop3: RETR %d: %w", n, err)
 	}
@@ -224,6 +244,7 @@ func (p *POP3) Dele(n int) error {
 // Quit ends the session, deleting the messages marked, and closes the connection.
 func (p *POP3) Quit() error {
 	_, err := p.cmd("QUIT")
+	p.stop()
 	cerr := p.conn.Close()
 	if err != nil {
 		return fmt.Errorf("pop3: QUIT: %w", err)
@@ -232,4 +253,7 @@ func (p *POP3) Quit() error {
 }
 
 // Close drops the connection without QUIT: nothing is deleted.
-func (p *POP3) Close() error { return p.conn.Close() }
+func (p *POP3) Close() error {
+	p.stop()
+	return p.conn.Close()
+}

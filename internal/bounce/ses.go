@@ -144,7 +144,8 @@ func ParseCertPEM(b []byte) (*x509.Certificate, error) {
 type SESConfig struct {
 	// Topics are the SNS topic ARNs whose messages are believed; none: the webhook is off.
 	Topics []string
-	// Fetch returns a signing certificate; nil fetches over https with a 10 s timeout.
+	// Fetch returns a signing certificate; nil fetches over https with a 10 s timeout,
+	// uncached (give HTTPCertFetcher's, built once, to cache).
 	Fetch CertFetcher
 	// Client confirms subscriptions (GET SubscribeURL); nil: http.DefaultClient.
 	Client *http.Client

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -40,6 +41,9 @@ type Store struct {
 	db     *sqlx.DB
 	policy Policy
 	logger *slog.Logger
+
+	keptMu sync.Mutex
+	kept   map[string]bool // mailbox messages known not to be reports (fetch.go)
 }
 
 // NewStore returns a Store over db. A nil logger discards.

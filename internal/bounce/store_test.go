@@ -1,6 +1,7 @@
 package bounce_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/crierhq/crier/internal/consent"
 	"github.com/crierhq/crier/internal/db/dbtest"
 	"github.com/crierhq/crier/internal/rights"
+	"github.com/crierhq/crier/internal/suppression"
 )
 
 // world is a small borough: four residents, each with an email address granted the
@@ -342,5 +344,61 @@ func TestMatchingTrustsTheAddress(t *testing.T) {
 	list, err := s.List(ctx, bounce.Hard, 10)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("list %+v %v", list, err)
+	}
+}
+
+// Erasing a resident deletes their bounce events with their contact points.
+func TestErasureDeletesBounces(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	s := bounce.NewStore(w.d, bounce.Policy{}, nil)
+	evs, _ := bounce.ParseMail(fixture(t, "dsn_hard.eml", "OUTBOX_ID", w.id("hard.bounce")))
+	if _, err := s.Record(ctx, evs[0]); err != nil {
+		t.Fatal(err)
+	}
+	key, err := suppression.NewKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rights.NewStore(w.d, key, nil).Erase(ctx, w.contact["hard.bounce"], "letter of 1 December", audit.Entry{Actor: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	get(t, w.d, &n, `SELECT count(*) FROM bounce_events`)
+	if n != 0 {
+		t.Errorf("%d bounce events left after erasure", n)
+	}
+}
+
+// A provider retrying while the first delivery is still being recorded: the report is
+// recorded once however the deliveries interleave.
+func TestConcurrentDuplicatesRecordOnce(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	s := bounce.NewStore(w.d, bounce.Policy{SoftThreshold: 2}, nil)
+	e := bounce.Event{Kind: bounce.Soft, Source: bounce.SourceMailgun, Ref: "same-event", Recipient: "soft.bounce@residents.example.org"}
+	results := make(chan bounce.Outcome, 8)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			o, err := s.Record(ctx, e)
+			results <- o
+			errs <- err
+		}()
+	}
+	fresh := 0
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if o := <-results; !o.Duplicate {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("%d deliveries recorded, want 1", fresh)
+	}
+	if st := pointStatus(t, w.d, w.point["soft.bounce"]); st != "active" {
+		t.Errorf("point %q: one soft bounce counted more than once", st)
 	}
 }

@@ -1,6 +1,7 @@
 package bounce
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/hmac"
@@ -129,7 +130,7 @@ var postmarkKinds = map[string]string{
 
 func parsePostmark(body []byte) ([]Event, error) {
 	var e postmarkEvent
-	d := json.NewDecoder(strings.NewReader(string(body)))
+	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	if err := d.Decode(&e); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -191,7 +192,7 @@ func (h *Hooks) parseMailgun(r Request) ([]Event, error) {
 		return nil, ErrNotConfigured
 	}
 	var w mailgunWebhook
-	d := json.NewDecoder(strings.NewReader(string(r.Body)))
+	d := json.NewDecoder(bytes.NewReader(r.Body))
 	d.UseNumber()
 	if err := d.Decode(&w); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadSignature, err)
@@ -304,7 +305,7 @@ func (h *Hooks) parseSendGrid(r Request) ([]Event, error) {
 		return nil, ErrBadSignature
 	}
 	var evs []sendGridEvent
-	d := json.NewDecoder(strings.NewReader(string(r.Body)))
+	d := json.NewDecoder(bytes.NewReader(r.Body))
 	d.UseNumber()
 	if err := d.Decode(&evs); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -326,14 +327,15 @@ func (h *Hooks) parseSendGrid(r Request) ([]Event, error) {
 		default:
 			continue // deferred (still trying), delivered, processed, open, click, unsubscribe…
 		}
-		if e.SGEventID == "" {
-			return nil, fmt.Errorf("%w: SendGrid event without sg_event_id", ErrMalformed)
+		ref := e.SGEventID
+		if ref == "" { // older events: the message, the event and its time say which it is
+			ref = e.SGMessage + "/" + e.Event + "/" + e.Timestamp.String()
 		}
 		var at time.Time
 		if n, err := strconv.ParseInt(e.Timestamp.String(), 10, 64); err == nil {
 			at = time.Unix(n, 0).UTC()
 		}
-		out = append(out, Event{Kind: kind, Source: SourceSendGrid, Ref: e.SGEventID, Recipient: e.Email,
+		out = append(out, Event{Kind: kind, Source: SourceSendGrid, Ref: ref, Recipient: e.Email,
 			MessageID: trimID(e.SMTPID), Status: e.Status, Diagnostic: e.Reason, At: at})
 	}
 	return out, nil

@@ -23,7 +23,7 @@ func (a *App) runBounces(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintln(a.Stderr, `Usage: crier bounces fetch | list [--kind hard|soft|complaint] [--limit N] [--json]
 
-fetch  read the bounce mailbox (CRIER_BOUNCE_POP3_URL) once: record each bounce and
+fetch  read the bounce mailbox (CRIER_BOUNCE_POP3_URL, POP3 or IMAP) once: record each bounce and
        complaint report and delete it; keep anything else there for a person
 list   the latest bounces and complaints recorded, newest first
 

@@ -14,7 +14,7 @@ import (
 // secret. A provider without its secret has its webhook off. Secrets come only from the
 // environment and are never logged or shown (Describe names only what is on).
 type BounceConfig struct {
-	POP3URL       string        // CRIER_BOUNCE_POP3_URL: pop3s://user:pass@host:995; unset = no mailbox
+	POP3URL       string        // CRIER_BOUNCE_POP3_URL: pop3s://user:pass@host:995 (or imaps://…); unset = no mailbox
 	PollInterval  time.Duration // CRIER_BOUNCE_POLL_INTERVAL: how often crier serve reads it; default 5m
 	SoftThreshold int           // CRIER_BOUNCE_SOFT_THRESHOLD: soft bounces that suppress an address; default 3
 	SoftWindow    string        // CRIER_BOUNCE_SOFT_WINDOW: within this long; default 30d (read with Window)
@@ -66,8 +66,8 @@ func (b BounceConfig) Validate() error {
 	var errs []error
 	if b.POP3URL != "" {
 		u, err := url.Parse(b.POP3URL)
-		if err != nil || (u.Scheme != "pop3" && u.Scheme != "pop3s") || u.Hostname() == "" {
-			errs = append(errs, errors.New("CRIER_BOUNCE_POP3_URL must look like pop3s://user:password@host:995"))
+		if err != nil || (u.Scheme != "pop3" && u.Scheme != "pop3s" && u.Scheme != "imap" && u.Scheme != "imaps") || u.Hostname() == "" {
+			errs = append(errs, errors.New("CRIER_BOUNCE_POP3_URL must look like pop3s://user:password@host:995 (or imaps://user:password@host:993)"))
 		}
 	}
 	// Zero values are the defaults (a Config built by hand in a test).

@@ -23,7 +23,7 @@ func TestBounceConfig(t *testing.T) {
 	if err := (BounceConfig{}).Validate(); err != nil {
 		t.Errorf("zero config: %v", err)
 	}
-	bad := BounceConfig{POP3URL: "imap://u:hunter2@x", SESTopicARNs: "bounces", PostmarkToken: "hunter2", SoftWindow: "soon"}
+	bad := BounceConfig{POP3URL: "smtp://u:hunter2@x", SESTopicARNs: "bounces", PostmarkToken: "hunter2", SoftWindow: "soon"}
 	err := bad.Validate()
 	for _, key := range []string{"CRIER_BOUNCE_POP3_URL", "CRIER_BOUNCE_SES_TOPIC_ARNS", "CRIER_BOUNCE_POSTMARK_TOKEN", "CRIER_BOUNCE_SOFT_WINDOW"} {
 		if err == nil || !strings.Contains(err.Error(), key) {

@@ -44,6 +44,7 @@ type POP3Server struct {
 	nextID int
 	locked bool
 	closed bool
+	retrs  int
 	conns  map[net.Conn]bool
 }
 
@@ -111,6 +112,13 @@ func (s *POP3Server) UIDs() []string {
 		out[i] = m.uid
 	}
 	return out
+}
+
+// Retrieved counts the RETR commands answered.
+func (s *POP3Server) Retrieved() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.retrs
 }
 
 // Close stops the server, drops its sessions and waits for them.
@@ -294,6 +302,9 @@ func (s *POP3Server) session(c net.Conn) {
 			if !ok {
 				continue
 			}
+			s.mu.Lock()
+			s.retrs++
+			s.mu.Unlock()
 			fmt.Fprintf(w, "+OK %d octets\r\n", len(msgs[n-1].data))
 			for _, l := range strings.SplitAfter(string(msgs[n-1].data), "\r\n") {
 				if strings.HasPrefix(l, ".") {

@@ -3,7 +3,9 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -28,7 +30,10 @@ func bounceHooks(cfg config.Config) (*bounce.Hooks, error) {
 	if len(b.Webhooks()) == 0 {
 		return nil, nil
 	}
-	h := &bounce.Hooks{SES: bounce.SESConfig{Topics: b.TopicARNs()}, PostmarkToken: b.PostmarkToken, MailgunKey: b.MailgunKey}
+	// One certificate fetcher for the process, so SNS's few certificates are fetched once.
+	client := &http.Client{Timeout: 10 * time.Second}
+	h := &bounce.Hooks{SES: bounce.SESConfig{Topics: b.TopicARNs(), Fetch: bounce.HTTPCertFetcher(client), Client: client},
+		PostmarkToken: b.PostmarkToken, MailgunKey: b.MailgunKey}
 	if b.SendGridKey != "" {
 		k, err := bounce.ParseSendGridKey(b.SendGridKey)
 		if err != nil {

@@ -2,7 +2,10 @@ package web_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -99,5 +102,32 @@ func TestBounceWebhookOff(t *testing.T) {
 	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhooks/bounces/postmark", strings.NewReader("{}")))
 	if rec.Code != http.StatusNotFound && rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("%d", rec.Code)
+	}
+}
+
+// When SNS's signing certificate can't be fetched, the answer is 503 so that SNS tries
+// again later, not 403 (which would drop a genuine report).
+func TestBounceWebhookRetryLater(t *testing.T) {
+	d := dbtest.New(t)
+	topic := "arn:aws:sns:eu-west-2:123456789012:crier-bounces"
+	srv, err := web.New(web.Config{DB: d, Bounces: &web.BounceHooks{
+		Hooks: &bounce.Hooks{SES: bounce.SESConfig{Topics: []string{topic},
+			Fetch: func(context.Context, string) (*x509.Certificate, error) { return nil, errors.New("connection refused") }}},
+		Store: bounce.NewStore(d, bounce.Policy{}, nil)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"Type":"Notification","MessageId":"m1","TopicArn":"` + topic + `","Message":"{}","Timestamp":"2026-12-03T10:15:02.000Z",
+		"SignatureVersion":"2","Signature":"c2ln","SigningCertURL":"https://sns.eu-west-2.amazonaws.com/SimpleNotificationService-x.pem"}`
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhooks/bounces/ses", strings.NewReader(body)))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("%d, want 503", rec.Code)
+	}
+	body = strings.Replace(body, "sns.eu-west-2.amazonaws.com", "sns.eu-west-2.amazonaws.com.attacker.example", 1)
+	rec = httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhooks/bounces/ses", strings.NewReader(body)))
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("certificate off amazonaws.com: %d, want 403", rec.Code)
 	}
 }
