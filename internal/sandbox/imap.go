@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -30,15 +28,10 @@ type IMAPConfig struct {
 type IMAPServer struct {
 	cfg    IMAPConfig
 	logger *slog.Logger
-	ln     net.Listener
-	done   chan struct{}
-	wg     sync.WaitGroup
+	connServer
 
-	mu      sync.Mutex
 	msgs    []imapMsg
 	nextUID int
-	closed  bool
-	conns   map[net.Conn]bool
 }
 
 type imapMsg struct {
@@ -49,39 +42,16 @@ type imapMsg struct {
 
 // StartIMAP starts the server; it stops when ctx ends or Close is called.
 func StartIMAP(ctx context.Context, cfg IMAPConfig) (*IMAPServer, error) {
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var ln net.Listener
-	var err error
-	if cfg.Implicit {
-		if cfg.TLS == nil {
-			return nil, errors.New("imap sandbox: implicit TLS needs a TLS config")
-		}
-		ln, err = tls.Listen("tcp", cfg.Addr, cfg.TLS)
-	} else {
-		ln, err = net.Listen("tcp", cfg.Addr)
+	s := &IMAPServer{cfg: cfg, logger: logger}
+	if err := s.listen(ctx, "imap sandbox", cfg.Addr, cfg.Implicit, cfg.TLS, s.session); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("imap sandbox: listen: %w", err)
-	}
-	s := &IMAPServer{cfg: cfg, logger: logger, ln: ln, done: make(chan struct{}), conns: map[net.Conn]bool{}}
-	s.wg.Add(1)
-	go s.serve()
-	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
-	go func() {
-		<-s.done
-		stop()
-	}()
 	return s, nil
 }
-
-// Addr is the address the server listens on.
-func (s *IMAPServer) Addr() string { return s.ln.Addr().String() }
 
 // Add puts a message in INBOX and returns its UID.
 func (s *IMAPServer) Add(data []byte) string {
@@ -102,50 +72,6 @@ func (s *IMAPServer) UIDs() []string {
 		out[i] = strconv.Itoa(m.uid)
 	}
 	return out
-}
-
-// Close stops the server and waits for its sessions.
-func (s *IMAPServer) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	err := s.ln.Close()
-	s.wg.Wait()
-	close(s.done)
-	return err
-}
-
-func (s *IMAPServer) serve() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = true
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.session(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
 }
 
 // imapArgs splits a command's arguments, honouring "quoted strings".

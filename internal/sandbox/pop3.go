@@ -4,13 +4,11 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -35,17 +33,12 @@ type POP3Config struct {
 type POP3Server struct {
 	cfg    POP3Config
 	logger *slog.Logger
-	ln     net.Listener
-	done   chan struct{}
-	wg     sync.WaitGroup
+	connServer
 
-	mu     sync.Mutex
 	msgs   []pop3Msg
 	nextID int
 	locked bool
-	closed bool
 	retrs  int
-	conns  map[net.Conn]bool
 }
 
 type pop3Msg struct {
@@ -56,40 +49,17 @@ type pop3Msg struct {
 // StartPOP3 starts the server; it is listening when StartPOP3 returns and stops when ctx
 // ends or Close is called.
 func StartPOP3(ctx context.Context, cfg POP3Config) (*POP3Server, error) {
-	if cfg.Addr == "" {
-		cfg.Addr = "127.0.0.1:0"
-	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	var ln net.Listener
-	var err error
-	if cfg.Implicit {
-		if cfg.TLS == nil {
-			return nil, errors.New("pop3 sandbox: implicit TLS needs a TLS config")
-		}
-		ln, err = tls.Listen("tcp", cfg.Addr, cfg.TLS)
-	} else {
-		ln, err = net.Listen("tcp", cfg.Addr)
+	s := &POP3Server{cfg: cfg, logger: logger}
+	if err := s.listen(ctx, "pop3 sandbox", cfg.Addr, cfg.Implicit, cfg.TLS, s.session); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("pop3 sandbox: listen: %w", err)
-	}
-	s := &POP3Server{cfg: cfg, logger: logger, ln: ln, done: make(chan struct{}), conns: map[net.Conn]bool{}}
-	s.wg.Add(1)
-	go s.serve()
-	stop := context.AfterFunc(ctx, func() { _ = s.Close() })
-	go func() {
-		<-s.done
-		stop()
-	}()
-	logger.Info("pop3 sandbox listening", slog.String("addr", ln.Addr().String()))
+	logger.Info("pop3 sandbox listening", slog.String("addr", s.Addr()))
 	return s, nil
 }
-
-// Addr is the address the server listens on.
-func (s *POP3Server) Addr() string { return s.ln.Addr().String() }
 
 // Add puts a message (headers and body; LF or CRLF line endings) in the mailbox and
 // returns its unique id.
@@ -119,51 +89,6 @@ func (s *POP3Server) Retrieved() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.retrs
-}
-
-// Close stops the server, drops its sessions and waits for them.
-func (s *POP3Server) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	err := s.ln.Close()
-	s.wg.Wait()
-	close(s.done)
-	s.logger.Info("pop3 sandbox stopped")
-	return err
-}
-
-func (s *POP3Server) serve() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = true
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.session(c)
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
 }
 
 // session runs one client's conversation.
