@@ -36,18 +36,8 @@ func DialIMAP(ctx context.Context, cfg MailboxConfig) (*IMAP, error) {
 	if strings.ContainsAny(cfg.Username+cfg.Password, "\r\n") {
 		return nil, errors.New("imap: the user name and password can't hold line breaks")
 	}
-	tcfg := cfg.TLSConfig
-	if tcfg == nil {
-		tcfg = &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
-	}
-	d := net.Dialer{Timeout: cfg.Timeout}
-	var conn net.Conn
-	var err error
-	if cfg.TLS == "tls" {
-		conn, err = (&tls.Dialer{NetDialer: &d, Config: tcfg}).DialContext(ctx, "tcp", cfg.Addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", cfg.Addr)
-	}
+	tcfg := cfg.tlsConfig()
+	conn, err := cfg.dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("imap: connect: %w", err)
 	}

@@ -82,23 +82,32 @@ type POP3 struct {
 // ErrPOP3 is a -ERR reply.
 var ErrPOP3 = errors.New("pop3 server said -ERR")
 
+// tlsConfig is the TLS configuration for the mailbox: the configured one, or the
+// system's roots checking the host's name.
+func (cfg MailboxConfig) tlsConfig() *tls.Config {
+	if cfg.TLSConfig != nil {
+		return cfg.TLSConfig
+	}
+	return &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
+}
+
+// dial connects to the mailbox: with TLS from the start for pop3s and imaps, plain
+// otherwise (the protocol's STLS or STARTTLS follows).
+func (cfg MailboxConfig) dial(ctx context.Context) (net.Conn, error) {
+	d := net.Dialer{Timeout: cfg.Timeout}
+	if cfg.TLS == "tls" {
+		return (&tls.Dialer{NetDialer: &d, Config: cfg.tlsConfig()}).DialContext(ctx, "tcp", cfg.Addr)
+	}
+	return d.DialContext(ctx, "tcp", cfg.Addr)
+}
+
 // DialPOP3 connects, secures and logs in.
 func DialPOP3(ctx context.Context, cfg MailboxConfig) (*POP3, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	tcfg := cfg.TLSConfig
-	if tcfg == nil {
-		tcfg = &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
-	}
-	d := net.Dialer{Timeout: cfg.Timeout}
-	var conn net.Conn
-	var err error
-	if cfg.TLS == "tls" {
-		conn, err = (&tls.Dialer{NetDialer: &d, Config: tcfg}).DialContext(ctx, "tcp", cfg.Addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", cfg.Addr)
-	}
+	tcfg := cfg.tlsConfig()
+	conn, err := cfg.dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pop3: connect: %w", err)
 	}
