@@ -47,6 +47,10 @@ type Config struct {
 	// ScheduleCheck vets a campaign's content before it is scheduled, as the officers'
 	// pages do (templates, leaflets' doors); nil checks nothing more than the store does.
 	ScheduleCheck func(ctx context.Context) func(*campaign.Campaign) error
+	// CreateCheck vets a new campaign's content beyond its merge fields, as the officers'
+	// web app does when a campaign is saved: a leaflet text the leaflet font can't print
+	// is refused now, not when the campaign is scheduled. Nil: none.
+	CreateCheck func(*campaign.Campaign) error
 }
 
 // API serves /api/.
@@ -56,6 +60,7 @@ type API struct {
 	region   string
 	key      *suppression.Key
 	check    func(ctx context.Context) func(*campaign.Campaign) error
+	create   func(*campaign.Campaign) error
 	tokens   *apitoken.Store
 	mux      *http.ServeMux
 	routes   []string
@@ -74,7 +79,7 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &API{db: cfg.DB, log: cfg.Logger, region: cfg.Region, key: cfg.Suppression, check: cfg.ScheduleCheck,
+	a := &API{db: cfg.DB, log: cfg.Logger, region: cfg.Region, key: cfg.Suppression, check: cfg.ScheduleCheck, create: cfg.CreateCheck,
 		tokens: apitoken.NewStore(cfg.DB), mux: http.NewServeMux(), specJSON: spec}
 	a.register()
 	return a, nil

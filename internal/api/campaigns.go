@@ -149,17 +149,15 @@ var fileLineRE = regexp.MustCompile(`^campaign\.md:(\d+)|\bline (\d+)\b`)
 // the file they came from), into field errors naming the file's line.
 func fileErrors(err error, def *campaign.Definition) []FieldError {
 	var out []FieldError
-	for _, e := range unjoin(err) {
+	for _, e := range email.Unjoin(err) {
 		msg := e.Error()
 		fe := FieldError{Field: "file", Detail: msg}
 		var ce *email.ContentError
 		if errors.As(e, &ce) {
-			// Its line counts from the start of the part, not of the file.
+			// Its line counts from the start of the part (in its language), not of the file.
 			fe.Field = "file." + ce.Part
 			if def != nil {
-				l := def.Lines
-				start := map[string]int{"body": l.Body, "subject": l.Subject, "sms": l.SMS, "leaflet": l.LeafletBody}[ce.Part]
-				fe.Line = l.Line(start, ce.Line)
+				fe.Line, _, _ = email.FileLine(def, e)
 			}
 		} else if m := fileLineRE.FindStringSubmatch(msg); m != nil {
 			fe.Line, _ = strconv.Atoi(m[1] + m[2])
@@ -199,7 +197,11 @@ func (a *API) handleCampaignCreate(w http.ResponseWriter, r *http.Request, t *ap
 		}
 		c.SegmentID = &seg.ID
 	}
-	if err := checkContent(c); err != nil {
+	err = email.CheckCampaign(c)
+	if err == nil && a.create != nil {
+		err = a.create(c)
+	}
+	if err != nil {
 		problem(w, http.StatusUnprocessableEntity, typeValidation, "The campaign's texts have problems.", fileErrors(err, def)...)
 		return
 	}
@@ -222,38 +224,6 @@ func (a *API) handleCampaignCreate(w http.ResponseWriter, r *http.Request, t *ap
 	}
 	w.Header().Set("Location", "/api/v1/campaigns/"+strconv.FormatInt(c.ID, 10))
 	writeJSON(w, http.StatusCreated, campaignJSON(c))
-}
-
-// checkContent compiles the e-bulletin, text and leaflet text of each of the campaign's
-// languages, as `crier campaign create` does, so a bad merge field is refused now.
-func checkContent(c *campaign.Campaign) error {
-	if c.Multilingual() {
-		var errs []error
-		for _, code := range c.Languages {
-			if err := checkContent(c.In(code)); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", code, err))
-			}
-		}
-		return errors.Join(errs...)
-	}
-	var errs []error
-	if c.EmailBody != "" {
-		if _, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody,
-			Topic: c.Topic, Lang: c.DefaultLanguage()}, email.Branding{}); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if c.SMSBody != "" {
-		if _, err := email.CompileText(c.Name, "sms", c.SMSText()); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if c.LeafletBody != "" && c.LeafletBody != c.EmailBody {
-		if _, err := email.CompileText(c.Name, "leaflet", c.LeafletBody); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // scheduleIn is POST /campaigns/{id}/schedule's body: when to send (RFC 3339); none or

@@ -60,6 +60,13 @@ func TestCampaignLifecycle(t *testing.T) {
 	if !strings.Contains(pr.Detail, "Milbrook") {
 		t.Errorf("unknown segment: %+v", pr)
 	}
+	// A leaflet in a script the leaflet font can't print is refused at creation, naming
+	// what can't print, rather than at scheduling or printed as "?".
+	leaflet := strings.Replace(binDay, "channels: [email]", "channels: [post]\nleaflet_title: Bin day", 1) + "\nمرحبا بكم\n"
+	pr = r.do("POST", "/api/v1/campaigns", ops, map[string]string{"file": leaflet}).problem(t, http.StatusUnprocessableEntity)
+	if len(pr.Errors) == 0 || !strings.Contains(pr.Errors[0].Detail, "م") {
+		t.Errorf("an unprintable leaflet: %+v", pr)
+	}
 	r.do("POST", "/api/v1/campaigns", reader, map[string]string{"file": binDay}).problem(t, http.StatusForbidden)
 	r.do("POST", "/api/v1/campaigns", ops, map[string]string{"file": strings.Repeat("x", 300<<10)}).problem(t, http.StatusRequestEntityTooLarge)
 	r.do("POST", "/api/v1/campaigns", ops, map[string]string{"file": binDay, "extra": "x"}).problem(t, http.StatusUnprocessableEntity)

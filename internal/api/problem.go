@@ -104,11 +104,3 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	a.log.ErrorContext(r.Context(), "api request failed", "route", r.Pattern, "err", err)
 	problem(w, http.StatusInternalServerError, typeInternal, "Something went wrong on crier's side; it has been logged.")
 }
-
-// unjoin splits an errors.Join into its errors.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
-}

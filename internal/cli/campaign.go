@@ -303,43 +303,12 @@ func (a *App) checkBeforeSchedule(ctx context.Context, d *sqlx.DB, cs *campaign.
 	}
 }
 
-// checkContent compiles the campaign's e-bulletin, text and leaflet text so a bad merge
-// field or template blocks scheduling instead of failing mid-send.
+// checkContent compiles the campaign's e-bulletin, text and leaflet text (in each
+// language) so a bad merge field or template blocks scheduling instead of failing
+// mid-send.
 func checkContent(c *campaign.Campaign) error {
-	if c.Multilingual() {
-		var errs []error
-		for _, code := range c.Languages {
-			if err := checkContent(c.In(code)); err != nil {
-				var ee exitError
-				if errors.As(err, &ee) {
-					err = ee.err
-				}
-				for _, e := range splitJoined(err) {
-					errs = append(errs, &languageError{lang: code, err: e})
-				}
-			}
-		}
-		if len(errs) > 0 {
-			return exitError{code: ExitData, err: errors.Join(errs...)}
-		}
-		return nil
-	}
-	if c.EmailBody != "" {
-		_, err := email.Compile(email.Bulletin{CampaignName: c.Name, Subject: c.EmailSubject, Markdown: c.EmailBody, Topic: c.Topic,
-			Lang: c.DefaultLanguage()}, email.Branding{})
-		if err != nil {
-			return exitError{code: ExitData, err: err}
-		}
-	}
-	if c.SMSBody != "" {
-		if _, err := email.CompileText(c.Name, "sms", c.SMSText()); err != nil {
-			return exitError{code: ExitData, err: err}
-		}
-	}
-	if c.LeafletBody != "" && c.LeafletBody != c.EmailBody { // (the e-bulletin's, checked above)
-		if _, err := email.CompileText(c.Name, "leaflet", c.LeafletBody); err != nil {
-			return exitError{code: ExitData, err: err}
-		}
+	if err := email.CheckCampaign(c); err != nil {
+		return exitError{code: ExitData, err: err}
 	}
 	return nil
 }

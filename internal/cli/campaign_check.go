@@ -15,48 +15,26 @@ import (
 // field …" where the body's line 3 is the file's line 10. Other problems are kept as
 // they are.
 func fileContentError(name string, def *campaign.Definition, err error) error {
-	lines := def.Lines
 	var ee exitError
 	if !errors.As(err, &ee) {
 		return err
 	}
 	var out []error
-	for _, e := range splitJoined(ee.err) {
-		lines, part := lines, ""
-		var le *languageError
+	for _, e := range email.Unjoin(ee.err) {
+		line, part, ok := email.FileLine(def, e)
+		if !ok {
+			out = append(out, e)
+			continue
+		}
+		var le *email.LanguageError
 		if errors.As(e, &le) {
-			lines, part = def.LinesFor(le.lang), ", "+le.lang
+			part += ", " + le.Lang
 		}
 		var ce *email.ContentError
-		if !errors.As(e, &ce) {
-			out = append(out, e)
-			continue
-		}
-		start := map[string]int{"body": lines.Body, "subject": lines.Subject, "sms": lines.SMS, "leaflet": lines.LeafletBody}[ce.Part]
-		if start == 0 {
-			out = append(out, e)
-			continue
-		}
-		out = append(out, fmt.Errorf("%s:%d (%s%s): %w", name, lines.Line(start, ce.Line), ce.Part, part, ce.Err))
+		errors.As(e, &ce)
+		out = append(out, fmt.Errorf("%s:%d (%s): %w", name, line, part, ce.Err))
 	}
 	return exitError{code: ee.code, err: errors.Join(out...)}
-}
-
-// languageError is a problem with a campaign's text in one of its languages.
-type languageError struct {
-	lang string
-	err  error
-}
-
-func (e *languageError) Error() string { return campaign.LanguageName(e.lang) + ": " + e.err.Error() }
-func (e *languageError) Unwrap() error { return e.err }
-
-// splitJoined lists the errors an errors.Join holds, or err itself.
-func splitJoined(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
 }
 
 // attributeWarnings warns of each {{attr.KEY}} in c's texts that no resident has an

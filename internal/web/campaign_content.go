@@ -21,14 +21,18 @@ import (
 // the public address is known), and the text with merge fields read as for a resident
 // we know nothing about.
 func (s *Server) leafletContent(c *campaign.Campaign) (leaflet.Content, error) {
-	content := leaflet.Content{CampaignName: c.Name, Title: c.LeafletTitle, OrgName: s.brand.OrgName, Lang: c.DefaultLanguage(), LogoPNG: s.app.LeafletLogo}
+	content := leaflet.Content{CampaignName: c.Name, Title: c.LeafletTitle, OrgName: s.brand.OrgName, Lang: c.DefaultLanguage()}
+	publicURL := ""
+	if s.app != nil { // (the HTTP API can run without the officers' app)
+		content.LogoPNG, publicURL = s.app.LeafletLogo, s.app.PublicURL
+	}
 	if content.Title == "" {
 		content.Title = c.Name
 	}
 	if addr := strings.TrimSpace(s.brand.FooterAddress); addr != "" || s.brand.OrgName != "" {
 		content.Contact = strings.TrimSpace(s.brand.OrgName + "\n" + strings.ReplaceAll(addr, ", ", "\n"))
 	}
-	if base := strings.TrimRight(s.app.PublicURL, "/"); base != "" {
+	if base := strings.TrimRight(publicURL, "/"); base != "" {
 		page := fmt.Sprintf("%s/c/%d", base, max(c.ID, 1)) // (a campaign being checked has no id yet)
 		content.CallToAction, content.QRURL = "Read it online and tell us what you think: "+page, page
 	}

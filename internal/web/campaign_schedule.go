@@ -36,18 +36,8 @@ func (s *Server) scheduleCheck(ctx context.Context) func(*campaign.Campaign) err
 			}
 		}
 		if slices.Contains(chans, "post") {
-			var problems []string
-			if err := s.checkLeaflet(c, func(field, msg string) {
-				if field == "org" { // not the campaign's to fix; the print run reports it
-					s.log.WarnContext(ctx, "leaflets can't print the organisation's details", "problem", msg)
-					return
-				}
-				problems = append(problems, msg)
-			}); err != nil {
+			if err := s.leafletCheck(c); err != nil {
 				return err
-			}
-			if len(problems) > 0 {
-				return fmt.Errorf("%w: %s", campaign.ErrInvalid, strings.Join(problems, " "))
 			}
 			// Every door of the post audience must print truly (no "?" for a name or
 			// an address in a script the leaflet font lacks).
@@ -60,6 +50,30 @@ func (s *Server) scheduleCheck(ctx context.Context) func(*campaign.Campaign) err
 		}
 		return nil
 	}
+}
+
+// leafletCheck refuses a campaign whose leaflet can't print as written (characters the
+// leaflet font lacks, merge fields); a campaign without post passes. Problems with the
+// organisation's own details are not the campaign's to fix: they are logged, and the
+// print run reports them.
+func (s *Server) leafletCheck(c *campaign.Campaign) error {
+	if !slices.Contains(c.Channels(), "post") {
+		return nil
+	}
+	var problems []string
+	if err := s.checkLeaflet(c, func(field, msg string) {
+		if field == "org" {
+			s.log.Warn("leaflets can't print the organisation's details", "problem", msg)
+			return
+		}
+		problems = append(problems, msg)
+	}); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", campaign.ErrInvalid, strings.Join(problems, " "))
+	}
+	return nil
 }
 
 // handleCampaignSchedule schedules the campaign: now, or at a date and time (London).

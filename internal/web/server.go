@@ -123,7 +123,7 @@ func New(cfg Config) (*Server, error) {
 		s.validator = newValidator(cfg.Twilio.AuthToken)
 	}
 	s.api, err = api.New(api.Config{DB: cfg.DB, Logger: cfg.Logger, Region: cfg.DefaultRegion, Suppression: cfg.Suppression,
-		ScheduleCheck: s.scheduleCheck})
+		ScheduleCheck: s.scheduleCheck, CreateCheck: s.leafletCheck})
 	if err != nil {
 		return nil, err
 	}
