@@ -3,7 +3,6 @@ package bounce
 import (
 	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -36,7 +35,6 @@ func DialIMAP(ctx context.Context, cfg MailboxConfig) (*IMAP, error) {
 	if strings.ContainsAny(cfg.Username+cfg.Password, "\r\n") {
 		return nil, errors.New("imap: the user name and password can't hold line breaks")
 	}
-	tcfg := cfg.tlsConfig()
 	conn, err := cfg.dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("imap: connect: %w", err)
@@ -56,9 +54,8 @@ func DialIMAP(ctx context.Context, cfg MailboxConfig) (*IMAP, error) {
 		if _, err := c.cmd("STARTTLS"); err != nil {
 			return fail(fmt.Errorf("imap: the server does not offer STARTTLS (set ?tls=none only for a mailbox on this machine): %w", err))
 		}
-		tc := tls.Client(conn, tcfg)
-		tc.SetDeadline(time.Now().Add(cfg.Timeout))
-		if err := tc.HandshakeContext(ctx); err != nil {
+		tc, err := cfg.startTLS(ctx, conn)
+		if err != nil {
 			return fail(fmt.Errorf("imap: STARTTLS: %w", err))
 		}
 		c.conn, c.r = tc, bufio.NewReader(tc)

@@ -101,12 +101,18 @@ func (cfg MailboxConfig) dial(ctx context.Context) (net.Conn, error) {
 	return d.DialContext(ctx, "tcp", cfg.Addr)
 }
 
+// startTLS secures a plain connection once the server has agreed to STLS or STARTTLS.
+func (cfg MailboxConfig) startTLS(ctx context.Context, conn net.Conn) (*tls.Conn, error) {
+	tc := tls.Client(conn, cfg.tlsConfig())
+	tc.SetDeadline(time.Now().Add(cfg.Timeout))
+	return tc, tc.HandshakeContext(ctx)
+}
+
 // DialPOP3 connects, secures and logs in.
 func DialPOP3(ctx context.Context, cfg MailboxConfig) (*POP3, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
-	tcfg := cfg.tlsConfig()
 	conn, err := cfg.dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("pop3: connect: %w", err)
@@ -127,9 +133,8 @@ func DialPOP3(ctx context.Context, cfg MailboxConfig) (*POP3, error) {
 		if _, err := p.cmd("STLS"); err != nil {
 			return fail(fmt.Errorf("pop3: the server does not offer STLS (set ?tls=none only for a mailbox on this machine): %w", err))
 		}
-		tc := tls.Client(conn, tcfg)
-		tc.SetDeadline(time.Now().Add(cfg.Timeout))
-		if err := tc.HandshakeContext(ctx); err != nil {
+		tc, err := cfg.startTLS(ctx, conn)
+		if err != nil {
 			return fail(fmt.Errorf("pop3: STLS: %w", err))
 		}
 		p.conn, p.tp = tc, textproto.NewConn(tc)

@@ -252,25 +252,37 @@ func TestDemoIsIdempotent(t *testing.T) {
 	}
 }
 
-// At a terminal (or with --serve) the demo goes on to serve the web app with both
-// sandboxes, so the printed sign-in URL works at once, and sign-up can send its
-// confirmation emails; Ctrl-C stops it cleanly.
-func TestDemoServes(t *testing.T) {
-	_, dsn := dbtest.NewURL(t)
+// startDemo runs `crier demo --rows 300 --serve` on a fresh database (at dsn) at a free
+// address, with set adjusting the configuration; it returns the address, the command's
+// streams, its exit code when it ends, and the cancel that stops it (Ctrl-C).
+func startDemo(t *testing.T, set func(*config.Config)) (addr, dsn string, out, errb *bytes.Buffer, done chan int, cancel context.CancelFunc) {
+	t.Helper()
+	_, dsn = dbtest.NewURL(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	addr = ln.Addr().String()
 	ln.Close()
-	var out, errb bytes.Buffer
+	out, errb = &bytes.Buffer{}, &bytes.Buffer{}
 	cfg := config.Default()
 	cfg.DatabaseURL, cfg.DataDir, cfg.HTTPAddr = dsn, t.TempDir(), addr
-	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: cfg}
+	if set != nil {
+		set(&cfg)
+	}
+	app := &cli.App{Stdin: strings.NewReader(""), Stdout: out, Stderr: errb, Config: cfg}
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	done := make(chan int, 1)
+	done = make(chan int, 1)
 	go func() { done <- app.Run(ctx, []string{"demo", "--rows", "300", "--serve"}) }()
+	return addr, dsn, out, errb, done, cancel
+}
+
+// At a terminal (or with --serve) the demo goes on to serve the web app with both
+// sandboxes, so the printed sign-in URL works at once, and sign-up can send its
+// confirmation emails; Ctrl-C stops it cleanly.
+func TestDemoServes(t *testing.T) {
+	addr, _, out, errb, done, cancel := startDemo(t, nil)
+	defer cancel()
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + addr + path)

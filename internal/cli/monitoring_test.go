@@ -1,11 +1,8 @@
 package cli_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,31 +10,17 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/crierhq/crier/internal/cli"
 	"github.com/crierhq/crier/internal/config"
-	"github.com/crierhq/crier/internal/db/dbtest"
 )
 
 // TestDemoWithJSONLogsAndMetrics runs the demo as an operator would with
 // CRIER_LOG_FORMAT=json and CRIER_METRICS_TOKEN: while it serves, /metrics needs the token
 // and shows the demo's sends; afterwards every log line is JSON and none names a resident.
 func TestDemoWithJSONLogsAndMetrics(t *testing.T) {
-	_, dsn := dbtest.NewURL(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	var out, errb bytes.Buffer
-	cfg := config.Default()
-	cfg.DatabaseURL, cfg.DataDir, cfg.HTTPAddr = dsn, t.TempDir(), addr
-	cfg.LogFormat, cfg.MetricsToken = "json", "demo-metrics-token"
-	app := &cli.App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Config: cfg}
-	ctx, cancel := context.WithCancel(t.Context())
+	addr, dsn, out, errb, done, cancel := startDemo(t, func(cfg *config.Config) {
+		cfg.LogFormat, cfg.MetricsToken = "json", "demo-metrics-token"
+	})
 	defer cancel()
-	done := make(chan int, 1)
-	go func() { done <- app.Run(ctx, []string{"demo", "--rows", "300", "--serve"}) }()
 
 	get := func(path, token string) (int, string) {
 		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
