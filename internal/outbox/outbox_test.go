@@ -2,11 +2,14 @@ package outbox_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/db/dbtest"
@@ -257,5 +260,46 @@ func TestRecordGroupCommitsEachWorkersOwnRows(t *testing.T) {
 	d.Get(&events, `SELECT count(*) FROM message_events WHERE event = 'sent'`)
 	if events != 3 {
 		t.Errorf("%d sent events, want 3", events)
+	}
+}
+
+// TestStatusBeforeSettleIsAppliedBySettle: a provider's "delivered" callback can beat
+// the worker's settle of the same text. It is kept, and the settle applies it: the row
+// ends delivered, not sent. A text with no early status is simply sent.
+func TestStatusBeforeSettleIsAppliedBySettle(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.New(t)
+	runID := startRun(t, d)
+	// Two of the run's rows become texts (the statuses are Twilio's).
+	d.MustExec(`UPDATE outbox SET channel = 'sms' WHERE id IN (SELECT id FROM outbox WHERE run_id = $1 AND state = 'pending' ORDER BY id LIMIT 2)`, runID)
+	ob := outbox.NewStore(d)
+	items, err := ob.ClaimAndHand(ctx, "sms", "w1", 2, 2, time.Minute)
+	if err != nil || len(items) != 2 {
+		t.Fatalf("claim: %d %v", len(items), err)
+	}
+	early, plain := "SM"+strings.Repeat("a", 32), "SM"+strings.Repeat("b", 32)
+	took, err := ob.RecordProviderStatus(ctx, outbox.ProviderStatus{ProviderID: early, Status: "delivered",
+		Rank: 50, State: "delivered"})
+	if err != nil || took {
+		t.Fatalf("status before the settle: took=%v err=%v (want kept, not taken)", took, err)
+	}
+	if err := ob.Complete(ctx, "w1", []outbox.Result{
+		{ID: items[0].ID, Outcome: outbox.Sent, ProviderID: early},
+		{ID: items[1].ID, Outcome: outbox.Sent, ProviderID: plain},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	if err := d.Select(&states, `SELECT state || '/' || provider_status FROM outbox WHERE id = ANY($1) ORDER BY id`,
+		pq.Array([]int64{items[0].ID, items[1].ID})); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"delivered/delivered", "sent/"}; !slices.Equal(states, want) {
+		t.Errorf("after the settle: %v, want %v", states, want)
+	}
+	var applied bool
+	d.Get(&applied, `SELECT applied FROM provider_statuses WHERE provider_id = $1`, early)
+	if !applied {
+		t.Error("the early status is still waiting after the settle applied it")
 	}
 }

@@ -76,11 +76,17 @@ func (s *Sink) serve(c net.Conn) {
 	defer c.Close()
 	r := bufio.NewReaderSize(c, 64<<10)
 	w := bufio.NewWriter(c)
+	// Replies to pipelined commands (RFC 2920) go out together, as a real server sends
+	// them: the buffer is flushed only when no command is waiting to be read.
 	reply := func(line string) bool {
+		w.WriteString(line)
+		return r.Buffered() > 0 || w.Flush() == nil
+	}
+	replyNow := func(line string) bool {
 		w.WriteString(line)
 		return w.Flush() == nil
 	}
-	if !reply("220 sink ESMTP\r\n") {
+	if !replyNow("220 sink ESMTP\r\n") {
 		return
 	}
 	for {
@@ -95,7 +101,7 @@ func (s *Sink) serve(c net.Conn) {
 				return
 			}
 		case bytes.Equal(cmd, []byte("DATA")):
-			if !reply("354 end with <CRLF>.<CRLF>\r\n") || !skipData(r) {
+			if !replyNow("354 end with <CRLF>.<CRLF>\r\n") || !skipData(r) {
 				return
 			}
 			s.count.Add(1)
@@ -103,7 +109,7 @@ func (s *Sink) serve(c net.Conn) {
 				return
 			}
 		case bytes.Equal(cmd, []byte("QUIT")):
-			reply("221 2.0.0 bye\r\n")
+			replyNow("221 2.0.0 bye\r\n")
 			return
 		default: // HELO, MAIL, RCPT, RSET, NOOP: yes
 			if !reply("250 2.0.0 ok\r\n") {
