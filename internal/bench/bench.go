@@ -105,17 +105,24 @@ func Import(ctx context.Context, e *Env, rows int) error {
 		name string
 		res  *contact.ImportResult
 		rss  int64
+		cpu  cpuUse
+	}
+	var cpu cpuMeter
+	cpu.add("crier", func() time.Duration { return procCPU(os.Getpid()) })
+	if pm := pgServer(ctx, sc.Pool); pm != 0 {
+		cpu.add("PostgreSQL", func() time.Duration { return serverCPU(pm) })
 	}
 	var results []result
 	for _, name := range []string{"first import (all new)", "re-import (all matched)"} {
 		bar := e.Progress.Bytes(size, name, "rows")
+		cpu.begin()
 		res, err := store.Import(ctx, contact.ImportOptions{Path: path, Actor: "bench",
 			Progress: func(p contact.Progress) { bar.Set(p.Bytes, p.TotalBytes, p.Rows, p.Phase) }})
 		bar.Finish()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		results = append(results, result{name, res, peakRSS()})
+		results = append(results, result{name, res, peakRSS(), cpu.end()})
 	}
 
 	fmt.Fprintf(e.Out, "crier bench import: %d rows, %.0f MB messy CSV (generated in %.1fs)\n\n", rows, float64(size)/1e6, genTime.Seconds())
@@ -129,6 +136,12 @@ func Import(ctx context.Context, e *Env, rows int) error {
 		}
 		fmt.Fprintf(e.Out, "| %s | %d | %.1f | %.0f | %.0f | %s |\n",
 			r.name, r.res.Rows, secs, float64(r.res.Rows)/secs, float64(r.rss)/(1<<20), target)
+	}
+	fmt.Fprintln(e.Out)
+	for _, r := range results {
+		if line := cpuLine(r.cpu, r.res.Rows, "row"); line != "" {
+			fmt.Fprintf(e.Out, "%s (%s)\n", line, r.name)
+		}
 	}
 	return nil
 }

@@ -129,6 +129,13 @@ func Send(ctx context.Context, e *Env, o SendOptions) error {
 
 	// campaign send, then watch the outbox until the last message is recorded.
 	fmt.Fprintf(e.Err, "crier serve (pid %d) and the SMTP sink (pid %d) are running; sending\n", srv.cmd.Process.Pid, sink.cmd.Process.Pid)
+	var cpu cpuMeter
+	cpu.add("crier serve", func() time.Duration { return procCPU(srv.cmd.Process.Pid) })
+	cpu.add("SMTP sink", func() time.Duration { return procCPU(sink.cmd.Process.Pid) })
+	if pm := pgServer(ctx, pool); pm != 0 {
+		cpu.add("PostgreSQL", func() time.Duration { return serverCPU(pm) })
+	}
+	cpu.begin()
 	t0 := time.Now()
 	if err := cs.Schedule(ctx, c.ID, time.Time{}, "bench", e.Check); err != nil {
 		return err
@@ -137,6 +144,7 @@ func Send(ctx context.Context, e *Env, o SendOptions) error {
 	if err != nil {
 		return err
 	}
+	used := cpu.end()
 	rss := srv.peakRSS()
 	srv.stop()
 	received, err := sink.stop()
@@ -159,6 +167,9 @@ func Send(ctx context.Context, e *Env, o SendOptions) error {
 		run.sent, total, float64(run.sent)/total, float64(rss)/(1<<20))
 	fmt.Fprintf(e.Out, "\nrecorded: %d sent, %d unknown, %d failed, %d other; the sink received %d\n", run.sent, run.unknown, run.failed,
 		run.total-run.sent-run.unknown-run.failed, received)
+	if line := cpuLine(used, run.sent, "message"); line != "" {
+		fmt.Fprintf(e.Out, "%s (from campaign send to the last message recorded, snapshot included)\n", line)
+	}
 	if run.sent != run.total || received != int64(run.sent) {
 		return fmt.Errorf("bench send: %d messages, %d recorded sent, %d received: every message must be sent once and recorded", run.total, run.sent, received)
 	}

@@ -199,10 +199,17 @@ func SMS(ctx context.Context, e *Env, o SMSOptions) error {
 		}
 		defer stopProfile()
 	}
+	var cpu cpuMeter
+	cpu.add("crier (server and clients)", func() time.Duration { return procCPU(os.Getpid()) })
+	if pm := pgServer(ctx, pool); pm != 0 {
+		cpu.add("PostgreSQL", func() time.Duration { return serverCPU(pm) })
+	}
+	cpu.begin()
 	res, err := benchInbound(ctx, pool, base, o.Inbound, o.Clients, pollFirst)
 	if err != nil {
 		return err
 	}
+	used := cpu.end()
 
 	fmt.Fprintf(e.Out, "crier bench sms: %d residents texted at %g/s over %s; %d more texted a poll, %d answers and %d texts from unknown numbers from %d clients\n\n",
 		residents, o.Rate, o.Window, answering, answering, o.Inbound-answering, o.Clients)
@@ -216,6 +223,9 @@ func SMS(ctx context.Context, e *Env, o SMSOptions) error {
 	fmt.Fprintf(e.Out, "| inbound latency p50 / p99 | %.1f / %.1f ms | p99 ≤ 50 ms | max %.1f ms |\n",
 		ms(res.p50), ms(res.p99), ms(res.max))
 	fmt.Fprintf(e.Out, "| peak RSS | %.0f MB | | |\n", float64(peakRSS())/(1<<20))
+	if line := cpuLine(used, res.stored, "request"); line != "" {
+		fmt.Fprintf(e.Out, "\n%s (inbound)\n", line)
+	}
 	return nil
 }
 

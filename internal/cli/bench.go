@@ -95,7 +95,7 @@ func (a *App) runBenchSMS(ctx context.Context, args []string) error {
 	fs.Float64Var(&o.Rate, "rate", 50, "configured texts per second (the sandbox allows exactly this many)")
 	fs.DurationVar(&o.Window, "window", 30*time.Second, "the window the rate is measured over (after a 2 s warm-up)")
 	fs.IntVar(&o.Inbound, "inbound", 10_000, "signed inbound texts to post (residents texted the poll answer once each; one in twenty is from an unknown number)")
-	fs.IntVar(&o.Clients, "clients", 16, "concurrent inbound clients (16, as the issue measured)")
+	fs.IntVar(&o.Clients, "clients", 16, "concurrent inbound clients")
 	profile := fs.String("profile", "", "write a CPU profile of the inbound phase to this file (go tool pprof)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the scratch database (its URL is printed) for inspection")
 	if err := parse(fs, args[1:]); err != nil {
