@@ -95,7 +95,7 @@ func TestKillNineMidSendLosesNothingAndRepeatsNothing(t *testing.T) {
 	defer smtp.Close()
 	dataDir := t.TempDir()
 	env := []string{"DATABASE_URL=" + dsn, "CRIER_DATA_DIR=" + dataDir, "CRIER_HTTP_ADDR=127.0.0.1:0",
-		"CRIER_SMTP_URL=smtp://" + smtp.Addr() + "?tls=none", "CRIER_EMAIL_RATE=250", "CRIER_EMAIL_WORKERS=4",
+		"CRIER_SMTP_URL=smtp://" + smtp.Addr() + "?tls=none", "CRIER_EMAIL_RATE=250", "CRIER_EMAIL_WORKERS=4", "CRIER_SMTP_CONNECTIONS=4",
 		"CRIER_OUTBOX_LEASE=3s", "CRIER_LOG_LEVEL=warn",
 		// crier serve sends for real, so it needs the council's public identity.
 		"CRIER_PUBLIC_URL=https://crier.council.example", "CRIER_ORG_NAME=Millbrook Council",
@@ -145,7 +145,7 @@ func TestKillNineMidSendLosesNothingAndRepeatsNothing(t *testing.T) {
 		t.Fatalf("outbox states %v for %d queued messages: every one must be sent or unknown", states, queued)
 	}
 	// A crash leaves unknown at most the messages on the dead process's SMTP connections
-	// (CRIER_SMTP_CONNECTIONS, default 4).
+	// (CRIER_SMTP_CONNECTIONS, 4 here).
 	if states["unknown"] > 4 {
 		t.Errorf("%d unknown: more than one per SMTP connection of the dead process", states["unknown"])
 	}

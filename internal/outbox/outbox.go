@@ -124,7 +124,7 @@ func (s *Store) ClaimFor(ctx context.Context, c Claim) ([]Item, error) {
 }
 
 const handedSQL = `UPDATE outbox SET handed_at = now()
- WHERE id = ANY($1) AND locked_by = $2 AND state = 'sending' RETURNING id`
+ WHERE id = ANY($1) AND locked_by = $2 AND (state = 'sending') IS TRUE RETURNING id`
 
 // Handed records that these leased rows are about to be given to the provider. It is the
 // "before" of the before-and-after record: the rescuer resends leased rows that were never
@@ -195,21 +195,26 @@ type Step struct {
 // recordSQL is Record's common case in one statement (so one round trip and no explicit
 // transaction): results that are all plain sends, and rows to mark handed. Each row
 // carries its worker, so one statement serves the steps of every worker of a process.
-// "o.id = ANY" lets the planner find the rows by primary key: left to the join alone it
-// may scan the partial lease index instead, which fills with dead entries during a big
-// send (every row passes through 'sending'), so each statement would get slower.
+// "o.id = ANY" lets the planner find the rows by primary key, and the state is tested
+// as "(o.state = 'sending') IS TRUE" (the same test for a NOT NULL column) so that it
+// can't use the partial lease index (WHERE state = 'sending') for it: that index fills
+// with dead entries during a big send (every row passes through 'sending'), and the
+// outbox is never analysed between a campaign's snapshot and its send, so a plan that
+// ANDed the lease index with the primary key read every one of those entries, and each
+// group commit got slower through the run (3.4 ms to 15 ms for 16 messages over
+// 100,000 with 32 connections).
 const recordSQL = `
 WITH sent AS (
     UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
            reason = '', updated_at = now()
       FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, prov, worker)
-     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
+     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND (o.state = 'sending') IS TRUE
  RETURNING o.id),
 ev AS (INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM sent),
 handed AS (
     UPDATE outbox o SET handed_at = now()
       FROM unnest($4::bigint[], $5::text[]) AS h(id, worker)
-     WHERE o.id = ANY($4) AND o.id = h.id AND o.locked_by = h.worker AND o.state = 'sending'
+     WHERE o.id = ANY($4) AND o.id = h.id AND o.locked_by = h.worker AND (o.state = 'sending') IS TRUE
  RETURNING o.id)
 SELECT id FROM handed`
 
@@ -219,14 +224,14 @@ WITH done AS (
     UPDATE outbox o SET state = 'sent', provider_id = v.prov, sent_at = now(), lease_until = NULL,
            reason = '', updated_at = now()
       FROM unnest($1::bigint[], $2::text[], $3::text[]) AS v(id, prov, worker)
-     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
+     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND (o.state = 'sending') IS TRUE
  RETURNING o.id)
 INSERT INTO message_events (outbox_id, event) SELECT id, 'sent' FROM done`
 
 // handStepsSQL marks rows handed, each for its own worker.
 const handStepsSQL = `UPDATE outbox o SET handed_at = now()
   FROM unnest($1::bigint[], $2::text[]) AS h(id, worker)
- WHERE o.id = ANY($1) AND o.id = h.id AND o.locked_by = h.worker AND o.state = 'sending' RETURNING o.id`
+ WHERE o.id = ANY($1) AND o.id = h.id AND o.locked_by = h.worker AND (o.state = 'sending') IS TRUE RETURNING o.id`
 
 // Record settles the results and marks the rows to hand of several workers in one
 // commit: a group commit, so that workers can record each message handed just before
