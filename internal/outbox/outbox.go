@@ -334,7 +334,7 @@ func (s *Store) Record(ctx context.Context, steps []Step) ([][]int64, error) {
 			                    least(3600, 30 * power(2, least(o.attempt - 1, 7))) * (0.8 + random() * 0.4))) END,
 			           reason = v.why, lease_until = NULL, locked_by = NULL, updated_at = now()
 			      FROM v
-			     WHERE o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
+			     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND (o.state = 'sending') IS TRUE -- by key, as recordSQL
 			 RETURNING o.id, o.state, v.why)
 			INSERT INTO message_events (outbox_id, event, detail)
 			SELECT id, CASE WHEN state = 'failed' THEN 'failed' ELSE 'retry' END, why FROM done`,
@@ -349,7 +349,7 @@ func (s *Store) Record(ctx context.Context, steps []Step) ([][]int64, error) {
 			done AS (
 			    UPDATE outbox o SET state = v.st, reason = v.why, lease_until = NULL, updated_at = now()
 			      FROM v
-			     WHERE o.id = v.id AND o.locked_by = v.worker AND o.state = 'sending'
+			     WHERE o.id = ANY($1) AND o.id = v.id AND o.locked_by = v.worker AND (o.state = 'sending') IS TRUE -- by key, as recordSQL
 			 RETURNING o.id, o.state, o.channel, o.contact_point_id, v.why, v.mark)
 			, ev AS (INSERT INTO message_events (outbox_id, event, detail) SELECT id, state, why FROM done)
 			-- A bounce is the contact point's, not just this message's: an address that
