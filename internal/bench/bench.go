@@ -108,10 +108,8 @@ func Import(ctx context.Context, e *Env, rows int) error {
 		cpu  cpuUse
 	}
 	var cpu cpuMeter
-	cpu.add("crier", func() time.Duration { return procCPU(os.Getpid()) })
-	if pm := pgServer(ctx, sc.Pool); pm != 0 {
-		cpu.add("PostgreSQL", func() time.Duration { return serverCPU(pm) })
-	}
+	cpu.addProc("crier", os.Getpid())
+	cpu.addPostgres(ctx, sc.Pool)
 	var results []result
 	for _, name := range []string{"first import (all new)", "re-import (all matched)"} {
 		bar := e.Progress.Bytes(size, name, "rows")

@@ -14,8 +14,9 @@ import (
 )
 
 // Where the CPU goes. A benchmark that shares the cores between crier, the SMTP sink
-// and PostgreSQL is bound by their sum: the benchmarks print each one's CPU time per
-// message, read from /proc, and the rate the cores could give at that cost.
+// and PostgreSQL is bound by their sum, or by one of them working serially: the
+// benchmarks print each one's CPU time per item, read from /proc, and how much of a
+// core it kept busy.
 
 // clockTick is the unit of /proc/PID/stat's times (USER_HZ, 100 on Linux).
 const clockTick = 10 * time.Millisecond
@@ -101,7 +102,7 @@ func serverCPU(postmaster int) time.Duration {
 	return total
 }
 
-// cpuMeter measures the CPU time named processes use between its start and Read.
+// cpuMeter measures the CPU time named processes use between begin and end.
 type cpuMeter struct {
 	names []string
 	read  []func() time.Duration
@@ -113,6 +114,19 @@ type cpuMeter struct {
 func (m *cpuMeter) add(name string, read func() time.Duration) {
 	m.names = append(m.names, name)
 	m.read = append(m.read, read)
+}
+
+// addProc has the meter follow process pid.
+func (m *cpuMeter) addProc(name string, pid int) {
+	m.add(name, func() time.Duration { return procCPU(pid) })
+}
+
+// addPostgres has the meter follow the PostgreSQL server pool talks to, when it runs on
+// this machine (else the line leaves it out).
+func (m *cpuMeter) addPostgres(ctx context.Context, pool *sqlx.DB) {
+	if pm := pgServer(ctx, pool); pm != 0 {
+		m.add("PostgreSQL", func() time.Duration { return serverCPU(pm) })
+	}
 }
 
 // begin takes the starting readings.

@@ -130,11 +130,9 @@ func Send(ctx context.Context, e *Env, o SendOptions) error {
 	// campaign send, then watch the outbox until the last message is recorded.
 	fmt.Fprintf(e.Err, "crier serve (pid %d) and the SMTP sink (pid %d) are running; sending\n", srv.cmd.Process.Pid, sink.cmd.Process.Pid)
 	var cpu cpuMeter
-	cpu.add("crier serve", func() time.Duration { return procCPU(srv.cmd.Process.Pid) })
-	cpu.add("SMTP sink", func() time.Duration { return procCPU(sink.cmd.Process.Pid) })
-	if pm := pgServer(ctx, pool); pm != 0 {
-		cpu.add("PostgreSQL", func() time.Duration { return serverCPU(pm) })
-	}
+	cpu.addProc("crier serve", srv.cmd.Process.Pid)
+	cpu.addProc("SMTP sink", sink.cmd.Process.Pid)
+	cpu.addPostgres(ctx, pool)
 	cpu.begin()
 	t0 := time.Now()
 	if err := cs.Schedule(ctx, c.ID, time.Time{}, "bench", e.Check); err != nil {

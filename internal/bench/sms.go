@@ -200,10 +200,8 @@ func SMS(ctx context.Context, e *Env, o SMSOptions) error {
 		defer stopProfile()
 	}
 	var cpu cpuMeter
-	cpu.add("crier (server and clients)", func() time.Duration { return procCPU(os.Getpid()) })
-	if pm := pgServer(ctx, pool); pm != 0 {
-		cpu.add("PostgreSQL", func() time.Duration { return serverCPU(pm) })
-	}
+	cpu.addProc("crier (server and clients)", os.Getpid())
+	cpu.addPostgres(ctx, pool)
 	cpu.begin()
 	res, err := benchInbound(ctx, pool, base, o.Inbound, o.Clients, pollFirst)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -131,30 +130,13 @@ func (s *Store) lockSIDs(ctx context.Context, tx *sqlx.Tx, sids []string) error 
 	return nil
 }
 
-// applyLateSQL applies kept statuses that no row took when they arrived: every unapplied
-// one from the last two days (the rescuer); applyLateSIDsSQL those of the SIDs $1 (a
-// worker's settle, in its transaction).
-//
-// It is two statements, one per way of finding the statuses (applyLateFor): a prepared
-// statement's generic plan can't use the primary key for "provider_id = ANY($1)" when
-// it is ORed with the sweep's condition, so every settle of a batch of texts scanned
-// every status not yet applied.
-var (
-	applyLateSQL     = applyLateFor(`updated_at > now() - interval '2 days'`)
-	applyLateSIDsSQL = applyLateFor(`provider_id = ANY($1::text[])`)
-)
-
-// earlyStatusesSQL says whether any status of the SIDs $1 is waiting to be applied.
-const earlyStatusesSQL = `SELECT EXISTS (SELECT 1 FROM provider_statuses WHERE provider_id = ANY($1::text[]) AND NOT applied)`
-
-func applyLateFor(which string) string {
-	return strings.Replace(applyLateTemplate, "$WHICH", which, 1)
-}
-
-const applyLateTemplate = `
+// applyLateSQL applies kept statuses that no row took when they arrived: those of the
+// given SIDs (a worker's settle, in its transaction), or ($1 NULL) every unapplied one
+// from the last two days (the rescuer).
+const applyLateSQL = `
 WITH ps AS (
     UPDATE provider_statuses SET applied = true
-     WHERE NOT applied AND $WHICH
+     WHERE NOT applied AND ($1::text[] IS NULL AND updated_at > now() - interval '2 days' OR provider_id = ANY($1))
        AND (EXISTS (SELECT 1 FROM outbox o WHERE o.channel = 'sms' AND o.provider_id = provider_statuses.provider_id AND o.state IN ('sent', 'delivered', 'failed'))
          OR EXISTS (SELECT 1 FROM sms_messages m WHERE m.provider_sid = provider_statuses.provider_id))
  RETURNING provider_id, status, rank, state, reason, point_status),
@@ -182,12 +164,15 @@ SELECT DISTINCT id AS contact_point_id, reason FROM pts WHERE point_status = 'op
 // that arrived first (e-bulletins never have any).
 var twilioSID = regexp.MustCompile(`^[SM]M[0-9a-f]{32}$`)
 
-// applyLate runs applyLateSIDsSQL for sids inside tx, which holds their locks.
+// earlyStatusesSQL says whether any status of the SIDs $1 is waiting to be applied.
+const earlyStatusesSQL = `SELECT EXISTS (SELECT 1 FROM provider_statuses WHERE provider_id = ANY($1::text[]) AND NOT applied)`
+
+// applyLate runs applyLateSQL for sids inside tx, which holds their locks.
 func (s *Store) applyLate(ctx context.Context, tx *sqlx.Tx, sids []string) error {
 	if len(sids) == 0 {
 		return nil
 	}
-	// Almost always no status came first. applyLateSIDsSQL costs milliseconds even when
+	// Almost always no status came first. applyLateSQL costs milliseconds even when
 	// it finds none (its statement-level triggers on contact_points fire anyway), so
 	// look first; the SIDs' locks, held, keep a callback from adding one meanwhile.
 	early, err := s.stmt(ctx, earlyStatusesSQL)
@@ -201,7 +186,7 @@ func (s *Store) applyLate(ctx context.Context, tx *sqlx.Tx, sids []string) error
 	if !waiting {
 		return nil
 	}
-	st, err := s.stmt(ctx, applyLateSIDsSQL)
+	st, err := s.stmt(ctx, applyLateSQL)
 	if err != nil {
 		return fmt.Errorf("apply early statuses: %w", err)
 	}
@@ -250,7 +235,7 @@ func (s *Store) ApplyLateStatuses(ctx context.Context) error {
 	}
 	defer tx.Rollback()
 	var stopped []providerStop
-	if err := tx.SelectContext(ctx, &stopped, applyLateSQL); err != nil {
+	if err := tx.SelectContext(ctx, &stopped, applyLateSQL, nil); err != nil {
 		return fmt.Errorf("apply late statuses: %w", err)
 	}
 	if err := recordProviderStops(ctx, tx, stopped); err != nil {
