@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -95,5 +96,79 @@ func TestTextsArrivingTogether(t *testing.T) {
 	}
 	if twice != 50 {
 		t.Errorf("%d conversations hold two texts, want 50", twice)
+	}
+}
+
+// TestStartActsOnlyWhenStopped: START (or "yes!", which Twilio reads as START) from a
+// resident who gets texts already is stored as their text and records nothing in the
+// consent ledger; from a STOPped number it lifts the STOP, and from a number the
+// provider marked opted out it reopens the number. Each gets the START answer.
+func TestStartActsOnlyWhenStopped(t *testing.T) {
+	ctx := t.Context()
+	d := dbtest.New(t)
+	s := inbox.NewStore(d, inbox.Config{OrgName: "Millbrook Council"}, nil)
+	const subscribed, stopped, optedOut = "+447700900301", "+447700900302", "+447700900303"
+	for _, n := range []string{subscribed, stopped, optedOut} {
+		if _, err := d.Exec(`WITH c AS (INSERT INTO contacts (first_name) VALUES ('R') RETURNING id)
+			INSERT INTO contact_points (contact_id, kind, value, phone_type) SELECT id, 'phone', $1, 'mobile' FROM c`, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.Exec(`UPDATE contact_points SET status = 'opted_out' WHERE value = $1`, optedOut); err != nil {
+		t.Fatal(err)
+	}
+	ledger := func() int {
+		t.Helper()
+		var n int
+		if err := d.Get(&n, `SELECT count(*) FROM consents`); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if _, err := s.Receive(ctx, inbox.Inbound{From: stopped, SID: "SM-stop", Body: "STOP"}); err != nil {
+		t.Fatal(err)
+	}
+	before := ledger()
+	if before != 1 {
+		t.Fatalf("after one STOP the ledger holds %d rows, want 1", before)
+	}
+	for i, body := range []string{"START", "yes!"} {
+		got, err := s.Receive(ctx, inbox.Inbound{From: subscribed, SID: fmt.Sprintf("SM-sub-%d", i), Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.MessageID == 0 || got.Keyword != "start" || !strings.Contains(got.Reply, "again") {
+			t.Errorf("%q from a subscribed resident: %+v", body, got)
+		}
+	}
+	if n := ledger(); n != before {
+		t.Errorf("START from a subscribed resident recorded %d consent rows", n-before)
+	}
+	for _, n := range []string{stopped, optedOut} {
+		got, err := s.Receive(ctx, inbox.Inbound{From: n, SID: "SM-start-" + n, Body: "Start"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.MessageID == 0 || !strings.Contains(got.Reply, "again") {
+			t.Errorf("START from %s: %+v", n, got)
+		}
+	}
+	var active int
+	if err := d.Get(&active, `SELECT count(*) FROM contact_points WHERE status = 'active'`); err != nil {
+		t.Fatal(err)
+	}
+	var stoppedNow bool
+	if err := d.Get(&stoppedNow, `SELECT coalesce(bool_or(w.stopped), false) FROM consent_wide w`); err != nil {
+		t.Fatal(err)
+	}
+	if active != 3 || stoppedNow {
+		t.Errorf("after START: %d of 3 numbers active, a STOP standing: %v; want all active, none", active, stoppedNow)
+	}
+	var texts int
+	if err := d.Get(&texts, `SELECT count(*) FROM sms_messages WHERE direction = 'in'`); err != nil {
+		t.Fatal(err)
+	}
+	if texts != 5 {
+		t.Errorf("stored %d texts, want 5", texts)
 	}
 }

@@ -129,10 +129,12 @@ type Received struct {
 }
 
 // receiveReadSQL finds who texted and the campaign they answer: the latest SMS sent
-// to that number.
+// to that number; and whether the number is STOPped (or marked opted out), which only
+// a START changes.
 const receiveReadSQL = `
 SELECT cp.id AS point_id, cp.contact_id, o.id AS outbox_id, o.campaign_id,
        (SELECT c.preferred_language FROM contacts c WHERE c.id = cp.contact_id) AS language,
+       cp.status = 'opted_out' OR coalesce((SELECT w.stopped FROM consent_wide w WHERE w.contact_point_id = cp.id), false) AS stopped,
        EXISTS (SELECT 1 FROM conversations cv JOIN sms_messages m ON m.conversation_id = cv.id
                 WHERE cv.phone = $1 AND m.campaign_id = o.campaign_id AND m.poll_answer <> '') AS answered
   FROM (SELECT 1) one
@@ -178,6 +180,7 @@ func (s *Store) Receive(ctx context.Context, in Inbound) (Received, error) {
 		CampaignID sql.NullInt64  `db:"campaign_id"`
 		Answered   bool           `db:"answered"` // already answered this campaign's poll clearly
 		Language   sql.NullString `db:"language"` // the resident's preferred language
+		Stopped    sql.NullBool   `db:"stopped"`  // the number is STOPped or opted out
 	}
 	read, err := s.stmt(ctx, receiveReadSQL)
 	if err != nil {
@@ -221,9 +224,12 @@ func (s *Store) Receive(ctx context.Context, in Inbound) (Received, error) {
 		// "Please stop texting me" is not a try at the poll: it is flagged as what it is.
 		r.PollUnclear = r.PollUnclear && !r.LikelyOptOut
 	}
-	// A STOP or START changes consent: stored and acted on in one transaction. Other
-	// texts are one statement.
-	acts := who.PointID.Valid && (r.Keyword == reply.Stop || r.Keyword == reply.Start)
+	// A STOP, or a START from a number that is STOPped, changes consent: stored and acted
+	// on in one transaction. Other texts are one statement. (A START from a resident who
+	// gets texts already changes nothing: "Yes!" answers many a text, and a transaction
+	// through the consent ledger for each one cost the database more than the rest of
+	// a poll's answers together.)
+	acts := who.PointID.Valid && (r.Keyword == reply.Stop || r.Keyword == reply.Start && who.Stopped.Bool)
 	var q sqlx.QueryerContext = s.db
 	var tx *sqlx.Tx
 	if acts {
