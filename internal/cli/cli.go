@@ -299,9 +299,27 @@ func (a *App) logger() *slog.Logger {
 type database struct {
 	*sqlx.DB
 	local *db.Local
+	dsn   string
+	hot   *sqlx.DB // the senders' hot-path pool (openHotPath), if opened
+}
+
+// openHotPath opens the pool for the outbox's claims and records (db.OpenHotPath),
+// closed with d.
+func (d *database) openHotPath(ctx context.Context) (*sqlx.DB, error) {
+	if d.hot == nil {
+		hot, err := db.OpenHotPath(ctx, d.dsn)
+		if err != nil {
+			return nil, err
+		}
+		d.hot = hot
+	}
+	return d.hot, nil
 }
 
 func (d *database) Close() {
+	if d.hot != nil {
+		d.hot.Close()
+	}
 	d.DB.Close()
 	if d.local != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -349,7 +367,7 @@ func (a *App) openDB(ctx context.Context, mode schemaMode) (*database, error) {
 		}
 		return nil, err
 	}
-	d.DB = pool
+	d.DB, d.dsn = pool, dsn
 	switch mode {
 	case schemaMigrate:
 		if _, err := db.Migrate(ctx, pool, nil); err != nil {

@@ -68,7 +68,11 @@ func (a *App) serve(ctx context.Context, d *database, sandbox bool) error {
 
 // newEngine wires what serve runs from the command's configuration (internal/server).
 func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr string, sandbox bool) (*server.Engine, error) {
-	return server.New(ctx, server.Options{Config: a.Config, DB: d.DB, Logger: a.logger(), Notices: a.Stderr,
+	hot, err := d.openHotPath(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return server.New(ctx, server.Options{Config: a.Config, DB: d.DB, HotPathDB: hot, Logger: a.logger(), Notices: a.Stderr,
 		Version: version, ListenAddr: listenAddr, HookAddr: hookAddr, Sandbox: sandbox})
 }
 

@@ -47,10 +47,30 @@ type Item struct {
 type Store struct {
 	db    *sqlx.DB
 	stmts db.Stmts // the hot path's statements, prepared once
+	// hot, if set, runs the statements that claim, hand and record outside a transaction
+	// (db.OpenHotPath: generic plans only); hotStmts are those prepared on it.
+	hot      *sqlx.DB
+	hotStmts db.Stmts
 }
 
 // NewStore returns a Store over db.
 func NewStore(d *sqlx.DB) *Store { return &Store{db: d} }
+
+// WithHotPath has s claim, hand and record on hot, a pool from db.OpenHotPath, and
+// returns s. Their statements' generic plans are what TestHotStatementsFindRowsByKey
+// checks.
+func (s *Store) WithHotPath(hot *sqlx.DB) *Store {
+	s.hot = hot
+	return s
+}
+
+// hotStmt returns query prepared on the hot path's pool, or on the pool without one.
+func (s *Store) hotStmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if s.hot == nil {
+		return s.stmt(ctx, query)
+	}
+	return s.hotStmts.Get(ctx, s.hot, query)
+}
 
 // stmt returns query prepared on the pool. Workers run claim, handed and complete a few
 // times a second each: prepared, they skip parsing and planning (the claim's planning
@@ -112,7 +132,7 @@ type Claim struct {
 // ClaimFor leases rows as c says.
 func (s *Store) ClaimFor(ctx context.Context, c Claim) ([]Item, error) {
 	channel, worker, n, hand, lease := c.Channel, c.Worker, c.N, c.Hand, c.Lease
-	st, err := s.stmt(ctx, claimSQL)
+	st, err := s.hotStmt(ctx, claimSQL)
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
@@ -131,7 +151,7 @@ const handedSQL = `UPDATE outbox SET handed_at = now()
 // handed, and marks handed rows with no result as unknown. It returns the ids this worker
 // still holds (a row rescued meanwhile is dropped from the list and must not be sent).
 func (s *Store) Handed(ctx context.Context, worker string, ids []int64) ([]int64, error) {
-	st, err := s.stmt(ctx, handedSQL)
+	st, err := s.hotStmt(ctx, handedSQL)
 	if err != nil {
 		return nil, fmt.Errorf("mark outbox rows handed: %w", err)
 	}
@@ -286,7 +306,7 @@ func (s *Store) Record(ctx context.Context, steps []Step) ([][]int64, error) {
 	sids := twilioSIDs(sentProv)
 	if len(retryIDs) == 0 && len(deadIDs) == 0 && len(sids) == 0 {
 		if len(sentIDs) > 0 || len(handIDs) > 0 {
-			st, err := s.stmt(ctx, recordSQL)
+			st, err := s.hotStmt(ctx, recordSQL)
 			if err != nil {
 				return nil, fmt.Errorf("record outbox rows: %w", err)
 			}

@@ -46,7 +46,10 @@ import (
 type Options struct {
 	Config config.Config
 	DB     *sqlx.DB
-	Logger *slog.Logger
+	// HotPathDB, if set, is a pool from db.OpenHotPath for the outbox's claims and
+	// records (the senders' hot path).
+	HotPathDB *sqlx.DB
+	Logger    *slog.Logger
 	// Notices is where the wiring says what it chose ("smtp: sandbox server on …").
 	Notices io.Writer
 	Version string // reported by /readyz
@@ -205,8 +208,12 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 		return nil, err
 	}
 	e.metrics = metrics.New(pool, metrics.Config{Token: cfg.MetricsToken})
+	dispatchOutbox := outbox.NewStore(pool)
+	if o.HotPathDB != nil {
+		dispatchOutbox.WithHotPath(o.HotPathDB)
+	}
 	e.dispatcher = dispatch.New(dispatch.Config{Instance: cfg.Instance, Poll: time.Second, Lease: cfg.OutboxLease,
-		Channels: channels, Logger: logger, Observer: e.metrics}, outbox.NewStore(pool), campaign.NewStore(pool, logger))
+		Channels: channels, Logger: logger, Observer: e.metrics}, dispatchOutbox, campaign.NewStore(pool, logger))
 	var hooks *web.TwilioHooks
 	if e.smsSender != nil {
 		hooks = &web.TwilioHooks{AuthToken: cfg.TwilioAuthToken, PublicURL: e.publicURL, Inbox: e.inbox, Outbox: outbox.NewStore(pool),
