@@ -32,13 +32,17 @@ func Open(ctx context.Context, dsn string) (*sqlx.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", Redact(dsn), err)
 	}
-	// As many kept idle as may be open: with fewer, every burst past the idle count
-	// (webhooks after a poll, a send's workers) closes connections as soon as they are
-	// put back and opens new ones a moment later, each a new server process that has to
-	// prepare the hot path's statements again. At 16 concurrent inbound texts that
-	// churn tripled the p99.
-	d.SetMaxOpenConns(20)
-	d.SetMaxIdleConns(20)
+	return ready(ctx, d, dsn, 20)
+}
+
+// ready sizes pool d and checks that the database answers. As many connections are
+// kept idle as may be open: with fewer, every burst past the idle count (webhooks after
+// a poll, a send's workers) closes connections as soon as they are put back and opens
+// new ones a moment later, each a new server process that has to prepare the hot
+// path's statements again. At 16 concurrent inbound texts that churn tripled the p99.
+func ready(ctx context.Context, d *sqlx.DB, dsn string, conns int) (*sqlx.DB, error) {
+	d.SetMaxOpenConns(conns)
+	d.SetMaxIdleConns(conns)
 	d.SetConnMaxIdleTime(5 * time.Minute)
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -67,16 +71,7 @@ func OpenHotPath(ctx context.Context, dsn string) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", Redact(dsn), err)
 	}
 	d := sqlx.NewDb(sql.OpenDB(sessionConnector{Connector: base, setup: `SET plan_cache_mode = force_generic_plan`}), "postgres")
-	d.SetMaxOpenConns(HotPathConns)
-	d.SetMaxIdleConns(HotPathConns)
-	d.SetConnMaxIdleTime(5 * time.Minute)
-	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := d.PingContext(pctx); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("connect to database %s: %w", Redact(dsn), err)
-	}
-	return d, nil
+	return ready(ctx, d, dsn, HotPathConns)
 }
 
 // sessionConnector runs setup on every new connection before the pool hands it out.
