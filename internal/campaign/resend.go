@@ -111,6 +111,12 @@ func (s *Store) resend(ctx context.Context, id int64, actor, which, reason, what
 		if err := audit.Pending(ctx, tx, "", map[string]any{"requeued": res.Requeued, "suppressed": res.Suppressed}); err != nil {
 			return err
 		}
+		if res.Requeued > 0 {
+			// Wake the workers of whichever process is serving (db.Wake), at commit.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_notify('crier_wake', 'outbox')`); err != nil {
+				return fmt.Errorf("resend %s: %w", what, err)
+			}
+		}
 		if res.Requeued == 0 || st == Sending {
 			return nil
 		}

@@ -301,6 +301,19 @@ type database struct {
 	local *db.Local
 	dsn   string
 	hot   *sqlx.DB // the senders' hot-path pool (openHotPath), if opened
+	wake  *db.Wake // the work notifications' listener (openWake), if opened
+}
+
+// openWake listens for the database's work notifications (db.Listen), closed with d.
+func (d *database) openWake(ctx context.Context, log *slog.Logger) (*db.Wake, error) {
+	if d.wake == nil {
+		w, err := db.Listen(ctx, d.dsn, log)
+		if err != nil {
+			return nil, err
+		}
+		d.wake = w
+	}
+	return d.wake, nil
 }
 
 // openHotPath opens the pool for the outbox's claims and records (db.OpenHotPath),
@@ -317,6 +330,9 @@ func (d *database) openHotPath(ctx context.Context) (*sqlx.DB, error) {
 }
 
 func (d *database) Close() {
+	if d.wake != nil {
+		d.wake.Close()
+	}
 	if d.hot != nil {
 		d.hot.Close()
 	}

@@ -72,7 +72,11 @@ func (a *App) newEngine(ctx context.Context, d *database, listenAddr, hookAddr s
 	if err != nil {
 		return nil, err
 	}
-	return server.New(ctx, server.Options{Config: a.Config, DB: d.DB, HotPathDB: hot, Logger: a.logger(), Notices: a.Stderr,
+	wake, err := d.openWake(ctx, a.logger())
+	if err != nil {
+		return nil, err
+	}
+	return server.New(ctx, server.Options{Config: a.Config, DB: d.DB, HotPathDB: hot, Wake: wake, Logger: a.logger(), Notices: a.Stderr,
 		Version: version, ListenAddr: listenAddr, HookAddr: hookAddr, Sandbox: sandbox})
 }
 

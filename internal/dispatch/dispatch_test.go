@@ -33,6 +33,7 @@ import (
 
 type rig struct {
 	db       *sqlx.DB
+	dsn      string
 	smtp     *sandbox.SMTPServer
 	sender   *email.SMTPSender
 	composer *email.Composer
@@ -49,7 +50,12 @@ func newRig(t *testing.T, residents int, extraCSV string) *rig {
 func newRigSMTP(t *testing.T, residents int, extraCSV string, smtpCfg sandbox.SMTPConfig) *rig {
 	t.Helper()
 	ctx := context.Background()
-	d := dbtest.New(t)
+	_, dsn := dbtest.NewURL(t)
+	d, err := sqlx.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
 	if _, err := demo.Seed(ctx, d, demo.Options{Rows: residents, Seed: 5}, extraCSV); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +73,7 @@ func newRigSMTP(t *testing.T, residents int, extraCSV string, smtpCfg sandbox.SM
 	}
 	t.Cleanup(func() { sender.Close() })
 	signer, _ := email.NewSigner(bytes.Repeat([]byte("k"), 32))
-	r := &rig{db: d, smtp: srv, sender: sender, campaign: campaign.NewStore(d, nil)}
+	r := &rig{db: d, dsn: dsn, smtp: srv, sender: sender, campaign: campaign.NewStore(d, nil)}
 	// The web server answers the links in the e-bulletins; its URL goes into them.
 	var handler http.Handler
 	r.web = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, q *http.Request) { handler.ServeHTTP(w, q) }))

@@ -54,6 +54,16 @@ type Config struct {
 	DownPause time.Duration
 	// Observer, if set, is told how each message a worker settles ended (metrics).
 	Observer Observer
+	// Wake, if set, wakes the scheduler when a campaign is scheduled and idle workers
+	// when messages are queued, in any process (db.Listen); without it they look once
+	// a Poll.
+	Wake Waker
+}
+
+// Waker says when work may have arrived: C returns a channel closed at the next
+// notification about table ("campaigns" or "outbox"). *db.Wake is one.
+type Waker interface {
+	C(table string) <-chan struct{}
 }
 
 // Observer is told the outcome of every message a worker settles: each send's (err is
@@ -95,8 +105,8 @@ func New(cfg Config, ob *outbox.Store, cs *campaign.Store) *Dispatcher {
 func (d *Dispatcher) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if !d.cfg.NoScheduling {
-		g.Go(func() error { return d.every(gctx, d.cfg.Poll, d.schedule) })
-		g.Go(func() error { return d.every(gctx, d.cfg.Lease/4, d.rescue) })
+		g.Go(func() error { return d.every(gctx, d.cfg.Poll, "campaigns", d.schedule) })
+		g.Go(func() error { return d.every(gctx, d.cfg.Lease/4, "", d.rescue) })
 	}
 	for ch, cc := range d.cfg.Channels {
 		workers := cc.Workers
@@ -121,12 +131,14 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	return err
 }
 
-// every runs fn now and then every interval until ctx ends; fn's errors are logged, not
-// fatal (the database may be briefly unreachable).
-func (d *Dispatcher) every(ctx context.Context, interval time.Duration, fn func(context.Context) error) error {
+// every runs fn now and then every interval until ctx ends, and at once when the
+// database notifies about table ("": only on the interval); fn's errors are logged,
+// not fatal (the database may be briefly unreachable).
+func (d *Dispatcher) every(ctx context.Context, interval time.Duration, table string, fn func(context.Context) error) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
+		woken := d.wake(table)
 		if err := fn(ctx); err != nil && ctx.Err() == nil {
 			d.log.WarnContext(ctx, "dispatcher task", "err", err)
 		}
@@ -134,8 +146,18 @@ func (d *Dispatcher) every(ctx context.Context, interval time.Duration, fn func(
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
+		case <-woken:
 		}
 	}
+}
+
+// wake returns a channel closed at the next notification about table (nil, which never
+// fires, without a Waker or a table). Take it before looking for work.
+func (d *Dispatcher) wake(table string) <-chan struct{} {
+	if d.cfg.Wake == nil || table == "" {
+		return nil
+	}
+	return d.cfg.Wake.C(table)
 }
 
 func (d *Dispatcher) schedule(ctx context.Context) error {
@@ -196,12 +218,16 @@ func (d *Dispatcher) work(ctx context.Context, id string, l *lane) error {
 	}
 	idle := time.NewTimer(0)
 	defer idle.Stop()
+	var woken <-chan struct{} // closed when the database says messages were queued
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-idle.C:
+		case <-woken:
+			idle.Stop() // (since Go 1.23 a stopped timer's channel holds nothing stale)
 		}
+		woken = d.wake("outbox")
 		if wait := l.th.wait(); wait > 0 {
 			// The provider asked us to slow down: every worker of the channel holds off.
 			idle.Reset(wait)

@@ -28,6 +28,7 @@ import (
 	"github.com/crierhq/crier/internal/bounce"
 	"github.com/crierhq/crier/internal/campaign"
 	"github.com/crierhq/crier/internal/config"
+	"github.com/crierhq/crier/internal/db"
 	"github.com/crierhq/crier/internal/dispatch"
 	"github.com/crierhq/crier/internal/email"
 	"github.com/crierhq/crier/internal/inbox"
@@ -49,7 +50,10 @@ type Options struct {
 	// HotPathDB, if set, is a pool from db.OpenHotPath for the outbox's claims and
 	// records (the senders' hot path).
 	HotPathDB *sqlx.DB
-	Logger    *slog.Logger
+	// Wake, if set, listens for the database's work notifications (db.Listen), so a
+	// campaign sent now starts at once rather than at the scheduler's next look.
+	Wake   *db.Wake
+	Logger *slog.Logger
 	// Notices is where the wiring says what it chose ("smtp: sandbox server on …").
 	Notices io.Writer
 	Version string // reported by /readyz
@@ -212,8 +216,12 @@ func New(ctx context.Context, o Options) (*Engine, error) {
 	if o.HotPathDB != nil {
 		dispatchOutbox.WithHotPath(o.HotPathDB)
 	}
-	e.dispatcher = dispatch.New(dispatch.Config{Instance: cfg.Instance, Poll: time.Second, Lease: cfg.OutboxLease,
-		Channels: channels, Logger: logger, Observer: e.metrics}, dispatchOutbox, campaign.NewStore(pool, logger))
+	dcfg := dispatch.Config{Instance: cfg.Instance, Poll: time.Second, Lease: cfg.OutboxLease,
+		Channels: channels, Logger: logger, Observer: e.metrics}
+	if o.Wake != nil {
+		dcfg.Wake = o.Wake
+	}
+	e.dispatcher = dispatch.New(dcfg, dispatchOutbox, campaign.NewStore(pool, logger))
 	var hooks *web.TwilioHooks
 	if e.smsSender != nil {
 		hooks = &web.TwilioHooks{AuthToken: cfg.TwilioAuthToken, PublicURL: e.publicURL, Inbox: e.inbox, Outbox: outbox.NewStore(pool),
